@@ -1,0 +1,3 @@
+//! Customers and what is known about them.
+
+pub mod customer;

@@ -1,0 +1,185 @@
+//! The signing key ring: parsed key pairs held for the life of the process (re-parsing PKCS#8
+//! per signature costs ~40 %), one current key per algorithm, and the JWKS built once.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair,
+    Ed25519KeyPair, KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
+    UnparsedPublicKey,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+
+/// JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    Es256,
+    Rs256,
+    EdDsa,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 3] = [Alg::Es256, Alg::Rs256, Alg::EdDsa];
+
+    pub fn parse(s: &str) -> Option<Alg> {
+        match s {
+            "ES256" => Some(Alg::Es256),
+            "RS256" => Some(Alg::Rs256),
+            "EdDSA" => Some(Alg::EdDsa),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::Es256 => "ES256",
+            Alg::Rs256 => "RS256",
+            Alg::EdDsa => "EdDSA",
+        }
+    }
+}
+
+enum Pair {
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Alg,
+    pair: Pair,
+    public: Vec<u8>,
+}
+
+impl SigningKey {
+    /// A new key pair and its PKCS#8 document (to be sealed and stored).
+    pub fn generate(alg: Alg) -> anyhow::Result<(SigningKey, Vec<u8>)> {
+        let pkcs8 = match alg {
+            Alg::Es256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|_| anyhow::anyhow!("EC key generation failed"))?
+                .as_ref()
+                .to_vec(),
+            Alg::EdDsa => Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| anyhow::anyhow!("Ed25519 key generation failed"))?
+                .as_ref()
+                .to_vec(),
+            Alg::Rs256 => RsaKeyPair::generate(KeySize::Rsa2048)
+                .and_then(|k| k.as_der())
+                .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?
+                .as_ref()
+                .to_vec(),
+        };
+        let key = SigningKey::from_pkcs8(crate::crypto::secrets::random_id(), alg, &pkcs8)?;
+        Ok((key, pkcs8))
+    }
+
+    pub fn from_pkcs8(kid: String, alg: Alg, der: &[u8]) -> anyhow::Result<SigningKey> {
+        let bad = |_| anyhow::anyhow!("stored {} key {kid} is not valid PKCS#8", alg.as_str());
+        let pair = match alg {
+            Alg::Es256 => Pair::Ec(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?),
+            Alg::EdDsa => Pair::Ed(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?),
+            Alg::Rs256 => Pair::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
+        };
+        let public = match &pair {
+            Pair::Ec(k) => k.public_key().as_ref().to_vec(),
+            Pair::Ed(k) => k.public_key().as_ref().to_vec(),
+            Pair::Rsa(k) => k.public_key().as_ref().to_vec(),
+        };
+        Ok(SigningKey { kid, alg, pair, public })
+    }
+
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match &self.pair {
+            Pair::Ec(k) => k.sign(&rng, message).expect("ECDSA signing failed").as_ref().to_vec(),
+            Pair::Ed(k) => k.sign(message).as_ref().to_vec(),
+            Pair::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig).expect("RSA signing failed");
+                sig
+            }
+        }
+    }
+
+    pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        let alg: &dyn signature::VerificationAlgorithm = match self.alg {
+            Alg::Es256 => &ECDSA_P256_SHA256_FIXED,
+            Alg::EdDsa => &ED25519,
+            Alg::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
+        };
+        UnparsedPublicKey::new(alg, &self.public).verify(message, sig).is_ok()
+    }
+
+    /// The public JWK (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2).
+    pub fn public_jwk(&self) -> serde_json::Value {
+        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+        match &self.pair {
+            Pair::Ec(_) => json!({
+                "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.kid,
+                "x": b64(&self.public[1..33]), "y": b64(&self.public[33..65]),
+            }),
+            Pair::Ed(_) => json!({
+                "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": self.kid,
+                "x": b64(&self.public),
+            }),
+            Pair::Rsa(k) => {
+                let pk = k.public_key();
+                json!({
+                    "kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
+                    "n": b64(pk.modulus().big_endian_without_leading_zero()),
+                    "e": b64(pk.exponent().big_endian_without_leading_zero()),
+                })
+            }
+        }
+    }
+}
+
+/// Every key Tessera signs with; the first key of each algorithm is the current one.
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+    pub default_alg: Alg,
+    jwks: String,
+}
+
+impl KeyRing {
+    pub fn new(keys: Vec<SigningKey>, default_alg: Alg) -> anyhow::Result<KeyRing> {
+        for alg in Alg::ALL {
+            anyhow::ensure!(keys.iter().any(|k| k.alg == alg), "no {} signing key", alg.as_str());
+        }
+        let jwks = json!({ "keys": keys.iter().map(SigningKey::public_jwk).collect::<Vec<_>>() }).to_string();
+        Ok(KeyRing { keys, default_alg, jwks })
+    }
+
+    pub fn current(&self, alg: Alg) -> &SigningKey {
+        self.keys.iter().find(|k| k.alg == alg).expect("KeyRing::new checked every algorithm")
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn jwks_json(&self) -> &str {
+        &self.jwks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_after_reload() {
+        for alg in Alg::ALL {
+            let (key, der) = SigningKey::generate(alg).unwrap();
+            let sig = key.sign(b"payload");
+            let again = SigningKey::from_pkcs8(key.kid.clone(), alg, &der).unwrap();
+            assert!(again.verify(b"payload", &sig), "{alg:?}");
+            assert!(!again.verify(b"tampered", &sig), "{alg:?}");
+            assert_eq!(key.public_jwk()["alg"], alg.as_str());
+        }
+    }
+}

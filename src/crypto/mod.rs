@@ -1,0 +1,6 @@
+//! Keys, signatures and secrets. Nothing here knows about HTTP or SQL.
+
+pub mod jwt;
+pub mod keys;
+pub mod sealed;
+pub mod secrets;

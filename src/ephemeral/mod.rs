@@ -1,0 +1,71 @@
+//! Ephemeral state: one-time values, pending sign-ins, ceremony state and rate-limit windows.
+//! Losing it loses nobody's data (a person just starts a sign-in again), so it is not in SQL.
+//! In-process by default; a Redis implementation slots in beside `memory` for several nodes.
+//! Records that expire carry their own `expires_at`, checked by the feature against its
+//! clock; the TTL given here only bounds how long the store keeps them.
+
+mod memory;
+
+pub use memory::MemoryEphemeral;
+
+/// The ephemeral store. An enum rather than a trait object: two known implementations, and
+/// async methods stay plain `async fn`.
+pub enum Ephemeral {
+    Memory(MemoryEphemeral),
+}
+
+impl Ephemeral {
+    pub async fn put(&self, key: &str, value: String, ttl_secs: i64) -> anyhow::Result<()> {
+        match self {
+            Ephemeral::Memory(m) => m.put(key, value, ttl_secs),
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(match self {
+            Ephemeral::Memory(m) => m.get(key),
+        })
+    }
+
+    /// Read and delete atomically: a one-time value can be taken once.
+    pub async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(match self {
+            Ephemeral::Memory(m) => m.take(key),
+        })
+    }
+
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        match self {
+            Ephemeral::Memory(m) => {
+                m.take(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Count one more event in the fixed window `window_secs` for `key`; returns the count.
+    pub async fn hit(&self, key: &str, window_secs: i64) -> anyhow::Result<u64> {
+        Ok(match self {
+            Ephemeral::Memory(m) => m.hit(key, window_secs),
+        })
+    }
+
+    pub async fn put_json<T: serde::Serialize>(&self, key: &str, value: &T, ttl_secs: i64) -> anyhow::Result<()> {
+        self.put(key, serde_json::to_string(value)?, ttl_secs).await
+    }
+
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        Ok(match self.get(key).await? {
+            Some(s) => Some(serde_json::from_str(&s)?),
+            None => None,
+        })
+    }
+
+    pub async fn take_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        Ok(match self.take(key).await? {
+            Some(s) => Some(serde_json::from_str(&s)?),
+            None => None,
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! Thin handlers for the sign-in pages.
+
+use super::email::{self, LinkOutcome, LinkView, Proven, Status};
+use super::session;
+use crate::error::Error;
+use crate::oidc::authorize;
+use crate::state::SharedState;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{self, CheckMailPage, DonePage, LinkPage, LoginPage};
+use crate::web::request::Browser;
+use crate::web::responses;
+use axum::extract::{Form, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn pages() -> Router<SharedState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page))
+        .route("/login/email", post(start))
+        .route("/login/email/wait", get(wait_page))
+        .route("/login/email/status", get(status))
+        .route("/login/email/code", post(code))
+        .route("/login/email/finish", post(finish))
+        .route("/login/link", get(link_page).post(link_use))
+}
+
+async fn home() -> Response {
+    pages::render(StatusCode::OK, &DonePage { title: "Tessera", message: "Sign in from the app you were using." })
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    authz: String,
+}
+
+async fn login_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, Query(q): Query<LoginQuery>) -> Response {
+    let now = state.now();
+    let (hint, client_name) = if q.authz.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let request = match authorize::load(&state, &q.authz, now).await {
+            Ok(r) => r,
+            Err(e) => return responses::page(e),
+        };
+        let name = match state.clients.get(&state.store, &request.client_id, now).await {
+            Ok(Some(c)) => c.name.clone(),
+            Ok(None) => String::new(),
+            Err(e) => return responses::page(e),
+        };
+        (request.login_hint.unwrap_or_default(), name)
+    };
+    pages::render(
+        StatusCode::OK,
+        &LoginPage { csrf: &csrf.0, authz: &q.authz, email: &hint, client_name: &client_name, error: None },
+    )
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    csrf: String,
+    email: String,
+    #[serde(default)]
+    authz: String,
+}
+
+async fn start(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<StartForm>) -> Response {
+    if let Err(e) = csrf.verify(&f.csrf) {
+        return responses::page(e);
+    }
+    let authz = (!f.authz.is_empty()).then(|| f.authz.clone());
+    match email::start(&state, &f.email, authz, &browser.ip, state.now()).await {
+        Ok(binding) => {
+            let mut res = Redirect::to("/login/email/wait").into_response();
+            let ttl = Some(state.config.sign_in_link_ttl_secs);
+            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SIGN_IN, &binding, ttl, state.config.secure_cookies()));
+            res
+        }
+        Err(Error::BadInput(m)) => {
+            let page = LoginPage { csrf: &csrf.0, authz: &f.authz, email: &f.email, client_name: "", error: Some(&m) };
+            pages::render(StatusCode::BAD_REQUEST, &page)
+        }
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn wait_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser) -> Response {
+    let Some(binding) = browser.cookie(cookies::SIGN_IN) else {
+        return Redirect::to("/login").into_response();
+    };
+    match email::waiting_for(&state, binding, state.now()).await {
+        Ok(address) => pages::render(StatusCode::OK, &CheckMailPage { csrf: &csrf.0, email: &address, error: None }),
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn status(State(state): State<SharedState>, browser: Browser) -> Response {
+    let s = match browser.cookie(cookies::SIGN_IN) {
+        Some(b) => email::status(&state, b, state.now()).await,
+        None => Ok(Status::Gone),
+    };
+    match s {
+        Ok(s) => Json(json!({ "status": match s { Status::Waiting => "waiting", Status::Approved => "approved", Status::Gone => "gone" } }))
+            .into_response(),
+        Err(e) => responses::oauth_json(e),
+    }
+}
+
+/// Open the session in this browser and continue the authorization it came from.
+async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Response {
+    let now = state.now();
+    let new = match session::sign_in_with_email(state, &proven.email, &browser.facts(), now).await {
+        Ok(s) => s,
+        Err(e) => return responses::page(e),
+    };
+    let mut res = match proven.authz {
+        Some(id) => Redirect::to(&format!("/authorize/resume?authz={id}")).into_response(),
+        None => pages::render(StatusCode::OK, &DonePage { title: "Signed in", message: "You are signed in. You can close this page." }),
+    };
+    let secure = state.config.secure_cookies();
+    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, None, secure));
+    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SIGN_IN, secure));
+    res
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+async fn code(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<CodeForm>) -> Response {
+    if let Err(e) = csrf.verify(&f.csrf) {
+        return responses::page(e);
+    }
+    let Some(binding) = browser.cookie(cookies::SIGN_IN) else {
+        return responses::page(Error::bad_input("This sign-in has expired or was already used. Ask for a new mail."));
+    };
+    let now = state.now();
+    match email::verify_code(&state, binding, &f.code, now).await {
+        Ok(proven) => signed_in(&state, &browser, proven).await,
+        Err(Error::BadInput(m)) => match email::waiting_for(&state, binding, now).await {
+            Ok(address) => pages::render(StatusCode::BAD_REQUEST, &CheckMailPage { csrf: &csrf.0, email: &address, error: Some(&m) }),
+            Err(_) => responses::page(Error::BadInput(m)),
+        },
+        Err(e) => responses::page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn finish(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(e) = csrf.verify(&f.csrf) {
+        return responses::page(e);
+    }
+    let Some(binding) = browser.cookie(cookies::SIGN_IN) else {
+        return responses::page(Error::bad_input("This sign-in has expired or was already used. Ask for a new mail."));
+    };
+    match email::finish_approved(&state, binding, state.now()).await {
+        Ok(proven) => signed_in(&state, &browser, proven).await,
+        Err(e) => responses::page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// GET only shows a button: mail scanners that pre-fetch links neither burn nor use them.
+async fn link_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Query(q): Query<LinkQuery>) -> Response {
+    match email::inspect_link(&state, &q.token, browser.cookie(cookies::SIGN_IN), state.now()).await {
+        Ok(LinkView::SameBrowser { email }) => {
+            pages::render(StatusCode::OK, &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: true })
+        }
+        Ok(LinkView::OtherBrowser { email }) => {
+            pages::render(StatusCode::OK, &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: false })
+        }
+        Err(e) => responses::page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    csrf: String,
+    token: String,
+}
+
+async fn link_use(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<LinkForm>) -> Response {
+    if let Err(e) = csrf.verify(&f.csrf) {
+        return responses::page(e);
+    }
+    match email::use_link(&state, &f.token, browser.cookie(cookies::SIGN_IN), state.now()).await {
+        Ok(LinkOutcome::SignedIn(proven)) => signed_in(&state, &browser, proven).await,
+        Ok(LinkOutcome::ApprovedElsewhere) => pages::render(
+            StatusCode::OK,
+            &DonePage { title: "Sign-in approved", message: "Go back to your other device: it continues by itself." },
+        ),
+        Err(e) => responses::page(e),
+    }
+}

@@ -1,0 +1,182 @@
+//! The `tessera` command: serve, migrate, and manage clients.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tessera::clock::SystemClock;
+use tessera::crypto::keys::Alg;
+use tessera::oidc::clients::{self, NewClient};
+use tessera::store::Store;
+use tessera::{AppState, Config};
+
+#[derive(Parser)]
+#[command(name = "tessera", version, about = "Passwordless customer identity and consent (OpenID Connect provider)")]
+struct Cli {
+    /// TOML configuration file (also TESSERA_CONFIG). TESSERA_* variables override it.
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage registered apps (OpenID Connect clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register an app; prints its client_id and (confidential clients) its secret, once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return to (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (SPA, mobile): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// A scope this client may get for itself with client_credentials (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Ask customers to consent before this app gets their data.
+        #[arg(long)]
+        consent_required: bool,
+        /// ID token signing algorithm for this app (ES256, RS256, EdDSA); default: the server's.
+        #[arg(long)]
+        id_token_alg: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registered apps.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an app and everything issued to it.
+    Delete { id: String },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tessera: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tessera: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = Store::connect(&config.database_url(), 1).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Client(c) => client(c, config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (configuration key `listen`): {e}", config.listen))?;
+    let state = AppState::build(config, Arc::new(SystemClock)).await?;
+    tracing::info!(issuer = %state.config.issuer, listen = %state.config.listen, "Tessera is ready");
+    if state.config.smtp_url.is_empty() {
+        tracing::info!(outbox = %state.config.outbox_dir().display(), "no smtp_url: sign-in mails are written to the outbox");
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    tessera::serve(listener, state, shutdown).await?;
+    Ok(())
+}
+
+async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database_url(), 2).await?;
+    store.migrate().await?;
+    let now = tessera::clock::Clock::now_ms(&SystemClock);
+    match command {
+        ClientCommand::Create { name, redirect_uris, post_logout_redirect_uris, public, scopes, consent_required, id_token_alg, json } => {
+            let id_token_alg = match id_token_alg {
+                Some(a) => Some(Alg::parse(&a).ok_or_else(|| anyhow::anyhow!("--id-token-alg must be ES256, RS256 or EdDSA"))?),
+                None => None,
+            };
+            let new = NewClient { name, redirect_uris, post_logout_redirect_uris, public, allowed_scopes: scopes, consent_required, id_token_alg };
+            let (client, secret) = clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            if json {
+                let v = serde_json::json!({
+                    "client_id": client.id, "client_secret": secret, "name": client.name,
+                    "redirect_uris": client.redirect_uris, "public": client.is_public(),
+                });
+                println!("{v}");
+            } else {
+                println!("client_id:     {}", client.id);
+                match secret {
+                    Some(s) => println!("client_secret: {s}\n(The secret is shown only now. Store it safely.)"),
+                    None => println!("public client: no secret; use PKCE (S256)"),
+                }
+            }
+        }
+        ClientCommand::List { json } => {
+            let all = clients::list(&store).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            if json {
+                let v: Vec<_> = all
+                    .iter()
+                    .map(|c| serde_json::json!({"client_id": c.id, "name": c.name, "redirect_uris": c.redirect_uris, "public": c.is_public()}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                for c in all {
+                    let kind = if c.is_public() { "public" } else { "confidential" };
+                    println!("{}  {:<24} {:<12} {}", c.id, c.name, kind, c.redirect_uris.join(" "));
+                }
+            }
+        }
+        ClientCommand::Delete { id } => {
+            if store.delete_client(&id).await? {
+                println!("deleted {id}");
+            } else {
+                anyhow::bail!("no client with id {id}");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2) as a list of
+//! small named checks, run in order. Until client and redirect URI are trusted, errors are
+//! shown as a page and never redirected (RFC 6749 §4.1.2.1); after that they go back to the
+//! client with `state` and `iss`.
+
+use super::clients::Client;
+use super::params::Params;
+use super::redirect::{AuthorizationResponse, ResponseMode};
+use super::{pkce, scopes, scopes::Scopes};
+use crate::crypto::secrets;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{CodeRecord, SessionRecord};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A request that passed every check, kept while the person signs in or consents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    /// Set once the person answered the consent page for this very request.
+    pub consented: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the endpoint does next.
+pub enum Next {
+    /// Back to the client with a code or an error.
+    Respond(AuthorizationResponse),
+    /// Show the sign-in page for this stored request.
+    SignIn(AuthorizationRequest),
+    /// Show the consent page for this stored request.
+    Consent(AuthorizationRequest),
+}
+
+/// Failures before the redirect URI is trusted: shown to the person, never redirected.
+pub struct Untrusted(pub Error);
+
+const MAX_PARAM_LEN: usize = 2048;
+
+pub async fn authorize(
+    state: &AppState,
+    pairs: Vec<(String, String)>,
+    session: Option<&SessionRecord>,
+    now: i64,
+) -> Result<Next, Untrusted> {
+    let params = Params::from_pairs(pairs).map_err(Untrusted)?;
+    let client = check_client(state, &params, now).await?;
+    let redirect_uri = check_redirect_uri(&client, &params)?;
+    let response_mode = ResponseMode::parse(params.get("response_mode"));
+    let fail = |e: Error| {
+        Next::Respond(error_response(state, redirect_uri, response_mode.unwrap_or(ResponseMode::Query), params.get("state"), &e))
+    };
+    let request = match validate(state, &client, &params, redirect_uri, response_mode, now) {
+        Ok(r) => r,
+        Err(e) => return Ok(fail(e)),
+    };
+    Ok(decide(state, &client, request, session, now).await.unwrap_or_else(fail))
+}
+
+/// Continue a stored request after the person signed in or consented.
+pub async fn resume(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<Next, Untrusted> {
+    let request = load(state, id, now).await.map_err(Untrusted)?;
+    let client = state
+        .clients
+        .get(&state.store, &request.client_id, now)
+        .await
+        .map_err(Untrusted)?
+        .ok_or(Untrusted(Error::bad_input("This app is no longer registered.")))?;
+    let (uri, mode, st) = (request.redirect_uri.clone(), request.response_mode, request.state.clone());
+    Ok(decide(state, &client, request, session, now)
+        .await
+        .unwrap_or_else(|e| Next::Respond(error_response(state, &uri, mode, st.as_deref(), &e))))
+}
+
+/// A stored request, if it has not expired.
+pub async fn load(state: &AppState, id: &str, now: i64) -> Result<AuthorizationRequest> {
+    let r: Option<AuthorizationRequest> = state.ephemeral.get_json(&format!("authz:{id}")).await?;
+    r.filter(|r| r.expires_at > now)
+        .ok_or_else(|| Error::bad_input("This sign-in request has expired. Go back to the app and start again."))
+}
+
+pub async fn save(state: &AppState, request: &AuthorizationRequest) -> Result<()> {
+    let ttl = state.config.authorization_request_ttl_secs;
+    Ok(state.ephemeral.put_json(&format!("authz:{}", request.id), request, ttl).await?)
+}
+
+/// The person refused on the consent page (or cancelled the sign-in).
+pub async fn deny(state: &AppState, id: &str, now: i64) -> Result<AuthorizationResponse> {
+    let request = load(state, id, now).await?;
+    state.ephemeral.delete(&format!("authz:{id}")).await?;
+    let e = Error::AccessDenied("the end-user refused the request");
+    Ok(error_response(state, &request.redirect_uri, request.response_mode, request.state.as_deref(), &e))
+}
+
+async fn check_client(state: &AppState, params: &Params, now: i64) -> Result<Arc<Client>, Untrusted> {
+    let id = params.get("client_id").ok_or(Untrusted(Error::bad_input("The request does not say which app it is from (client_id is missing).")))?;
+    state
+        .clients
+        .get(&state.store, id, now)
+        .await
+        .map_err(Untrusted)?
+        .ok_or(Untrusted(Error::bad_input("The app that sent you here is not registered (unknown client_id).")))
+}
+
+/// OIDC Core §3.1.2.1 requires redirect_uri; it must equal a registered one exactly.
+fn check_redirect_uri<'a>(client: &Client, params: &'a Params) -> Result<&'a str, Untrusted> {
+    let uri = params.get("redirect_uri").ok_or(Untrusted(Error::bad_input("The request has no redirect_uri.")))?;
+    if !client.has_redirect_uri(uri) {
+        return Err(Untrusted(Error::bad_input("The redirect_uri is not registered for this app.")));
+    }
+    Ok(uri)
+}
+
+fn validate(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+    redirect_uri: &str,
+    response_mode: Option<ResponseMode>,
+    now: i64,
+) -> Result<AuthorizationRequest> {
+    let response_mode = response_mode.ok_or_else(|| Error::invalid_request("unsupported response_mode"))?;
+    check_no_request_objects(params)?;
+    check_response_type(params)?;
+    check_lengths(params)?;
+    let scope = check_scope(params)?;
+    let code_challenge = check_pkce(client, params)?;
+    let (prompt_none, prompt_login, prompt_consent) = check_prompt(params)?;
+    let max_age = check_max_age(params)?;
+    Ok(AuthorizationRequest {
+        id: secrets::random_token(),
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        response_mode,
+        scope: scope.to_string(),
+        state: params.get("state").map(String::from),
+        nonce: params.get("nonce").map(String::from),
+        code_challenge,
+        prompt_none,
+        prompt_login,
+        prompt_consent,
+        max_age,
+        login_hint: params.get("login_hint").map(String::from),
+        ui_locales: params.get("ui_locales").map(String::from),
+        consented: false,
+        created_at: now,
+        expires_at: now + state.config.authorization_request_ttl_secs * 1000,
+    })
+}
+
+/// OIDC Core §6: request objects are not supported, and say so with their own error codes.
+fn check_no_request_objects(params: &Params) -> Result<()> {
+    if params.get("request").is_some() {
+        return Err(Error::RequestNotSupported);
+    }
+    if params.get("request_uri").is_some() {
+        return Err(Error::RequestUriNotSupported);
+    }
+    Ok(())
+}
+
+fn check_response_type(params: &Params) -> Result<()> {
+    match params.get("response_type") {
+        Some("code") => Ok(()),
+        Some(_) => Err(Error::UnsupportedResponseType),
+        None => Err(Error::invalid_request("the response_type parameter is missing")),
+    }
+}
+
+fn check_lengths(params: &Params) -> Result<()> {
+    for name in ["state", "nonce", "login_hint", "ui_locales"] {
+        if params.get(name).is_some_and(|v| v.len() > MAX_PARAM_LEN) {
+            return Err(Error::invalid_request(format!("the {name} parameter is too long")));
+        }
+    }
+    Ok(())
+}
+
+/// Unknown scopes are ignored (OIDC Core §3.1.2.1); malformed ones are refused.
+fn check_scope(params: &Params) -> Result<Scopes> {
+    let requested = Scopes::parse(params.get("scope").unwrap_or(""))?;
+    let scope = requested.retain(|s| scopes::SUPPORTED.contains(&s));
+    if scope.is_empty() {
+        return Err(Error::InvalidScope("ask for at least the openid scope"));
+    }
+    Ok(scope)
+}
+
+/// RFC 7636 §4.3; public clients must use PKCE (RFC 9700 §2.1.1), and only S256.
+fn check_pkce(client: &Client, params: &Params) -> Result<Option<String>> {
+    let challenge = params.get("code_challenge");
+    match (challenge, params.get("code_challenge_method")) {
+        (None, Some(_)) => Err(Error::invalid_request("code_challenge_method without code_challenge")),
+        (None, None) if client.is_public() => Err(Error::invalid_request("public clients must use PKCE (code_challenge with S256)")),
+        (None, None) => Ok(None),
+        (Some(_), Some(m)) if m != "S256" => Err(Error::invalid_request("only the S256 code_challenge_method is supported")),
+        (Some(_), None) => Err(Error::invalid_request("code_challenge_method must be S256")),
+        (Some(c), Some(_)) if !pkce::is_valid_challenge(c) => Err(Error::invalid_request("code_challenge is not a valid S256 challenge")),
+        (Some(c), Some(_)) => Ok(Some(c.to_string())),
+    }
+}
+
+/// OIDC Core §3.1.2.1: `none` must stand alone.
+fn check_prompt(params: &Params) -> Result<(bool, bool, bool)> {
+    let (mut none, mut login, mut consent) = (false, false, false);
+    for p in params.get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()) {
+        match p {
+            "none" => none = true,
+            "login" => login = true,
+            "consent" => consent = true,
+            "select_account" => {}
+            _ => return Err(Error::invalid_request("unsupported prompt value")),
+        }
+    }
+    if none && (login || consent) {
+        return Err(Error::invalid_request("prompt=none cannot be combined with other values"));
+    }
+    Ok((none, login, consent))
+}
+
+fn check_max_age(params: &Params) -> Result<Option<i64>> {
+    params
+        .get("max_age")
+        .map(|v| v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| Error::invalid_request("max_age must be a non-negative integer")))
+        .transpose()
+}
+
+/// Sign-in, consent, or a code: the decision for a valid request.
+async fn decide(
+    state: &AppState,
+    client: &Client,
+    request: AuthorizationRequest,
+    session: Option<&SessionRecord>,
+    now: i64,
+) -> Result<Next> {
+    let fresh = |s: &&SessionRecord| {
+        let login_ok = !request.prompt_login || s.auth_time >= request.created_at;
+        let age_ok = request.max_age.is_none_or(|m| now - s.auth_time <= m * 1000);
+        login_ok && age_ok
+    };
+    let Some(session) = session.filter(fresh) else {
+        if request.prompt_none {
+            return Err(Error::LoginRequired);
+        }
+        save(state, &request).await?;
+        return Ok(Next::SignIn(request));
+    };
+    if needs_consent(state, client, &request, session).await? {
+        if request.prompt_none {
+            return Err(Error::ConsentRequired);
+        }
+        save(state, &request).await?;
+        return Ok(Next::Consent(request));
+    }
+    state.ephemeral.delete(&format!("authz:{}", request.id)).await?;
+    let code = issue_code(state, &request, session, now).await?;
+    let mut params = vec![("code", code)];
+    if let Some(s) = &request.state {
+        params.push(("state", s.clone()));
+    }
+    params.push(("iss", state.config.issuer.clone()));
+    Ok(Next::Respond(AuthorizationResponse { redirect_uri: request.redirect_uri, mode: request.response_mode, params }))
+}
+
+async fn needs_consent(state: &AppState, client: &Client, request: &AuthorizationRequest, session: &SessionRecord) -> Result<bool> {
+    if request.consented {
+        return Ok(false);
+    }
+    if request.prompt_consent {
+        return Ok(true);
+    }
+    if !client.consent_required {
+        return Ok(false);
+    }
+    let granted = state.store.consented_scope(&session.customer_id, &client.id).await?;
+    let requested = Scopes::parse(&request.scope)?;
+    Ok(!granted.is_some_and(|g| Scopes::parse(&g).is_ok_and(|g| requested.is_subset_of(&g))))
+}
+
+async fn issue_code(state: &AppState, request: &AuthorizationRequest, session: &SessionRecord, now: i64) -> Result<String> {
+    let code = secrets::random_token();
+    state
+        .store
+        .insert_code(&CodeRecord {
+            code_hash: secrets::hash(&code),
+            client_id: request.client_id.clone(),
+            customer_id: session.customer_id.clone(),
+            session_id: session.id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.auth_time,
+            acr: session.acr.clone(),
+            amr: session.amr.clone(),
+            expires_at: now + state.config.code_ttl_secs * 1000,
+            consumed_at: None,
+            grant_id: None,
+        })
+        .await?;
+    Ok(code)
+}
+
+/// RFC 6749 §4.1.2.1 error response, with `iss` (RFC 9207 §2).
+pub fn error_response(state: &AppState, redirect_uri: &str, mode: ResponseMode, st: Option<&str>, e: &Error) -> AuthorizationResponse {
+    if let Error::Internal(cause) = e {
+        tracing::error!(error = %format!("{cause:#}"), "authorization failed");
+    }
+    let mut params = vec![("error", e.oauth_code().to_string()), ("error_description", e.description().into_owned())];
+    if let Some(s) = st {
+        params.push(("state", s.to_string()));
+    }
+    params.push(("iss", state.config.issuer.clone()));
+    AuthorizationResponse { redirect_uri: redirect_uri.to_string(), mode, params }
+}

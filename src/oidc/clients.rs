@@ -1,0 +1,169 @@
+//! Registered clients (relying parties): validation on registration, and an in-memory cache
+//! so the token path never waits on the database for them. Changes made by this process
+//! invalidate at once; changes made elsewhere (the CLI) are seen within `client_cache_secs`.
+
+use crate::crypto::keys::Alg;
+use crate::crypto::secrets;
+use crate::error::{Error, Result};
+use crate::store::{ClientRecord, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may obtain for itself with client_credentials.
+    pub allowed_scopes: Vec<String>,
+    pub consent_required: bool,
+    /// OIDC Registration §2 `id_token_signed_response_alg`; `None` means the server default.
+    pub id_token_alg: Option<Alg>,
+    pub created_at: i64,
+}
+
+impl Client {
+    fn from_record(r: ClientRecord) -> anyhow::Result<Client> {
+        Ok(Client {
+            redirect_uris: serde_json::from_str(&r.redirect_uris)?,
+            post_logout_redirect_uris: serde_json::from_str(&r.post_logout_redirect_uris)?,
+            allowed_scopes: r.allowed_scopes.split(' ').filter(|s| !s.is_empty()).map(String::from).collect(),
+            id: r.id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            consent_required: r.consent_required != 0,
+            id_token_alg: Alg::parse(&r.id_token_alg),
+            created_at: r.created_at,
+        })
+    }
+
+    /// A public client cannot keep a secret (RFC 6749 §2.1) and must use PKCE.
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        match &self.secret_hash {
+            Some(h) => secrets::constant_time_eq(h, &secrets::hash(secret)),
+            None => false,
+        }
+    }
+
+    /// Exact string comparison (RFC 9700 §4.1.3; OIDC Core §3.1.2.1).
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|u| u == uri)
+    }
+
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|u| u == uri)
+    }
+}
+
+pub struct ClientRegistry {
+    cache: RwLock<HashMap<String, (Arc<Client>, i64)>>,
+    ttl_ms: i64,
+}
+
+impl ClientRegistry {
+    pub fn new(ttl_secs: i64) -> Self {
+        Self { cache: RwLock::new(HashMap::new()), ttl_ms: ttl_secs * 1000 }
+    }
+
+    pub async fn get(&self, store: &Store, id: &str, now: i64) -> Result<Option<Arc<Client>>> {
+        if let Some((c, loaded)) = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(id)
+            && now - loaded < self.ttl_ms
+        {
+            return Ok(Some(c.clone()));
+        }
+        let Some(record) = store.client(id).await? else {
+            self.invalidate(id);
+            return Ok(None);
+        };
+        let client = Arc::new(Client::from_record(record)?);
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (client.clone(), now));
+        Ok(Some(client))
+    }
+
+    pub fn invalidate(&self, id: &str) {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub allowed_scopes: Vec<String>,
+    pub consent_required: bool,
+    pub id_token_alg: Option<Alg>,
+}
+
+/// A redirect URI must be absolute without a fragment (RFC 6749 §3.1.2); plain http only
+/// for loopback; private-use schemes (RFC 8252 §7.1) are allowed for native apps.
+pub fn check_redirect_uri(uri: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::bad_input(format!("redirect URI {uri:?} {why}")));
+    let Ok(u) = url::Url::parse(uri) else { return bad("is not an absolute URL") };
+    if u.fragment().is_some() {
+        return bad("must not contain a fragment");
+    }
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) => Ok(()),
+        "http" => bad("must use https (http only for localhost)"),
+        s if s.contains('.') => Ok(()),
+        _ => bad("must use https or a private-use scheme like com.example.app"),
+    }
+}
+
+/// Register a client. Returns it with its secret (confidential clients), shown only once.
+pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, Option<String>)> {
+    if new.name.trim().is_empty() {
+        return Err(Error::bad_input("the client needs a name"));
+    }
+    if new.redirect_uris.is_empty() && new.allowed_scopes.is_empty() {
+        return Err(Error::bad_input("give at least one redirect URI (or scopes for a machine client)"));
+    }
+    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+        check_redirect_uri(uri)?;
+    }
+    if new.public && !new.allowed_scopes.is_empty() {
+        return Err(Error::bad_input("a public client cannot use client_credentials scopes"));
+    }
+    let secret = (!new.public).then(secrets::random_token);
+    let record = ClientRecord {
+        id: secrets::random_id(),
+        name: new.name.trim().to_string(),
+        secret_hash: secret.as_deref().map(secrets::hash),
+        redirect_uris: serde_json::to_string(&new.redirect_uris).map_err(anyhow::Error::from)?,
+        post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris).map_err(anyhow::Error::from)?,
+        allowed_scopes: new.allowed_scopes.join(" "),
+        consent_required: i64::from(new.consent_required),
+        id_token_alg: new.id_token_alg.map(|a| a.as_str().to_string()).unwrap_or_default(),
+        created_at: now,
+    };
+    store.insert_client(&record).await?;
+    Ok((Client::from_record(record)?, secret))
+}
+
+pub async fn list(store: &Store) -> Result<Vec<Client>> {
+    store.clients().await?.into_iter().map(|r| Client::from_record(r).map_err(Error::from)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_rules() {
+        assert!(check_redirect_uri("https://shop.example/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost:3000/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(check_redirect_uri("http://shop.example/cb").is_err());
+        assert!(check_redirect_uri("https://shop.example/cb#x").is_err());
+        assert!(check_redirect_uri("/cb").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! The OpenID Connect provider protocol: endpoints for relying parties, no sign-in pages.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod clients;
+pub mod consent;
+pub mod discovery;
+pub mod grants;
+pub mod introspection;
+pub mod logout;
+pub mod params;
+pub mod pkce;
+pub mod redirect;
+pub mod revocation;
+pub mod routes;
+pub mod scopes;
+pub mod tokens;
+pub mod userinfo;

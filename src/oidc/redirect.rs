@@ -1,0 +1,61 @@
+//! Authorization responses back to the client: query string (RFC 6749 §4.1.2) or form post
+//! (OAuth 2.0 Form Post Response Mode), always with `iss` (RFC 9207 §2).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(s: Option<&str>) -> Option<ResponseMode> {
+        match s {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// A response for a client whose redirect URI has been checked against its registration.
+#[derive(Debug)]
+pub struct AuthorizationResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl AuthorizationResponse {
+    /// The redirect URI with the parameters appended to any query it already has.
+    pub fn location(&self) -> String {
+        let mut url = match url::Url::parse(&self.redirect_uri) {
+            Ok(u) => u,
+            Err(_) => return self.redirect_uri.clone(),
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &self.params {
+                q.append_pair(k, v);
+            }
+        }
+        url.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_keeps_existing_query() {
+        let r = AuthorizationResponse {
+            redirect_uri: "https://app.example/cb?x=1".into(),
+            mode: ResponseMode::Query,
+            params: vec![("code", "a b".into()), ("state", "s".into())],
+        };
+        assert_eq!(r.location(), "https://app.example/cb?x=1&code=a+b&state=s");
+        assert_eq!(ResponseMode::parse(Some("fragment")), None);
+    }
+}

@@ -1,0 +1,235 @@
+//! Thin handlers for every OIDC endpoint: parse, call one feature function, render.
+
+use super::authorize::{self, Next, Untrusted};
+use super::{consent, discovery, grants, introspection, logout, revocation, userinfo};
+use crate::login::session;
+use crate::state::SharedState;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{self, ConsentPage, DonePage, LogoutPage};
+use crate::web::request::Browser;
+use crate::web::responses;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+
+type Pairs = Vec<(String, String)>;
+
+/// Endpoints for relying parties (no CSRF: they are called by clients, not forms).
+pub fn api() -> Router<SharedState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(openid_configuration))
+        .route("/jwks.json", get(jwks))
+        .route("/token", post(token))
+        .route("/userinfo", get(userinfo_get).post(userinfo_post))
+        .route("/introspect", post(introspect))
+        .route("/revoke", post(revoke))
+}
+
+/// Endpoints a browser visits (CSRF layer applied by the caller).
+pub fn pages() -> Router<SharedState> {
+    Router::new()
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/authorize/resume", get(resume))
+        .route("/consent", get(consent_page).post(consent_answer))
+        .route("/logout", get(logout_get).post(logout_post))
+}
+
+async fn openid_configuration(State(state): State<SharedState>) -> Response {
+    let mut res = Json(discovery::metadata(&state.config)).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res
+}
+
+async fn jwks(State(state): State<SharedState>) -> Response {
+    let mut res = ([(header::CONTENT_TYPE, "application/jwk-set+json")], state.keys.jwks_json().to_string()).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res
+}
+
+/// Render what the authorization endpoint decided.
+pub fn next_response(next: Result<Next, Untrusted>) -> Response {
+    match next {
+        Ok(Next::Respond(r)) => responses::authorization(r),
+        Ok(Next::SignIn(r)) => Redirect::to(&format!("/login?authz={}", r.id)).into_response(),
+        Ok(Next::Consent(r)) => Redirect::to(&format!("/consent?authz={}", r.id)).into_response(),
+        Err(Untrusted(e)) => responses::page(e),
+    }
+}
+
+async fn run_authorize(state: SharedState, browser: Browser, pairs: Pairs) -> Response {
+    let now = state.now();
+    let session = match session::current(&state, browser.cookie(cookies::SESSION), now).await {
+        Ok(s) => s,
+        Err(e) => return responses::page(e),
+    };
+    next_response(authorize::authorize(&state, pairs, session.as_ref(), now).await)
+}
+
+async fn authorize_get(State(state): State<SharedState>, browser: Browser, Query(pairs): Query<Pairs>) -> Response {
+    run_authorize(state, browser, pairs).await
+}
+
+/// OIDC Core §3.1.2.1: the authorization endpoint must accept POST as well.
+async fn authorize_post(State(state): State<SharedState>, browser: Browser, Form(pairs): Form<Pairs>) -> Response {
+    run_authorize(state, browser, pairs).await
+}
+
+#[derive(Deserialize)]
+struct AuthzRef {
+    authz: String,
+}
+
+async fn resume(State(state): State<SharedState>, browser: Browser, Query(q): Query<AuthzRef>) -> Response {
+    let now = state.now();
+    let session = match session::current(&state, browser.cookie(cookies::SESSION), now).await {
+        Ok(s) => s,
+        Err(e) => return responses::page(e),
+    };
+    next_response(authorize::resume(&state, &q.authz, session.as_ref(), now).await)
+}
+
+async fn consent_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, Query(q): Query<AuthzRef>) -> Response {
+    match consent::view(&state, &q.authz, state.now()).await {
+        Ok(v) => pages::render(
+            StatusCode::OK,
+            &ConsentPage { csrf: &csrf.0, authz: &q.authz, client_name: &v.client_name, asks_for: &v.asks_for },
+        ),
+        Err(e) => responses::page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    csrf: String,
+    authz: String,
+    decision: String,
+}
+
+async fn consent_answer(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<ConsentForm>,
+) -> Response {
+    if let Err(e) = csrf.verify(&f.csrf) {
+        return responses::page(e);
+    }
+    let now = state.now();
+    if f.decision != "allow" {
+        return match authorize::deny(&state, &f.authz, now).await {
+            Ok(r) => responses::authorization(r),
+            Err(e) => responses::page(e),
+        };
+    }
+    let session = match session::current(&state, browser.cookie(cookies::SESSION), now).await {
+        Ok(s) => s,
+        Err(e) => return responses::page(e),
+    };
+    next_response(consent::approve(&state, &f.authz, session.as_ref(), now).await)
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+fn authorization_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+async fn token(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+    match grants::token(&state, authorization_header(&headers), pairs, state.now()).await {
+        Ok(t) => Json(t).into_response(),
+        Err(e) => responses::oauth_json(e),
+    }
+}
+
+async fn userinfo_get(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    match userinfo::userinfo(&state, bearer_token(&headers), state.now()).await {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => responses::bearer(e),
+    }
+}
+
+/// RFC 6750 §2.1 header, or §2.2 form body `access_token`.
+async fn userinfo_post(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+    let from_body = pairs.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.as_str());
+    let token = match (bearer_token(&headers), from_body) {
+        (Some(_), Some(_)) => {
+            return responses::bearer(crate::error::Error::invalid_request("send the access token one way, not two"));
+        }
+        (h, b) => h.or(b),
+    };
+    match userinfo::userinfo(&state, token, state.now()).await {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => responses::bearer(e),
+    }
+}
+
+async fn introspect(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+    match introspection::introspect(&state, authorization_header(&headers), pairs, state.now()).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => responses::oauth_json(e),
+    }
+}
+
+async fn revoke(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+    match revocation::revoke(&state, authorization_header(&headers), pairs, state.now()).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => responses::oauth_json(e),
+    }
+}
+
+async fn run_logout(state: SharedState, csrf: CsrfToken, browser: Browser, pairs: Pairs, confirmed: bool) -> Response {
+    let now = state.now();
+    let fields: Pairs = pairs.iter().filter(|(k, _)| k != "csrf" && k != "confirm").cloned().collect();
+    let result = async {
+        let session = session::current(&state, browser.cookie(cookies::SESSION), now).await?;
+        let req = logout::check(&state, fields.clone(), session.as_ref(), now).await?;
+        if session.is_some() && !req.hint_matches_session && !confirmed {
+            return Ok(pages::render(
+                StatusCode::OK,
+                &LogoutPage { csrf: &csrf.0, client_name: req.client_name.as_deref(), fields: &fields },
+            ));
+        }
+        logout::log_out(&state, session.as_ref()).await?;
+        let mut res = match &req.redirect {
+            Some(to) => Redirect::to(to).into_response(),
+            None => pages::render(StatusCode::OK, &DonePage { title: "Signed out", message: "You are signed out." }),
+        };
+        res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SESSION, state.config.secure_cookies()));
+        Ok(res)
+    }
+    .await;
+    result.unwrap_or_else(responses::page)
+}
+
+async fn logout_get(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(pairs): Query<Pairs>,
+) -> Response {
+    run_logout(state, csrf, browser, pairs, false).await
+}
+
+async fn logout_post(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(pairs): Form<Pairs>,
+) -> Response {
+    // A POST from our own confirmation page carries the CSRF token; an RP's POST does not
+    // and is treated like a GET (confirmation still required unless the hint matches).
+    let confirmed = match pairs.iter().find(|(k, _)| k == "csrf") {
+        Some((_, v)) => match csrf.verify(v) {
+            Ok(()) => pairs.iter().any(|(k, v)| k == "confirm" && v == "yes"),
+            Err(e) => return responses::page(e),
+        },
+        None => false,
+    };
+    run_logout(state, csrf, browser, pairs, confirmed).await
+}

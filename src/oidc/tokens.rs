@@ -1,0 +1,160 @@
+//! Minting and checking tokens: ID tokens (OpenID Connect Core §2), JWT access tokens
+//! (RFC 9068), and the claims each scope releases (OIDC Core §5.4).
+
+use super::clients::Client;
+use super::scopes::Scopes;
+use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
+use crate::crypto::secrets;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::CustomerRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// How the person authenticated, carried from session to code to token family.
+pub struct Authentication<'a> {
+    pub auth_time_ms: i64,
+    pub acr: &'a str,
+    pub amr: &'a str,
+    pub session_id: Option<&'a str>,
+}
+
+/// RFC 9068 §2.2 claims, plus `gid`: the token family, so revoking it reaches this token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gid: String,
+}
+
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+fn amr_list(amr: &str) -> Vec<String> {
+    amr.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+pub fn access_token(
+    state: &AppState,
+    client_id: &str,
+    sub: &str,
+    scope: &str,
+    grant_id: &str,
+    authn: Option<&Authentication<'_>>,
+    now: i64,
+) -> IssuedAccessToken {
+    let ttl = state.config.access_token_ttl_secs;
+    let claims = AccessTokenClaims {
+        iss: state.config.issuer.clone(),
+        sub: sub.to_string(),
+        // Tessera's own resources (userinfo) are the audience until resource indicators come.
+        aud: state.config.issuer.clone(),
+        exp: now / 1000 + ttl,
+        iat: now / 1000,
+        jti: secrets::random_id(),
+        client_id: client_id.to_string(),
+        scope: scope.to_string(),
+        auth_time: authn.map(|a| a.auth_time_ms / 1000),
+        acr: authn.map(|a| a.acr.to_string()),
+        amr: authn.map(|a| amr_list(a.amr)),
+        sid: authn.and_then(|a| a.session_id.map(String::from)),
+        gid: grant_id.to_string(),
+    };
+    let key = state.keys.current(state.keys.default_alg);
+    IssuedAccessToken { token: jwt::encode(key, TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
+}
+
+/// Claims about the customer that `scope` releases (OIDC Core §5.4).
+pub fn customer_claims(customer: &CustomerRecord, scope: &Scopes) -> Map<String, Value> {
+    let mut c = Map::new();
+    c.insert("sub".into(), json!(customer.id));
+    if scope.contains("email") {
+        c.insert("email".into(), json!(customer.email));
+        c.insert("email_verified".into(), json!(customer.email_verified != 0));
+    }
+    if scope.contains("profile") {
+        for (k, v) in [("name", &customer.name), ("given_name", &customer.given_name), ("family_name", &customer.family_name)] {
+            if let Some(v) = v {
+                c.insert(k.into(), json!(v));
+            }
+        }
+        c.insert("updated_at".into(), json!(customer.updated_at / 1000));
+    }
+    c
+}
+
+/// OIDC Core §2 and §3.1.3.6.
+pub fn id_token(
+    state: &AppState,
+    client: &Client,
+    customer: &CustomerRecord,
+    scope: &Scopes,
+    authn: &Authentication<'_>,
+    nonce: Option<&str>,
+    now: i64,
+) -> String {
+    let mut c = customer_claims(customer, scope);
+    c.insert("iss".into(), json!(state.config.issuer));
+    c.insert("aud".into(), json!(client.id));
+    c.insert("azp".into(), json!(client.id));
+    c.insert("iat".into(), json!(now / 1000));
+    c.insert("exp".into(), json!(now / 1000 + state.config.id_token_ttl_secs));
+    c.insert("auth_time".into(), json!(authn.auth_time_ms / 1000));
+    c.insert("acr".into(), json!(authn.acr));
+    c.insert("amr".into(), json!(amr_list(authn.amr)));
+    if let Some(sid) = authn.session_id {
+        c.insert("sid".into(), json!(sid));
+    }
+    if let Some(n) = nonce {
+        c.insert("nonce".into(), json!(n));
+    }
+    let key = state.keys.current(client.id_token_alg.unwrap_or(state.keys.default_alg));
+    jwt::encode(key, TYP_JWT, &Value::Object(c))
+}
+
+/// Check an access token's signature, type, issuer, audience and expiry, and that neither it
+/// nor its family was revoked.
+pub async fn verify_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
+    let (header, claims): (_, AccessTokenClaims) =
+        jwt::decode(&state.keys, token).map_err(|_| Error::InvalidToken("the access token is not valid"))?;
+    if header.typ != TYP_ACCESS_TOKEN || claims.iss != state.config.issuer || claims.aud != state.config.issuer {
+        return Err(Error::InvalidToken("the access token is not valid"));
+    }
+    if claims.exp <= now / 1000 {
+        return Err(Error::InvalidToken("the access token has expired"));
+    }
+    if state.store.access_token_revoked(&claims.jti, &claims.gid).await? {
+        return Err(Error::InvalidToken("the access token was revoked"));
+    }
+    Ok(claims)
+}
+
+/// RFC 6749 §5.1 successful response.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}

@@ -1,0 +1,18 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3): claims released by the token's scope.
+
+use super::scopes::Scopes;
+use super::tokens;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use serde_json::{Map, Value};
+
+pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) -> Result<Map<String, Value>> {
+    let token = access_token.ok_or(Error::InvalidToken("an access token is required"))?;
+    let claims = tokens::verify_access_token(state, token, now).await?;
+    let scope = Scopes::parse(&claims.scope)?;
+    if !scope.contains("openid") {
+        return Err(Error::InsufficientScope("the openid scope is required"));
+    }
+    let customer = state.store.customer(&claims.sub).await?.ok_or(Error::InvalidToken("the account no longer exists"))?;
+    Ok(tokens::customer_claims(&customer, &scope))
+}

@@ -1,0 +1,110 @@
+//! Everything a request needs, built once at start: config, store, ephemeral store, mailer,
+//! signing keys, client cache and clock.
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::keys::{Alg, KeyRing, SigningKey};
+use crate::crypto::sealed::MasterKey;
+use crate::ephemeral::{Ephemeral, MemoryEphemeral};
+use crate::mail::Mailer;
+use crate::oidc::clients::ClientRegistry;
+use crate::store::{SigningKeyRecord, Store};
+use std::sync::Arc;
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub ephemeral: Ephemeral,
+    pub mailer: Mailer,
+    pub mail_from: lettre::message::Mailbox,
+    pub keys: KeyRing,
+    pub master_key: MasterKey,
+    pub clients: ClientRegistry,
+    pub clock: SharedClock,
+}
+
+pub type SharedState = Arc<AppState>;
+
+const SIGNING_KEY_PURPOSE: &str = "signing-key";
+
+impl AppState {
+    /// Connect, migrate, load (or on first start generate) keys, and wire the services.
+    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<SharedState> {
+        let store = Store::connect(&config.database_url(), config.db_max_connections).await?;
+        store.migrate().await?;
+        let master_key = load_master_key(&config)?;
+        let default_alg = Alg::parse(&config.signing_alg).ok_or_else(|| anyhow::anyhow!("signing_alg"))?;
+        let keys = load_key_ring(&store, &master_key, default_alg, clock.now_ms()).await?;
+        let (mailer, mail_from) = Mailer::from_config(&config)?;
+        Ok(Arc::new(AppState {
+            ephemeral: Ephemeral::Memory(MemoryEphemeral::new(clock.clone())),
+            clients: ClientRegistry::new(config.client_cache_secs),
+            config,
+            store,
+            mailer,
+            mail_from,
+            keys,
+            master_key,
+            clock,
+        }))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// An absolute URL under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.issuer)
+    }
+}
+
+/// The master key from config, or from `<data_dir>/master.key`, generated on first start.
+pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if !config.master_key.is_empty() {
+        return MasterKey::from_base64(&config.master_key)
+            .ok_or_else(|| anyhow::anyhow!("configuration key `master_key`: must be the base64 of 32 bytes"));
+    }
+    let path = config.data_dir.join("master.key");
+    if !path.exists() {
+        std::fs::create_dir_all(&config.data_dir)?;
+        std::fs::write(&path, MasterKey::generate_base64())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        tracing::warn!(
+            path = %path.display(),
+            "GENERATED A NEW MASTER KEY. It encrypts signing keys and secrets at rest: back it up, \
+             and give every node the same key through TESSERA_MASTER_KEY. Losing it loses them."
+        );
+    }
+    let text = std::fs::read_to_string(&path)?;
+    MasterKey::from_base64(&text).ok_or_else(|| anyhow::anyhow!("{} does not hold a valid master key", path.display()))
+}
+
+async fn load_key_ring(store: &Store, master: &MasterKey, default_alg: Alg, now: i64) -> anyhow::Result<KeyRing> {
+    let mut keys = Vec::new();
+    for record in store.signing_keys().await? {
+        let Some(alg) = Alg::parse(&record.alg) else { continue };
+        let der = master.open(SIGNING_KEY_PURPOSE, &record.sealed_pkcs8)?;
+        keys.push(SigningKey::from_pkcs8(record.kid, alg, &der)?);
+    }
+    for alg in Alg::ALL {
+        if !keys.iter().any(|k| k.alg == alg) {
+            let (key, der) = SigningKey::generate(alg)?;
+            store
+                .insert_signing_key(&SigningKeyRecord {
+                    kid: key.kid.clone(),
+                    alg: alg.as_str().into(),
+                    sealed_pkcs8: master.seal(SIGNING_KEY_PURPOSE, &der),
+                    created_at: now,
+                })
+                .await?;
+            tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated a signing key");
+            keys.push(key);
+        }
+    }
+    KeyRing::new(keys, default_alg)
+}

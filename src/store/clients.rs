@@ -1,0 +1,64 @@
+//! Registered relying parties.
+
+use super::{Store, flag};
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct ClientRecord {
+    pub id: String,
+    pub name: String,
+    /// SHA-256 hex of the secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    /// JSON array.
+    pub redirect_uris: String,
+    /// JSON array.
+    pub post_logout_redirect_uris: String,
+    /// Space-separated scopes the client may ask for with client_credentials.
+    pub allowed_scopes: String,
+    pub consent_required: i64,
+    /// JWS alg for this client's ID tokens; empty means the server default.
+    pub id_token_alg: String,
+    pub created_at: i64,
+}
+
+macro_rules! columns {
+    () => {
+        "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, consent_required, id_token_alg, created_at"
+    };
+}
+
+impl Store {
+    pub async fn insert_client(&self, c: &ClientRecord) -> anyhow::Result<()> {
+        sqlx::query(concat!("INSERT INTO clients (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(&c.id)
+            .bind(&c.name)
+            .bind(&c.secret_hash)
+            .bind(&c.redirect_uris)
+            .bind(&c.post_logout_redirect_uris)
+            .bind(&c.allowed_scopes)
+            .bind(flag(c.consent_required != 0))
+            .bind(&c.id_token_alg)
+            .bind(c.created_at)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn client(&self, id: &str) -> anyhow::Result<Option<ClientRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM clients WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn clients(&self) -> anyhow::Result<Vec<ClientRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM clients ORDER BY created_at, id"))
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Deletes the client and, by cascade, its codes, grants, refresh tokens and consents.
+    pub async fn delete_client(&self, id: &str) -> anyhow::Result<bool> {
+        let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&self.write).await?;
+        Ok(r.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,104 @@
+//! All SQL lives here, one file per aggregate. One query text serves SQLite and PostgreSQL
+//! through sqlx's `Any` driver: `$n` placeholders, TEXT ids, INTEGER unix-ms times, 0/1 flags.
+//! SQLite gets one writer connection (concurrent writers only busy-wait) and a reader pool.
+
+mod clients;
+mod codes;
+mod consents;
+mod customers;
+mod keys;
+mod sessions;
+
+pub use clients::ClientRecord;
+pub use codes::{CodeRecord, GrantRecord};
+pub use customers::CustomerRecord;
+pub use keys::SigningKeyRecord;
+pub use sessions::SessionRecord;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    pub backend: Backend,
+}
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connect to the database named by `url` (`sqlite:` or `postgres://`).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let acquire = Duration::from_secs(10);
+        match backend {
+            Backend::Sqlite => {
+                if let Some(dir) = sqlite_dir(url) {
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                }
+                let options = || {
+                    AnyPoolOptions::new().acquire_timeout(acquire).after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                };
+                let write = options().max_connections(1).connect(url).await?;
+                let read = options().max_connections(max_connections).connect(url).await?;
+                Ok(Store { read, write, backend })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .acquire_timeout(acquire)
+                    .max_connections(max_connections)
+                    .connect(url)
+                    .await?;
+                Ok(Store { read: pool.clone(), write: pool, backend })
+            }
+        }
+    }
+
+    /// Apply pending migrations (forward only).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE.run(&self.write).await?,
+            Backend::Postgres => POSTGRES.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    std::path::Path::new(path).parent().map(|p| p.to_path_buf()).filter(|p| !p.as_os_str().is_empty())
+}
+
+/// 0/1 flags are stored as integers on both backends.
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}

@@ -1,0 +1,88 @@
+//! Browser sessions (single sign-on). The cookie holds a random token; only its hash is here.
+
+use super::Store;
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct SessionRecord {
+    /// The public session id, sent as `sid` in ID tokens.
+    pub id: String,
+    pub token_hash: String,
+    pub customer_id: String,
+    pub auth_time: i64,
+    pub acr: String,
+    /// Space-separated RFC 8176 method references.
+    pub amr: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+macro_rules! columns {
+    () => {
+        "id, token_hash, customer_id, auth_time, acr, amr, user_agent, ip, created_at, expires_at"
+    };
+}
+
+impl Store {
+    /// The first handshake: find or create the customer with this (now verified) address and
+    /// open a session for them, in one transaction. Returns the customer id.
+    pub async fn sign_in_with_email(
+        &self,
+        email: &str,
+        new_customer_id: &str,
+        session: &SessionRecord,
+    ) -> anyhow::Result<String> {
+        let mut tx = self.write.begin().await?;
+        let (customer_id,): (String,) = sqlx::query_as(
+            "INSERT INTO customers (id, email, email_verified, created_at, updated_at) VALUES ($1, $2, 1, $3, $3) \
+             ON CONFLICT (email) DO UPDATE SET email_verified = 1 RETURNING id",
+        )
+        .bind(new_customer_id)
+        .bind(email)
+        .bind(session.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(concat!("INSERT INTO sessions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            .bind(&session.id)
+            .bind(&session.token_hash)
+            .bind(&customer_id)
+            .bind(session.auth_time)
+            .bind(&session.acr)
+            .bind(&session.amr)
+            .bind(&session.user_agent)
+            .bind(&session.ip)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(customer_id)
+    }
+
+    /// The live session whose cookie token hashes to `token_hash`.
+    pub async fn session_by_token(&self, token_hash: &str, now: i64) -> anyhow::Result<Option<SessionRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_hash = $1 AND expires_at > $2"))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// End a session and revoke the token families issued in it, except those granted
+    /// `offline_access` (OpenID Connect Core §11), in one transaction.
+    pub async fn end_session(&self, session_id: &str, now: i64) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL \
+             AND (' ' || scope || ' ') NOT LIKE '% offline_access %'",
+        )
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,58 @@
+//! Cookies: `__Host-` prefixed and `Secure` when the issuer is https; plain names for
+//! http://localhost development. Always HttpOnly, Path=/, SameSite=Lax.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+pub const SESSION: &str = "tessera_session";
+pub const CSRF: &str = "tessera_csrf";
+pub const SIGN_IN: &str = "tessera_signin";
+
+/// The cookie name as sent to browsers for this deployment.
+pub fn name(base: &str, secure: bool) -> String {
+    if secure { format!("__Host-{base}") } else { base.to_string() }
+}
+
+/// The value of cookie `base` in the request, if present.
+pub fn get<'a>(headers: &'a HeaderMap, base: &str, secure: bool) -> Option<&'a str> {
+    let wanted = name(base, secure);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == wanted)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value. `max_age_secs = None` makes a browser-session cookie; `Some(0)` deletes.
+pub fn set(base: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{}={value}; Path=/; HttpOnly; SameSite=Lax", name(base, secure));
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age_secs {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&c).expect("cookie values are base64url")
+}
+
+pub fn delete(base: &str, secure: bool) -> HeaderValue {
+    set(base, "", Some(0), secure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_prefix_on_https_only() {
+        assert_eq!(name(SESSION, true), "__Host-tessera_session");
+        let v = set(SESSION, "abc", None, true);
+        assert_eq!(v, "__Host-tessera_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure");
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; tessera_session=xyz"));
+        assert_eq!(get(&h, SESSION, false), Some("xyz"));
+        assert_eq!(get(&h, SESSION, true), None);
+    }
+}

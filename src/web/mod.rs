@@ -1,0 +1,11 @@
+//! Shared HTTP plumbing: cookies, CSRF, security headers, request facts, and rendering
+//! errors and pages. Feature routes use these; features themselves never see axum.
+
+pub mod assets;
+pub mod cookies;
+pub mod csrf;
+pub mod pages;
+pub mod request;
+pub mod responses;
+pub mod security_headers;
+pub mod server;

@@ -1,0 +1,88 @@
+//! One rendering of `Error` per audience: RFC 6749 §5.2 JSON for clients, RFC 6750 §3 for
+//! bearer-protected resources, and a human page for people. Internal causes are logged here
+//! once and never shown.
+
+use super::pages::{self, ErrorPage, FormPostPage};
+use crate::error::Error;
+use crate::oidc::redirect::{AuthorizationResponse, ResponseMode};
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+fn log_internal(e: &Error) {
+    if let Error::Internal(cause) = e {
+        tracing::error!(error = %format!("{cause:#}"), "request failed");
+    }
+}
+
+fn status(e: &Error) -> StatusCode {
+    match e {
+        Error::InvalidClient(_) | Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+        Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// RFC 6749 §5.2: JSON error; `invalid_client` is a 401 with `WWW-Authenticate`.
+pub fn oauth_json(e: Error) -> Response {
+    log_internal(&e);
+    let body = json!({ "error": e.oauth_code(), "error_description": e.description() });
+    let mut res = (status(&e), Json(body)).into_response();
+    if matches!(e, Error::InvalidClient(_)) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tessera\""));
+    }
+    res
+}
+
+/// RFC 6750 §3: bearer-token errors carry their code in `WWW-Authenticate`.
+pub fn bearer(e: Error) -> Response {
+    log_internal(&e);
+    let mut res = (status(&e), Json(json!({ "error": e.oauth_code(), "error_description": e.description() }))).into_response();
+    let challenge = match &e {
+        Error::InvalidToken(_) | Error::InsufficientScope(_) | Error::InvalidRequest(_) => {
+            format!("Bearer realm=\"tessera\", error=\"{}\", error_description=\"{}\"", e.oauth_code(), e.description())
+        }
+        _ => "Bearer realm=\"tessera\"".to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+/// A page for a person, in plain words.
+pub fn page(e: Error) -> Response {
+    log_internal(&e);
+    let (title, message) = match &e {
+        Error::Internal(_) => ("Something went wrong", "Something went wrong on our side. Please try again in a moment.".into()),
+        Error::RateLimited { message, .. } => ("Please wait", (*message).into()),
+        Error::NotFound => ("Not found", "There is nothing at this address.".into()),
+        Error::BadInput(m) => ("That did not work", m.clone()),
+        other => ("That did not work", other.description()),
+    };
+    let mut res = pages::render(status(&e), &ErrorPage { title, message: &message });
+    if let Error::RateLimited { retry_after_secs, .. } = e {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    }
+    res
+}
+
+/// An authorization response: a 303 redirect, or an auto-submitting form (form_post).
+pub fn authorization(r: AuthorizationResponse) -> Response {
+    match r.mode {
+        ResponseMode::Query => Redirect::to(&r.location()).into_response(),
+        ResponseMode::FormPost => {
+            let mut res = pages::render(StatusCode::OK, &FormPostPage { action: &r.redirect_uri, fields: &r.params });
+            // The form posts to the client, so this page alone may submit cross-origin.
+            res.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"),
+            );
+            res
+        }
+    }
+}

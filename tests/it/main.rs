@@ -1,0 +1,12 @@
+//! The one integration-test binary: the real server over HTTP, on SQLite by default or on
+//! PostgreSQL when TESSERA_TEST_POSTGRES_URL is set.
+
+mod support;
+
+mod authorize;
+mod cli;
+mod discovery;
+mod email_login;
+mod relying_party;
+mod tidy;
+mod tokens;

@@ -1,0 +1,135 @@
+//! A real relying party (the openidconnect crate) against Tessera: discovery, code + PKCE,
+//! ID token validation with nonce, userinfo, refresh, introspection, revocation, logout.
+
+use crate::support::{LOGOUT_URI, TestServer, query_param};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRevocableToken, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenIntrospectionResponse, TokenResponse,
+};
+use reqwest::StatusCode;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_certified_style_client_completes_the_whole_flow() {
+    let server = TestServer::start().await;
+    let registered = server.confidential_client().await;
+    let http = http();
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http).await.unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(registered.id.clone()),
+        Some(ClientSecret::new(registered.secret.clone().unwrap())),
+    )
+    .set_redirect_uri(RedirectUrl::new(registered.redirect_uri.clone()).unwrap())
+    .set_revocation_url(RevocationUrl::new(server.url("/revoke")).unwrap())
+    .set_introspection_url(IntrospectionUrl::new(server.url("/introspect")).unwrap());
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let browser = server.browser();
+    let done = browser.sign_in_with_link(&server, auth_url.as_str(), "rp@example.com").await;
+    let location = done.location.unwrap();
+    assert_eq!(query_param(&location, "state").as_deref(), Some(csrf.secret().as_str()));
+    let code = query_param(&location, "code").unwrap();
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = tokens.id_token().expect("an ID token");
+    let id_verifier = client.id_token_verifier().set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let claims = id_token.claims(&id_verifier, &nonce).unwrap();
+    assert_eq!(claims.email().map(|e| e.as_str()), Some("rp@example.com"));
+    assert_eq!(claims.email_verified(), Some(true));
+    assert!(claims.auth_time().is_some());
+    assert_eq!(claims.auth_context_ref(), Some(&AuthenticationContextClass::new("urn:tessera:acr:email".into())));
+    assert_eq!(claims.auth_method_refs().map(|a| a.len()), Some(1));
+    // A wrong nonce is detected by the relying party.
+    assert!(id_token.claims(&id_verifier, &Nonce::new("other".into())).is_err());
+    let sub = claims.subject().clone();
+
+    let info: CoreUserInfoClaims = client.user_info(tokens.access_token().clone(), None).unwrap().request_async(&http).await.unwrap();
+    assert_eq!(info.subject(), &sub);
+    assert_eq!(info.email().map(|e| e.as_str()), Some("rp@example.com"));
+
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_ne!(refreshed.refresh_token().unwrap().secret(), tokens.refresh_token().unwrap().secret());
+    let refreshed_id = refreshed.id_token().unwrap().claims(&id_verifier, |_: Option<&Nonce>| Ok(())).unwrap();
+    assert_eq!(refreshed_id.subject(), &sub);
+
+    let intro = client.introspect(refreshed.access_token()).request_async(&http).await.unwrap();
+    assert!(intro.active());
+    assert_eq!(intro.sub(), Some(sub.as_str()));
+
+    client
+        .revoke_token(CoreRevocableToken::from(refreshed.refresh_token().unwrap().clone()))
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    let intro = client.introspect(refreshed.access_token()).request_async(&http).await.unwrap();
+    assert!(!intro.active(), "revoking the refresh token revokes its family's access tokens");
+    assert!(client.exchange_refresh_token(refreshed.refresh_token().unwrap()).unwrap().request_async(&http).await.is_err());
+
+    // RP-initiated logout with id_token_hint: back to the registered URI with state; SSO ends.
+    let mut logout = url::Url::parse(&server.url("/logout")).unwrap();
+    logout
+        .query_pairs_mut()
+        .append_pair("id_token_hint", &id_token.to_string())
+        .append_pair("post_logout_redirect_uri", LOGOUT_URI)
+        .append_pair("state", "bye-1");
+    let page = browser.get(logout.as_str()).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location.as_deref(), Some(format!("{LOGOUT_URI}?state=bye-1").as_str()));
+    let (again, _, _) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_prompt(openidconnect::core::CoreAuthPrompt::None)
+        .url();
+    let page = browser.get(again.as_str()).await;
+    assert_eq!(query_param(&page.location.unwrap(), "error").as_deref(), Some("login_required"));
+}
+
+#[tokio::test]
+async fn logout_checks_its_parameters_and_asks_when_unsure() {
+    let server = TestServer::start().await;
+    let client = server.confidential_client().await;
+    let browser = server.browser();
+    crate::support::signed_in_code(&server, &browser, &client, "lo@example.com").await;
+    // An unregistered post_logout_redirect_uri is refused with a page.
+    let page = browser.get(&format!("/logout?client_id={}&post_logout_redirect_uri=https://evil.example/", client.id)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.location.is_none());
+    // A forged hint is refused.
+    let page = browser.get("/logout?id_token_hint=eyJhbGciOiJub25lIn0.e30.").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    // Without a hint, the person confirms first.
+    let ask = browser.get(&format!("/logout?client_id={}&post_logout_redirect_uri={LOGOUT_URI}", client.id)).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("Sign out?"));
+    let done = browser
+        .post("/logout", &[("csrf", &ask.csrf()), ("client_id", &client.id), ("post_logout_redirect_uri", LOGOUT_URI), ("confirm", "yes")])
+        .await;
+    assert_eq!(done.location.as_deref(), Some(LOGOUT_URI));
+    let (url, _) = crate::support::authorize_url(&server, &client, &[("prompt", "none")]);
+    assert_eq!(query_param(&browser.get(&url).await.location.unwrap(), "error").as_deref(), Some("login_required"));
+}

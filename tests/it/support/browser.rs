@@ -1,0 +1,92 @@
+//! A person's browser: a cookie jar, no automatic redirects, and the sign-in steps a person
+//! takes on Tessera's pages.
+
+use super::TestServer;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the page's forms.
+    pub fn csrf(&self) -> String {
+        hidden(&self.body, "csrf").expect("the page has a CSRF field")
+    }
+}
+
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker)? + marker.len();
+    Some(html[at..].split('"').next()?.to_string())
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { http, base: base.to_string() }
+    }
+
+    fn abs(&self, url: &str) -> String {
+        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        let status = res.status();
+        let location = res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string());
+        Page { status, location, body: res.text().await.unwrap() }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        Self::page(self.http.get(self.abs(url)).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(self.http.post(self.abs(url)).form(form).send().await.unwrap()).await
+    }
+
+    /// Follow redirects within Tessera; stop at the first page or at a redirect elsewhere.
+    pub async fn follow(&self, mut page: Page) -> Page {
+        while let Some(loc) = page.location.clone() {
+            if !(loc.starts_with('/') || loc.starts_with(&self.base)) {
+                break;
+            }
+            page = self.get(&loc).await;
+        }
+        page
+    }
+
+    /// From the login page: ask for the sign-in mail. Returns the "check your mail" page.
+    pub async fn request_mail(&self, login: &Page, email: &str) -> Page {
+        let authz = hidden(&login.body, "authz").unwrap_or_default();
+        let res = self.post("/login/email", &[("csrf", &login.csrf()), ("email", email), ("authz", &authz)]).await;
+        self.follow(res).await
+    }
+
+    /// The whole email sign-in through the link, starting at an authorization URL. Returns
+    /// the final redirect (to the client) or page.
+    pub async fn sign_in_with_link(&self, server: &TestServer, authorize_url: &str, email: &str) -> Page {
+        let login = self.follow(self.get(authorize_url).await).await;
+        assert!(login.body.contains("autocomplete=\"username webauthn\""), "expected the login page: {}", login.body);
+        let waiting = self.request_mail(&login, email).await;
+        assert!(waiting.body.contains("Check your mail"), "{}", waiting.body);
+        let token = server.smtp.last_mail_to(email).await.link_token();
+        let confirm = self.get(&format!("/login/link?token={token}")).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+        assert!(confirm.body.contains("Continue signing in"), "{}", confirm.body);
+        let done = self.post("/login/link", &[("csrf", &confirm.csrf()), ("token", &token)]).await;
+        self.follow(done).await
+    }
+}

@@ -1,0 +1,178 @@
+//! The test harness: the real application on an ephemeral loopback port, with a temporary
+//! SQLite database (or a fresh PostgreSQL database when TESSERA_TEST_POSTGRES_URL is set), a
+//! manual clock, and a real SMTP listener.
+
+pub mod browser;
+pub mod smtp;
+
+use reqwest::StatusCode;
+use std::sync::Arc;
+use tessera::clock::ManualClock;
+use tessera::crypto::sealed::MasterKey;
+use tessera::oidc::clients::{self, NewClient};
+use tessera::{AppState, Config, SharedState};
+
+pub use browser::Browser;
+pub use smtp::SmtpSink;
+
+pub struct TestServer {
+    pub base: String,
+    pub state: SharedState,
+    pub clock: Arc<ManualClock>,
+    pub smtp: SmtpSink,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+    pub redirect_uri: String,
+}
+
+pub const REDIRECT_URI: &str = "https://app.example/cb";
+pub const LOGOUT_URI: &str = "https://app.example/bye";
+
+/// A fresh PostgreSQL database for one test, when the suite runs against PostgreSQL.
+async fn postgres_database() -> Option<String> {
+    use sqlx::{Connection, Executor};
+    let base = std::env::var("TESSERA_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&base).await.expect("TESSERA_TEST_POSTGRES_URL is reachable");
+    let name = format!("tessera_it_{}", tessera::crypto::secrets::random_id().to_lowercase().replace(['-', '_'], "x"));
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    conn.close().await.unwrap();
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = SmtpSink::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut config = Config {
+            issuer: format!("http://localhost:{port}"),
+            listen: format!("127.0.0.1:{port}"),
+            data_dir: dir.path().to_path_buf(),
+            smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+            master_key: MasterKey::generate_base64(),
+            ..Config::default()
+        };
+        if let Some(url) = postgres_database().await {
+            config.database_url = url;
+        }
+        adjust(&mut config);
+        config.validate().unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = AppState::build(config, clock.clone()).await.unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(tessera::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        TestServer { base: format!("http://localhost:{port}"), state, clock, smtp, shutdown: Some(tx), _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn register(&self, public: bool, scopes: &[&str], consent_required: bool) -> TestClient {
+        let new = NewClient {
+            name: "Shop".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            post_logout_redirect_uris: vec![LOGOUT_URI.into()],
+            public,
+            allowed_scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            consent_required,
+            id_token_alg: None,
+        };
+        let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
+        TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
+    }
+
+    pub async fn confidential_client(&self) -> TestClient {
+        self.register(false, &["orders:read"], false).await
+    }
+
+    pub async fn public_client(&self) -> TestClient {
+        self.register(true, &[], false).await
+    }
+
+    pub async fn consent_client(&self) -> TestClient {
+        self.register(false, &[], true).await
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// POST a form to the token endpoint with client_secret_basic.
+    pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+        let mut req = reqwest::Client::new().post(self.url("/token")).form(form);
+        if let Some(secret) = &client.secret {
+            req = req.basic_auth(&client.id, Some(secret));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// S256 PKCE pair (RFC 7636 Appendix B).
+pub fn pkce_pair() -> (String, String) {
+    use base64::Engine;
+    let verifier = tessera::crypto::secrets::random_token();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tessera::crypto::secrets::sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The value of query parameter `name` in an absolute or relative URL.
+pub fn query_param(location: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(location).or_else(|_| url::Url::parse(&format!("http://x{location}"))).ok()?;
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// An authorization request URL for `client` with S256 PKCE; returns (url, verifier).
+pub fn authorize_url(server: &TestServer, client: &TestClient, extra: &[(&str, &str)]) -> (String, String) {
+    let (verifier, challenge) = pkce_pair();
+    let mut url = url::Url::parse(&server.url("/authorize")).unwrap();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &client.id)
+            .append_pair("redirect_uri", &client.redirect_uri)
+            .append_pair("scope", "openid email profile")
+            .append_pair("state", "st-123")
+            .append_pair("nonce", "n-456")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+    }
+    (url.to_string(), verifier)
+}
+
+/// Sign `email` in through the link and return (code, verifier) for `client`.
+pub async fn signed_in_code(server: &TestServer, browser: &Browser, client: &TestClient, email: &str) -> (String, String) {
+    let (url, verifier) = authorize_url(server, client, &[]);
+    let done = browser.sign_in_with_link(server, &url, email).await;
+    let location = done.location.expect("redirected back to the client");
+    assert!(location.starts_with(&client.redirect_uri), "{location}");
+    (query_param(&location, "code").expect("a code"), verifier)
+}

@@ -1,0 +1,60 @@
+//! The layering rules, made executable: axum only in `routes.rs` and `web/`, sqlx only in
+//! `store/`, no source file over 400 lines, every source file opens with a `//!` line, and
+//! every migration has its pair for the other backend.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn layering_size_and_headers() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut problems = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(file).unwrap();
+        let http_allowed = rel.ends_with("routes.rs") || rel.starts_with("web/");
+        if !http_allowed && text.contains("axum") {
+            problems.push(format!("{rel}: axum outside routes.rs and web/"));
+        }
+        if !rel.starts_with("store/") && text.contains("sqlx") {
+            problems.push(format!("{rel}: sqlx outside store/"));
+        }
+        let lines = text.lines().count();
+        if lines > 400 {
+            problems.push(format!("{rel}: {lines} lines (over 400)"));
+        }
+        if !text.starts_with("//!") {
+            problems.push(format!("{rel}: does not start with a //! line"));
+        }
+    }
+    assert!(problems.is_empty(), "tidy:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_migration_has_its_pair() {
+    let names = |backend: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(root().join("migrations").join(backend))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("sqlite"), names("postgres"));
+}

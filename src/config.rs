@@ -80,13 +80,7 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "configuration key `{}` (env TESSERA_{}): {}",
-            self.key,
-            self.key.to_uppercase(),
-            self.message
-        )
+        write!(f, "configuration key `{}` (env TESSERA_{}): {}", self.key, self.key.to_uppercase(), self.message)
     }
 }
 
@@ -107,17 +101,17 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    err("config", format!("cannot read {}: {e}", path.display()))
-                })?;
-                text.parse::<toml::Table>().map_err(|e| {
-                    err("config", format!("{} is not valid TOML: {e}", path.display()))
-                })?
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| err("config", format!("cannot read {}: {e}", path.display())))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| err("config", format!("{} is not valid TOML: {e}", path.display())))?
             }
             None => toml::Table::new(),
         };
         for (name, value) in env {
-            let Some(key) = name.strip_prefix("TESSERA_") else { continue };
+            let Some(key) = name.strip_prefix("TESSERA_") else {
+                continue;
+            };
             if NON_CONFIG_ENV.contains(&key) || key.starts_with("TEST_") {
                 continue;
             }
@@ -130,12 +124,19 @@ impl Config {
                 .unwrap_or(toml::Value::String(value));
             table.insert(key.to_lowercase(), parsed);
         }
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        // Re-serialise and parse as a document so errors carry a span, which names the key.
+        let doc = toml::to_string(&table).map_err(|e| err("config", e.to_string()))?;
+        let config: Config = toml::from_str(&doc).map_err(|e: toml::de::Error| {
             let msg = e.message().to_string();
-            let key = msg
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
+            let key = e
+                .span()
+                .and_then(|span| {
+                    let line_start = doc[..span.start].rfind('\n').map_or(0, |i| i + 1);
+                    let line = &doc[line_start..];
+                    line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string())
+                })
+                .filter(|k| !k.is_empty() && !k.contains('\n'))
+                .or_else(|| msg.split('`').nth(1).map(str::to_string))
                 .unwrap_or_else(|| "config".into());
             err(&key, msg)
         })?;
@@ -144,8 +145,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let issuer = url::Url::parse(&self.issuer)
-            .map_err(|e| err("issuer", format!("not an absolute URL: {e}")))?;
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| err("issuer", format!("not an absolute URL: {e}")))?;
         // OpenID Connect Discovery §3: https, no query or fragment. Plain http is allowed
         // only for loopback development.
         if issuer.query().is_some() || issuer.fragment().is_some() {
@@ -168,8 +168,7 @@ impl Config {
             return Err(err("database_url", "must start with sqlite: or postgres://"));
         }
         if !self.smtp_url.is_empty() {
-            let u = url::Url::parse(&self.smtp_url)
-                .map_err(|e| err("smtp_url", format!("not a URL: {e}")))?;
+            let u = url::Url::parse(&self.smtp_url).map_err(|e| err("smtp_url", format!("not a URL: {e}")))?;
             if u.scheme() != "smtp" && u.scheme() != "smtps" {
                 return Err(err("smtp_url", "must start with smtp:// or smtps://"));
             }
@@ -241,7 +240,8 @@ mod tests {
 
     #[test]
     fn env_overrides_and_numbers() {
-        let c = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "30"), ("TESSERA_ISSUER", "https://id.example")])).unwrap();
+        let c = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "30"), ("TESSERA_ISSUER", "https://id.example")]))
+            .unwrap();
         assert_eq!(c.code_ttl_secs, 30);
         assert!(c.secure_cookies());
     }

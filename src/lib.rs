@@ -10,9 +10,9 @@ pub mod config;
 pub mod error;
 pub mod state;
 
-pub mod oidc;
-pub mod login;
 pub mod accounts;
+pub mod login;
+pub mod oidc;
 
 pub mod crypto;
 pub mod ephemeral;

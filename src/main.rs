@@ -71,7 +71,8 @@ enum ClientCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -133,13 +134,33 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     store.migrate().await?;
     let now = tessera::clock::Clock::now_ms(&SystemClock);
     match command {
-        ClientCommand::Create { name, redirect_uris, post_logout_redirect_uris, public, scopes, consent_required, id_token_alg, json } => {
+        ClientCommand::Create {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            scopes,
+            consent_required,
+            id_token_alg,
+            json,
+        } => {
             let id_token_alg = match id_token_alg {
-                Some(a) => Some(Alg::parse(&a).ok_or_else(|| anyhow::anyhow!("--id-token-alg must be ES256, RS256 or EdDSA"))?),
+                Some(a) => Some(
+                    Alg::parse(&a).ok_or_else(|| anyhow::anyhow!("--id-token-alg must be ES256, RS256 or EdDSA"))?,
+                ),
                 None => None,
             };
-            let new = NewClient { name, redirect_uris, post_logout_redirect_uris, public, allowed_scopes: scopes, consent_required, id_token_alg };
-            let (client, secret) = clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            let new = NewClient {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                allowed_scopes: scopes,
+                consent_required,
+                id_token_alg,
+            };
+            let (client, secret) =
+                clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             if json {
                 let v = serde_json::json!({
                     "client_id": client.id, "client_secret": secret, "name": client.name,

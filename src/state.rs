@@ -87,7 +87,9 @@ pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
 async fn load_key_ring(store: &Store, master: &MasterKey, default_alg: Alg, now: i64) -> anyhow::Result<KeyRing> {
     let mut keys = Vec::new();
     for record in store.signing_keys().await? {
-        let Some(alg) = Alg::parse(&record.alg) else { continue };
+        let Some(alg) = Alg::parse(&record.alg) else {
+            continue;
+        };
         let der = master.open(SIGNING_KEY_PURPOSE, &record.sealed_pkcs8)?;
         keys.push(SigningKey::from_pkcs8(record.kid, alg, &der)?);
     }

@@ -31,7 +31,17 @@ mod tests {
     #[test]
     fn addresses_are_normalised_and_checked() {
         assert_eq!(EmailAddress::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "a@b@example.com", "ada@example", "a da@example.com", "ada@-x.com", "<a>@x.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "a@b@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@-x.com",
+            "<a>@x.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_none(), "{bad}");
         }
     }

@@ -44,11 +44,8 @@ pub fn decode<T: DeserializeOwned>(ring: &KeyRing, token: &str) -> Result<(Heade
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwtError::Malformed);
     };
-    let header: Header = URL_SAFE_NO_PAD
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwtError::Malformed)?;
+    let header: Header =
+        URL_SAFE_NO_PAD.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(JwtError::Malformed)?;
     let key = ring.find(&header.kid).ok_or(JwtError::UnknownKey)?;
     if Alg::parse(&header.alg) != Some(key.alg) {
         return Err(JwtError::BadSignature);
@@ -57,11 +54,8 @@ pub fn decode<T: DeserializeOwned>(ring: &KeyRing, token: &str) -> Result<(Heade
     if !key.verify(&token.as_bytes()[..h.len() + 1 + p.len()], &sig) {
         return Err(JwtError::BadSignature);
     }
-    let claims = URL_SAFE_NO_PAD
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwtError::Malformed)?;
+    let claims =
+        URL_SAFE_NO_PAD.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(JwtError::Malformed)?;
     Ok((header, claims))
 }
 

@@ -44,12 +44,14 @@ pub struct Proven {
 /// Send the sign-in mail. Returns the browser-binding secret for the cookie. The answer is
 /// the same whether or not an account exists for the address (no enumeration).
 pub async fn start(state: &AppState, input: &str, authz: Option<String>, ip: &str, now: i64) -> Result<String> {
-    let email = EmailAddress::parse(input).ok_or_else(|| Error::bad_input("Enter a valid email address, like name@example.com."))?;
+    let email = EmailAddress::parse(input)
+        .ok_or_else(|| Error::bad_input("Enter a valid email address, like name@example.com."))?;
     let limited = Error::RateLimited {
         message: "Too many sign-in mails were asked for. Wait a few minutes, then try again.",
         retry_after_secs: RATE_WINDOW_SECS as u64,
     };
-    let by_address = state.ephemeral.hit(&format!("rl:signin-address:{}", secrets::hash(email.as_str())), RATE_WINDOW_SECS).await?;
+    let by_address =
+        state.ephemeral.hit(&format!("rl:signin-address:{}", secrets::hash(email.as_str())), RATE_WINDOW_SECS).await?;
     let by_ip = state.ephemeral.hit(&format!("rl:signin-ip:{ip}"), RATE_WINDOW_SECS).await?;
     if by_address > state.config.sign_in_mails_per_address || by_ip > state.config.sign_in_mails_per_ip {
         tracing::warn!(ip, "sign-in mails rate limited");
@@ -68,12 +70,8 @@ pub async fn start(state: &AppState, input: &str, authz: Option<String>, ip: &st
         approved: false,
         expires_at: now + ttl * 1000,
     };
-    let mail = crate::mail::sign_in_mail(
-        email.as_str(),
-        &state.url(&format!("/login/link?token={link}")),
-        &code,
-        ttl / 60,
-    )?;
+    let mail =
+        crate::mail::sign_in_mail(email.as_str(), &state.url(&format!("/login/link?token={link}")), &code, ttl / 60)?;
     state.ephemeral.put_json(&pending_key(&binding_hash), &pending, ttl).await?;
     state.ephemeral.put(&link_key(&pending.link_hash), binding_hash.clone(), ttl).await?;
     if let Err(e) = state.mailer.send(&state.mail_from, mail).await {
@@ -193,7 +191,9 @@ pub async fn finish_approved(state: &AppState, binding: &str, now: i64) -> Resul
     let binding_hash = secrets::hash(binding);
     match pending(state, &binding_hash, now).await? {
         Some(p) if p.approved => take(state, &binding_hash, now).await,
-        Some(_) => Err(Error::bad_input("This sign-in has not been approved yet. Open the link in the mail, or type the code.")),
+        Some(_) => Err(Error::bad_input(
+            "This sign-in has not been approved yet. Open the link in the mail, or type the code.",
+        )),
         None => Err(gone()),
     }
 }

@@ -40,7 +40,11 @@ struct LoginQuery {
     authz: String,
 }
 
-async fn login_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, Query(q): Query<LoginQuery>) -> Response {
+async fn login_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let now = state.now();
     let (hint, client_name) = if q.authz.is_empty() {
         (String::new(), String::new())
@@ -70,7 +74,12 @@ struct StartForm {
     authz: String,
 }
 
-async fn start(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<StartForm>) -> Response {
+async fn start(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<StartForm>,
+) -> Response {
     if let Err(e) = csrf.verify(&f.csrf) {
         return responses::page(e);
     }
@@ -79,7 +88,10 @@ async fn start(State(state): State<SharedState>, Extension(csrf): Extension<Csrf
         Ok(binding) => {
             let mut res = Redirect::to("/login/email/wait").into_response();
             let ttl = Some(state.config.sign_in_link_ttl_secs);
-            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SIGN_IN, &binding, ttl, state.config.secure_cookies()));
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                cookies::set(cookies::SIGN_IN, &binding, ttl, state.config.secure_cookies()),
+            );
             res
         }
         Err(Error::BadInput(m)) => {
@@ -90,7 +102,11 @@ async fn start(State(state): State<SharedState>, Extension(csrf): Extension<Csrf
     }
 }
 
-async fn wait_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser) -> Response {
+async fn wait_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+) -> Response {
     let Some(binding) = browser.cookie(cookies::SIGN_IN) else {
         return Redirect::to("/login").into_response();
     };
@@ -119,9 +135,18 @@ async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Re
         Ok(s) => s,
         Err(e) => return responses::page(e),
     };
+    if let Some(id) = &proven.authz {
+        // An expired request is reported to the person by the resume step that follows.
+        if let Err(e) = authorize::mark_authenticated(state, id, &new.record.id, now).await {
+            tracing::info!(authz = %id, error = %e, "sign-in finished for a request that is gone");
+        }
+    }
     let mut res = match proven.authz {
         Some(id) => Redirect::to(&format!("/authorize/resume?authz={id}")).into_response(),
-        None => pages::render(StatusCode::OK, &DonePage { title: "Signed in", message: "You are signed in. You can close this page." }),
+        None => pages::render(
+            StatusCode::OK,
+            &DonePage { title: "Signed in", message: "You are signed in. You can close this page." },
+        ),
     };
     let secure = state.config.secure_cookies();
     res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, None, secure));
@@ -135,7 +160,12 @@ struct CodeForm {
     code: String,
 }
 
-async fn code(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<CodeForm>) -> Response {
+async fn code(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CodeForm>,
+) -> Response {
     if let Err(e) = csrf.verify(&f.csrf) {
         return responses::page(e);
     }
@@ -146,7 +176,10 @@ async fn code(State(state): State<SharedState>, Extension(csrf): Extension<CsrfT
     match email::verify_code(&state, binding, &f.code, now).await {
         Ok(proven) => signed_in(&state, &browser, proven).await,
         Err(Error::BadInput(m)) => match email::waiting_for(&state, binding, now).await {
-            Ok(address) => pages::render(StatusCode::BAD_REQUEST, &CheckMailPage { csrf: &csrf.0, email: &address, error: Some(&m) }),
+            Ok(address) => pages::render(
+                StatusCode::BAD_REQUEST,
+                &CheckMailPage { csrf: &csrf.0, email: &address, error: Some(&m) },
+            ),
             Err(_) => responses::page(Error::BadInput(m)),
         },
         Err(e) => responses::page(e),
@@ -158,7 +191,12 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn finish(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<CsrfForm>) -> Response {
+async fn finish(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     if let Err(e) = csrf.verify(&f.csrf) {
         return responses::page(e);
     }
@@ -178,14 +216,21 @@ struct LinkQuery {
 }
 
 /// GET only shows a button: mail scanners that pre-fetch links neither burn nor use them.
-async fn link_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Query(q): Query<LinkQuery>) -> Response {
+async fn link_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(q): Query<LinkQuery>,
+) -> Response {
     match email::inspect_link(&state, &q.token, browser.cookie(cookies::SIGN_IN), state.now()).await {
-        Ok(LinkView::SameBrowser { email }) => {
-            pages::render(StatusCode::OK, &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: true })
-        }
-        Ok(LinkView::OtherBrowser { email }) => {
-            pages::render(StatusCode::OK, &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: false })
-        }
+        Ok(LinkView::SameBrowser { email }) => pages::render(
+            StatusCode::OK,
+            &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: true },
+        ),
+        Ok(LinkView::OtherBrowser { email }) => pages::render(
+            StatusCode::OK,
+            &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: false },
+        ),
         Err(e) => responses::page(e),
     }
 }
@@ -196,7 +241,12 @@ struct LinkForm {
     token: String,
 }
 
-async fn link_use(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, browser: Browser, Form(f): Form<LinkForm>) -> Response {
+async fn link_use(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<LinkForm>,
+) -> Response {
     if let Err(e) = csrf.verify(&f.csrf) {
         return responses::page(e);
     }

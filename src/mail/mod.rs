@@ -21,13 +21,12 @@ pub struct OutgoingMail {
 
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<(Mailer, Mailbox)> {
-        let from: Mailbox = config
-            .mail_from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("configuration key `mail_from`: {e}"))?;
+        let from: Mailbox =
+            config.mail_from.parse().map_err(|e| anyhow::anyhow!("configuration key `mail_from`: {e}"))?;
         let mailer = if config.smtp_url.is_empty() {
             let dir = config.outbox_dir();
-            std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create outbox {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create outbox {}: {e}", dir.display()))?;
             Mailer::File(AsyncFileTransport::new(&dir), dir)
         } else {
             let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)

@@ -33,6 +33,10 @@ pub struct AuthorizationRequest {
     pub ui_locales: Option<String>,
     /// Set once the person answered the consent page for this very request.
     pub consented: bool,
+    /// The session opened by a sign-in made for this very request: it satisfies
+    /// `prompt=login` (OpenID Connect Core §3.1.2.1), which an older session never does.
+    #[serde(default)]
+    pub authenticated_session: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -63,7 +67,13 @@ pub async fn authorize(
     let redirect_uri = check_redirect_uri(&client, &params)?;
     let response_mode = ResponseMode::parse(params.get("response_mode"));
     let fail = |e: Error| {
-        Next::Respond(error_response(state, redirect_uri, response_mode.unwrap_or(ResponseMode::Query), params.get("state"), &e))
+        Next::Respond(error_response(
+            state,
+            redirect_uri,
+            response_mode.unwrap_or(ResponseMode::Query),
+            params.get("state"),
+            &e,
+        ))
     };
     let request = match validate(state, &client, &params, redirect_uri, response_mode, now) {
         Ok(r) => r,
@@ -94,6 +104,13 @@ pub async fn load(state: &AppState, id: &str, now: i64) -> Result<AuthorizationR
         .ok_or_else(|| Error::bad_input("This sign-in request has expired. Go back to the app and start again."))
 }
 
+/// Record that the person just signed in for this request, with session `session_id`.
+pub async fn mark_authenticated(state: &AppState, id: &str, session_id: &str, now: i64) -> Result<()> {
+    let mut request = load(state, id, now).await?;
+    request.authenticated_session = Some(session_id.to_string());
+    save(state, &request).await
+}
+
 pub async fn save(state: &AppState, request: &AuthorizationRequest) -> Result<()> {
     let ttl = state.config.authorization_request_ttl_secs;
     Ok(state.ephemeral.put_json(&format!("authz:{}", request.id), request, ttl).await?)
@@ -108,7 +125,9 @@ pub async fn deny(state: &AppState, id: &str, now: i64) -> Result<AuthorizationR
 }
 
 async fn check_client(state: &AppState, params: &Params, now: i64) -> Result<Arc<Client>, Untrusted> {
-    let id = params.get("client_id").ok_or(Untrusted(Error::bad_input("The request does not say which app it is from (client_id is missing).")))?;
+    let id = params
+        .get("client_id")
+        .ok_or(Untrusted(Error::bad_input("The request does not say which app it is from (client_id is missing).")))?;
     state
         .clients
         .get(&state.store, id, now)
@@ -158,6 +177,7 @@ fn validate(
         login_hint: params.get("login_hint").map(String::from),
         ui_locales: params.get("ui_locales").map(String::from),
         consented: false,
+        authenticated_session: None,
         created_at: now,
         expires_at: now + state.config.authorization_request_ttl_secs * 1000,
     })
@@ -206,11 +226,17 @@ fn check_pkce(client: &Client, params: &Params) -> Result<Option<String>> {
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
         (None, Some(_)) => Err(Error::invalid_request("code_challenge_method without code_challenge")),
-        (None, None) if client.is_public() => Err(Error::invalid_request("public clients must use PKCE (code_challenge with S256)")),
+        (None, None) if client.is_public() => {
+            Err(Error::invalid_request("public clients must use PKCE (code_challenge with S256)"))
+        }
         (None, None) => Ok(None),
-        (Some(_), Some(m)) if m != "S256" => Err(Error::invalid_request("only the S256 code_challenge_method is supported")),
+        (Some(_), Some(m)) if m != "S256" => {
+            Err(Error::invalid_request("only the S256 code_challenge_method is supported"))
+        }
         (Some(_), None) => Err(Error::invalid_request("code_challenge_method must be S256")),
-        (Some(c), Some(_)) if !pkce::is_valid_challenge(c) => Err(Error::invalid_request("code_challenge is not a valid S256 challenge")),
+        (Some(c), Some(_)) if !pkce::is_valid_challenge(c) => {
+            Err(Error::invalid_request("code_challenge is not a valid S256 challenge"))
+        }
         (Some(c), Some(_)) => Ok(Some(c.to_string())),
     }
 }
@@ -236,7 +262,12 @@ fn check_prompt(params: &Params) -> Result<(bool, bool, bool)> {
 fn check_max_age(params: &Params) -> Result<Option<i64>> {
     params
         .get("max_age")
-        .map(|v| v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| Error::invalid_request("max_age must be a non-negative integer")))
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Error::invalid_request("max_age must be a non-negative integer"))
+        })
         .transpose()
 }
 
@@ -249,7 +280,7 @@ async fn decide(
     now: i64,
 ) -> Result<Next> {
     let fresh = |s: &&SessionRecord| {
-        let login_ok = !request.prompt_login || s.auth_time >= request.created_at;
+        let login_ok = !request.prompt_login || request.authenticated_session.as_deref() == Some(s.id.as_str());
         let age_ok = request.max_age.is_none_or(|m| now - s.auth_time <= m * 1000);
         login_ok && age_ok
     };
@@ -277,7 +308,12 @@ async fn decide(
     Ok(Next::Respond(AuthorizationResponse { redirect_uri: request.redirect_uri, mode: request.response_mode, params }))
 }
 
-async fn needs_consent(state: &AppState, client: &Client, request: &AuthorizationRequest, session: &SessionRecord) -> Result<bool> {
+async fn needs_consent(
+    state: &AppState,
+    client: &Client,
+    request: &AuthorizationRequest,
+    session: &SessionRecord,
+) -> Result<bool> {
     if request.consented {
         return Ok(false);
     }
@@ -292,7 +328,12 @@ async fn needs_consent(state: &AppState, client: &Client, request: &Authorizatio
     Ok(!granted.is_some_and(|g| Scopes::parse(&g).is_ok_and(|g| requested.is_subset_of(&g))))
 }
 
-async fn issue_code(state: &AppState, request: &AuthorizationRequest, session: &SessionRecord, now: i64) -> Result<String> {
+async fn issue_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &SessionRecord,
+    now: i64,
+) -> Result<String> {
     let code = secrets::random_token();
     state
         .store
@@ -317,7 +358,13 @@ async fn issue_code(state: &AppState, request: &AuthorizationRequest, session: &
 }
 
 /// RFC 6749 §4.1.2.1 error response, with `iss` (RFC 9207 §2).
-pub fn error_response(state: &AppState, redirect_uri: &str, mode: ResponseMode, st: Option<&str>, e: &Error) -> AuthorizationResponse {
+pub fn error_response(
+    state: &AppState,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    st: Option<&str>,
+    e: &Error,
+) -> AuthorizationResponse {
     if let Error::Internal(cause) = e {
         tracing::error!(error = %format!("{cause:#}"), "authorization failed");
     }

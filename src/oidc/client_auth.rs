@@ -21,12 +21,16 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
     match (basic, params.get("client_secret")) {
         (Some(_), Some(_)) => Err(Error::invalid_request("use one client authentication method, not two")),
         (Some(b64), None) => {
-            let decoded = STANDARD.decode(b64.trim()).map_err(|_| Error::InvalidClient("malformed Basic credentials"))?;
+            let decoded =
+                STANDARD.decode(b64.trim()).map_err(|_| Error::InvalidClient("malformed Basic credentials"))?;
             let text = String::from_utf8(decoded).map_err(|_| Error::InvalidClient("malformed Basic credentials"))?;
             let (id, secret) = text.split_once(':').ok_or(Error::InvalidClient("malformed Basic credentials"))?;
             // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
             let decode = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
             };
             let id = decode(id);
             if let Some(body_id) = params.get("client_id")

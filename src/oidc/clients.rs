@@ -105,7 +105,9 @@ pub struct NewClient {
 /// for loopback; private-use schemes (RFC 8252 §7.1) are allowed for native apps.
 pub fn check_redirect_uri(uri: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::bad_input(format!("redirect URI {uri:?} {why}")));
-    let Ok(u) = url::Url::parse(uri) else { return bad("is not an absolute URL") };
+    let Ok(u) = url::Url::parse(uri) else {
+        return bad("is not an absolute URL");
+    };
     if u.fragment().is_some() {
         return bad("must not contain a fragment");
     }
@@ -138,7 +140,8 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
         name: new.name.trim().to_string(),
         secret_hash: secret.as_deref().map(secrets::hash),
         redirect_uris: serde_json::to_string(&new.redirect_uris).map_err(anyhow::Error::from)?,
-        post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris).map_err(anyhow::Error::from)?,
+        post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris)
+            .map_err(anyhow::Error::from)?,
         allowed_scopes: new.allowed_scopes.join(" "),
         consent_required: i64::from(new.consent_required),
         id_token_alg: new.id_token_alg.map(|a| a.as_str().to_string()).unwrap_or_default(),

@@ -33,9 +33,14 @@ pub async fn view(state: &AppState, id: &str, now: i64) -> Result<ConsentView> {
 
 /// The person agreed: remember it for this client and continue the request.
 pub async fn approve(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<Next, Untrusted> {
-    let session = session.ok_or(Untrusted(Error::bad_input("Your session ended. Go back to the app and sign in again.")))?;
+    let session =
+        session.ok_or(Untrusted(Error::bad_input("Your session ended. Go back to the app and sign in again.")))?;
     let mut request = authorize::load(state, id, now).await.map_err(Untrusted)?;
-    state.store.save_consent(&session.customer_id, &request.client_id, &request.scope, now).await.map_err(|e| Untrusted(e.into()))?;
+    state
+        .store
+        .save_consent(&session.customer_id, &request.client_id, &request.scope, now)
+        .await
+        .map_err(|e| Untrusted(e.into()))?;
     request.consented = true;
     authorize::save(state, &request).await.map_err(Untrusted)?;
     authorize::resume(state, id, Some(session), now).await

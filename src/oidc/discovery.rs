@@ -1,9 +1,9 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2), built once.
 
-use crate::login::session::ACR_VALUES_SUPPORTED;
-use crate::oidc::scopes::{EMAIL_CLAIMS, PROFILE_CLAIMS, SUPPORTED};
 use crate::config::Config;
 use crate::crypto::keys::Alg;
+use crate::login::session::ACR_VALUES_SUPPORTED;
+use crate::oidc::scopes::{EMAIL_CLAIMS, PROFILE_CLAIMS, SUPPORTED};
 use serde_json::{Value, json};
 
 pub fn metadata(config: &Config) -> Value {

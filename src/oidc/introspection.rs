@@ -9,7 +9,12 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use serde_json::{Value, json};
 
-pub async fn introspect(state: &AppState, authorization: Option<&str>, pairs: Vec<(String, String)>, now: i64) -> Result<Value> {
+pub async fn introspect(
+    state: &AppState,
+    authorization: Option<&str>,
+    pairs: Vec<(String, String)>,
+    now: i64,
+) -> Result<Value> {
     let params = Params::from_pairs(pairs)?;
     let client = client_auth::authenticate(state, &client_auth::presented(authorization, &params)?, now).await?;
     if client.is_public() {
@@ -29,7 +34,9 @@ pub async fn introspect(state: &AppState, authorization: Option<&str>, pairs: Ve
             Err(e) => return Err(e),
         });
     }
-    let Some(r) = state.store.refresh_token(&secrets::hash(token)).await? else { return Ok(inactive) };
+    let Some(r) = state.store.refresh_token(&secrets::hash(token)).await? else {
+        return Ok(inactive);
+    };
     let live = r.rotated_at.is_none() && r.grant.revoked_at.is_none() && r.expires_at > now;
     if !live || r.grant.client_id != client.id {
         return Ok(inactive);

@@ -31,12 +31,18 @@ pub struct LogoutRequest {
     pub hint_matches_session: bool,
 }
 
-pub async fn check(state: &AppState, pairs: Vec<(String, String)>, session: Option<&SessionRecord>, now: i64) -> Result<LogoutRequest> {
+pub async fn check(
+    state: &AppState,
+    pairs: Vec<(String, String)>,
+    session: Option<&SessionRecord>,
+    now: i64,
+) -> Result<LogoutRequest> {
     let params = Params::from_pairs(pairs)?;
     let mut hint_sid = None;
     let mut client_id = params.get("client_id").map(String::from);
     if let Some(hint) = params.get("id_token_hint") {
-        let (_, c): (_, HintClaims) = jwt::decode(&state.keys, hint).map_err(|_| Error::bad_input("The logout request carries an ID token that was not issued here."))?;
+        let (_, c): (_, HintClaims) = jwt::decode(&state.keys, hint)
+            .map_err(|_| Error::bad_input("The logout request carries an ID token that was not issued here."))?;
         if c.iss != state.config.issuer {
             return Err(Error::bad_input("The logout request carries an ID token from another issuer."));
         }
@@ -58,11 +64,14 @@ pub async fn check(state: &AppState, pairs: Vec<(String, String)>, session: Opti
     let redirect = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => {
-            let c = client.as_ref().ok_or_else(|| Error::bad_input("The app asking to sign you out could not be identified."))?;
+            let c = client
+                .as_ref()
+                .ok_or_else(|| Error::bad_input("The app asking to sign you out could not be identified."))?;
             if !c.has_post_logout_redirect_uri(uri) {
                 return Err(Error::bad_input("The address to return to after logout is not registered for this app."));
             }
-            let mut u = url::Url::parse(uri).map_err(|_| Error::bad_input("The logout return address is not a URL."))?;
+            let mut u =
+                url::Url::parse(uri).map_err(|_| Error::bad_input("The logout return address is not a URL."))?;
             if let Some(s) = params.get("state") {
                 u.query_pairs_mut().append_pair("state", s);
             }

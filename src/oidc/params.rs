@@ -36,7 +36,8 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused_and_empty_means_absent() {
-        let p = |v: &[(&str, &str)]| Params::from_pairs(v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect());
+        let p =
+            |v: &[(&str, &str)]| Params::from_pairs(v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect());
         assert!(p(&[("a", "1"), ("a", "2")]).is_err());
         let ok = p(&[("a", "1"), ("b", "")]).unwrap();
         assert_eq!(ok.get("a"), Some("1"));

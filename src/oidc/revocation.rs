@@ -9,7 +9,12 @@ use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-pub async fn revoke(state: &AppState, authorization: Option<&str>, pairs: Vec<(String, String)>, now: i64) -> Result<()> {
+pub async fn revoke(
+    state: &AppState,
+    authorization: Option<&str>,
+    pairs: Vec<(String, String)>,
+    now: i64,
+) -> Result<()> {
     let params = Params::from_pairs(pairs)?;
     let client = client_auth::authenticate(state, &client_auth::presented(authorization, &params)?, now).await?;
     let token = params.require("token")?;

@@ -45,7 +45,8 @@ async fn openid_configuration(State(state): State<SharedState>) -> Response {
 }
 
 async fn jwks(State(state): State<SharedState>) -> Response {
-    let mut res = ([(header::CONTENT_TYPE, "application/jwk-set+json")], state.keys.jwks_json().to_string()).into_response();
+    let mut res =
+        ([(header::CONTENT_TYPE, "application/jwk-set+json")], state.keys.jwks_json().to_string()).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     res
 }
@@ -92,7 +93,11 @@ async fn resume(State(state): State<SharedState>, browser: Browser, Query(q): Qu
     next_response(authorize::resume(&state, &q.authz, session.as_ref(), now).await)
 }
 
-async fn consent_page(State(state): State<SharedState>, Extension(csrf): Extension<CsrfToken>, Query(q): Query<AuthzRef>) -> Response {
+async fn consent_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<AuthzRef>,
+) -> Response {
     match consent::view(&state, &q.authz, state.now()).await {
         Ok(v) => pages::render(
             StatusCode::OK,

@@ -90,7 +90,9 @@ pub fn customer_claims(customer: &CustomerRecord, scope: &Scopes) -> Map<String,
         c.insert("email_verified".into(), json!(customer.email_verified != 0));
     }
     if scope.contains("profile") {
-        for (k, v) in [("name", &customer.name), ("given_name", &customer.given_name), ("family_name", &customer.family_name)] {
+        for (k, v) in
+            [("name", &customer.name), ("given_name", &customer.given_name), ("family_name", &customer.family_name)]
+        {
             if let Some(v) = v {
                 c.insert(k.into(), json!(v));
             }

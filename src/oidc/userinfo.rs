@@ -13,6 +13,7 @@ pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) ->
     if !scope.contains("openid") {
         return Err(Error::InsufficientScope("the openid scope is required"));
     }
-    let customer = state.store.customer(&claims.sub).await?.ok_or(Error::InvalidToken("the account no longer exists"))?;
+    let customer =
+        state.store.customer(&claims.sub).await?.ok_or(Error::InvalidToken("the account no longer exists"))?;
     Ok(tokens::customer_claims(&customer, &scope))
 }

@@ -58,7 +58,11 @@ macro_rules! grant_columns {
 
 impl Store {
     pub async fn insert_code(&self, c: &CodeRecord) -> anyhow::Result<()> {
-        sqlx::query(concat!("INSERT INTO authorization_codes (", code_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)"))
+        sqlx::query(concat!(
+            "INSERT INTO authorization_codes (",
+            code_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)"
+        ))
         .bind(&c.code_hash)
         .bind(&c.client_id)
         .bind(&c.customer_id)
@@ -134,8 +138,12 @@ impl Store {
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> anyhow::Result<Option<RefreshTokenRecord>> {
-        Ok(sqlx::query_as(concat!("SELECT r.expires_at, r.rotated_at, ", grant_columns!(), " FROM refresh_tokens r \
-             JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"))
+        Ok(sqlx::query_as(concat!(
+            "SELECT r.expires_at, r.rotated_at, ",
+            grant_columns!(),
+            " FROM refresh_tokens r \
+             JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+        ))
         .bind(token_hash)
         .fetch_optional(&self.read)
         .await?)
@@ -152,11 +160,12 @@ impl Store {
         expires_at: i64,
     ) -> anyhow::Result<bool> {
         let mut tx = self.write.begin().await?;
-        let updated = sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL")
-            .bind(old_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let updated =
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL")
+                .bind(old_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         if updated.rows_affected() != 1 {
             return Ok(false);
         }

@@ -4,11 +4,12 @@ use super::Store;
 
 impl Store {
     pub async fn consented_scope(&self, customer_id: &str, client_id: &str) -> anyhow::Result<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT scope FROM consents WHERE customer_id = $1 AND client_id = $2")
-            .bind(customer_id)
-            .bind(client_id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT scope FROM consents WHERE customer_id = $1 AND client_id = $2")
+                .bind(customer_id)
+                .bind(client_id)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(row.map(|r| r.0))
     }
 

@@ -43,19 +43,23 @@ impl Store {
         .bind(session.created_at)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(concat!("INSERT INTO sessions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-            .bind(&session.id)
-            .bind(&session.token_hash)
-            .bind(&customer_id)
-            .bind(session.auth_time)
-            .bind(&session.acr)
-            .bind(&session.amr)
-            .bind(&session.user_agent)
-            .bind(&session.ip)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(concat!(
+            "INSERT INTO sessions (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&session.id)
+        .bind(&session.token_hash)
+        .bind(&customer_id)
+        .bind(session.auth_time)
+        .bind(&session.acr)
+        .bind(&session.amr)
+        .bind(&session.user_agent)
+        .bind(&session.ip)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(customer_id)
     }

@@ -33,12 +33,7 @@ impl FromRequestParts<SharedState> for Browser {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".into());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         Ok(Browser { ip, user_agent, headers: parts.headers.clone(), secure: state.config.secure_cookies() })
     }
 }

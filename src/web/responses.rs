@@ -41,7 +41,8 @@ pub fn oauth_json(e: Error) -> Response {
 /// RFC 6750 §3: bearer-token errors carry their code in `WWW-Authenticate`.
 pub fn bearer(e: Error) -> Response {
     log_internal(&e);
-    let mut res = (status(&e), Json(json!({ "error": e.oauth_code(), "error_description": e.description() }))).into_response();
+    let mut res =
+        (status(&e), Json(json!({ "error": e.oauth_code(), "error_description": e.description() }))).into_response();
     let challenge = match &e {
         Error::InvalidToken(_) | Error::InsufficientScope(_) | Error::InvalidRequest(_) => {
             format!("Bearer realm=\"tessera\", error=\"{}\", error_description=\"{}\"", e.oauth_code(), e.description())
@@ -58,7 +59,9 @@ pub fn bearer(e: Error) -> Response {
 pub fn page(e: Error) -> Response {
     log_internal(&e);
     let (title, message) = match &e {
-        Error::Internal(_) => ("Something went wrong", "Something went wrong on our side. Please try again in a moment.".into()),
+        Error::Internal(_) => {
+            ("Something went wrong", "Something went wrong on our side. Please try again in a moment.".into())
+        }
         Error::RateLimited { message, .. } => ("Please wait", (*message).into()),
         Error::NotFound => ("Not found", "There is nothing at this address.".into()),
         Error::BadInput(m) => ("That did not work", m.clone()),
@@ -80,7 +83,9 @@ pub fn authorization(r: AuthorizationResponse) -> Response {
             // The form posts to the client, so this page alone may submit cross-origin.
             res.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"),
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
+                ),
             );
             res
         }

@@ -14,12 +14,29 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect() {
     let server = TestServer::start().await;
     let client = server.confidential_client().await;
     let browser = server.browser();
-    let unknown = browser.get(&raw_authorize(&server, &[("client_id", "nope"), ("redirect_uri", "https://evil.example/cb"), ("response_type", "code"), ("scope", "openid")])).await;
+    let unknown = browser
+        .get(&raw_authorize(
+            &server,
+            &[
+                ("client_id", "nope"),
+                ("redirect_uri", "https://evil.example/cb"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ],
+        ))
+        .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert!(unknown.location.is_none());
     assert!(unknown.body.contains("not registered"));
-    for uri in ["https://evil.example/cb", "https://app.example/cb/", "https://app.example/cb?x=1", "https://APP.example/cb"] {
-        let page = browser.get(&raw_authorize(&server, &[("client_id", &client.id), ("redirect_uri", uri), ("response_type", "code"), ("scope", "openid")])).await;
+    for uri in
+        ["https://evil.example/cb", "https://app.example/cb/", "https://app.example/cb?x=1", "https://APP.example/cb"]
+    {
+        let page = browser
+            .get(&raw_authorize(
+                &server,
+                &[("client_id", &client.id), ("redirect_uri", uri), ("response_type", "code"), ("scope", "openid")],
+            ))
+            .await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}");
         assert!(page.location.is_none(), "{uri}");
     }
@@ -34,16 +51,37 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client() {
     let client = server.confidential_client().await;
     let public = server.public_client().await;
     let browser = server.browser();
-    let base = |id: &str| vec![("client_id", id.to_string()), ("redirect_uri", "https://app.example/cb".to_string()), ("state", "s1".to_string())];
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    let base = |id: &str| {
+        vec![
+            ("client_id", id.to_string()),
+            ("redirect_uri", "https://app.example/cb".to_string()),
+            ("state", "s1".to_string()),
+        ]
+    };
+    // (extra parameters, expected error, client_id)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![("response_type", "token"), ("scope", "openid")], "unsupported_response_type", &client.id),
         (vec![("scope", "openid")], "invalid_request", &client.id),
-        (vec![("response_type", "code"), ("scope", "openid"), ("code_challenge", "abc"), ("code_challenge_method", "plain")], "invalid_request", &client.id),
+        (
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", "abc"),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+            &client.id,
+        ),
         (vec![("response_type", "code"), ("scope", "openid")], "invalid_request", &public.id),
         (vec![("response_type", "code"), ("scope", "openid"), ("prompt", "none login")], "invalid_request", &client.id),
         (vec![("response_type", "code"), ("scope", "openid"), ("max_age", "-1")], "invalid_request", &client.id),
         (vec![("response_type", "code"), ("scope", "address")], "invalid_scope", &client.id),
-        (vec![("response_type", "code"), ("scope", "openid"), ("request", "eyJ.x.y")], "request_not_supported", &client.id),
+        (
+            vec![("response_type", "code"), ("scope", "openid"), ("request", "eyJ.x.y")],
+            "request_not_supported",
+            &client.id,
+        ),
         (vec![("response_type", "code"), ("scope", "openid"), ("prompt", "none")], "login_required", &client.id),
     ];
     for (extra, expected, id) in cases {
@@ -59,7 +97,19 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client() {
         assert_eq!(query_param(&loc, "iss").as_deref(), Some(server.base.as_str()));
     }
     // Duplicate parameters are malformed before anything is trusted.
-    let dup = format!("{}&state=again", raw_authorize(&server, &[("client_id", &client.id), ("redirect_uri", "https://app.example/cb"), ("response_type", "code"), ("scope", "openid"), ("state", "s1")]));
+    let dup = format!(
+        "{}&state=again",
+        raw_authorize(
+            &server,
+            &[
+                ("client_id", &client.id),
+                ("redirect_uri", "https://app.example/cb"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("state", "s1")
+            ]
+        )
+    );
     let page = browser.get(&dup).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
 }

@@ -15,13 +15,19 @@ fn tessera(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn clients_are_created_listed_and_deleted() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tessera(dir.path(), &["client", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--json"]);
+    let out = tessera(
+        dir.path(),
+        &["client", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--json"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = created["client_id"].as_str().unwrap().to_string();
     assert_eq!(created["client_secret"].as_str().unwrap().len(), 43);
 
-    let out = tessera(dir.path(), &["client", "create", "--name", "App", "--redirect-uri", "com.example.app:/cb", "--public", "--json"]);
+    let out = tessera(
+        dir.path(),
+        &["client", "create", "--name", "App", "--redirect-uri", "com.example.app:/cb", "--public", "--json"],
+    );
     let public: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(public["client_secret"].is_null());
 

@@ -4,9 +4,22 @@ use crate::support::{TestServer, signed_in_code};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-async fn exchange(server: &TestServer, client: &crate::support::TestClient, code: &str, verifier: &str) -> (StatusCode, Value) {
+async fn exchange(
+    server: &TestServer,
+    client: &crate::support::TestClient,
+    code: &str,
+    verifier: &str,
+) -> (StatusCode, Value) {
     server
-        .token(client, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", &client.redirect_uri), ("code_verifier", verifier)])
+        .token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &client.redirect_uri),
+                ("code_verifier", verifier),
+            ],
+        )
         .await
 }
 
@@ -27,7 +40,12 @@ async fn pkce_is_checked_and_a_failed_check_burns_the_code() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     let (code, _) = signed_in_code(&server, &browser, &client, "pk@example.com").await;
-    let (status, body) = server.token(&client, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &client.redirect_uri)]).await;
+    let (status, body) = server
+        .token(
+            &client,
+            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &client.redirect_uri)],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
     assert!(body["error_description"].as_str().unwrap().contains("code_verifier"));
@@ -68,7 +86,15 @@ async fn codes_expire_and_are_bound_to_client_and_redirect_uri() {
 
     let (code, verifier) = signed_in_code(&server, &browser, &client, "ex@example.com").await;
     let (status, body) = server
-        .token(&client, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://app.example/other"), ("code_verifier", &verifier)])
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example/other"),
+                ("code_verifier", &verifier),
+            ],
+        )
         .await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
@@ -109,7 +135,11 @@ async fn client_authentication_failures_are_401_with_a_challenge() {
     // client_secret_post works.
     let res = http
         .post(server.url("/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", &client.id), ("client_secret", client.secret.as_deref().unwrap())])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.id),
+            ("client_secret", client.secret.as_deref().unwrap()),
+        ])
         .send()
         .await
         .unwrap();
@@ -126,9 +156,15 @@ async fn malformed_token_requests_get_the_right_codes() {
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     let (status, body) = server.token(&client, &[("grant_type", "authorization_code")]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
-    let (status, body) = server.token(&client, &[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", "https://app.example/cb")]).await;
+    let (status, body) = server
+        .token(
+            &client,
+            &[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", "https://app.example/cb")],
+        )
+        .await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
-    let (status, body) = server.token(&client, &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]).await;
+    let (status, body) =
+        server.token(&client, &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     let (status, body) = server.token(&client, &[("grant_type", "client_credentials"), ("scope", "admin")]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
@@ -156,11 +192,15 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let r2 = second["refresh_token"].as_str().unwrap();
     assert_ne!(r1, r2);
     // Narrowing works; widening does not.
-    let (status, narrowed) = server.token(&client, &[("grant_type", "refresh_token"), ("refresh_token", r2), ("scope", "openid email")]).await;
+    let (status, narrowed) = server
+        .token(&client, &[("grant_type", "refresh_token"), ("refresh_token", r2), ("scope", "openid email")])
+        .await;
     assert_eq!(status, StatusCode::OK, "{narrowed}");
     assert_eq!(narrowed["scope"], "openid email");
     let r3 = narrowed["refresh_token"].as_str().unwrap();
-    let (status, body) = server.token(&client, &[("grant_type", "refresh_token"), ("refresh_token", r3), ("scope", "openid offline_access")]).await;
+    let (status, body) = server
+        .token(&client, &[("grant_type", "refresh_token"), ("refresh_token", r3), ("scope", "openid offline_access")])
+        .await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
     // Reusing r1 revokes the family: r3 and the latest access token stop working.
     let (status, body) = server.token(&client, &[("grant_type", "refresh_token"), ("refresh_token", r1)]).await;
@@ -178,7 +218,8 @@ async fn client_credentials_tokens_are_rfc9068_jwts() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("refresh_token").is_none());
     let token = body["access_token"].as_str().unwrap();
-    let (header, claims): (tessera::crypto::jwt::Header, Value) = tessera::crypto::jwt::decode(&server.state.keys, token).unwrap();
+    let (header, claims): (tessera::crypto::jwt::Header, Value) =
+        tessera::crypto::jwt::decode(&server.state.keys, token).unwrap();
     assert_eq!(header.typ, "at+jwt");
     assert!(!header.kid.is_empty());
     assert_eq!(claims["sub"], client.id);
@@ -197,7 +238,13 @@ async fn client_credentials_tokens_are_rfc9068_jwts() {
     let v: Value = intro(token.to_string()).await.json().await.unwrap();
     assert_eq!(v["active"], true);
     assert_eq!(v["scope"], "orders:read");
-    let res = http.post(server.url("/revoke")).basic_auth(&client.id, client.secret.as_ref()).form(&[("token", token)]).send().await.unwrap();
+    let res = http
+        .post(server.url("/revoke"))
+        .basic_auth(&client.id, client.secret.as_ref())
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let v: Value = intro(token.to_string()).await.json().await.unwrap();
     assert_eq!(v, serde_json::json!({"active": false}));
@@ -219,7 +266,8 @@ async fn userinfo_refuses_missing_forged_and_expired_tokens() {
     let (_, tokens) = exchange(&server, &client, &code, &verifier).await;
     let access = tokens["access_token"].as_str().unwrap();
     // POST with the token in the body (RFC 6750 §2.2).
-    let res = reqwest::Client::new().post(server.url("/userinfo")).form(&[("access_token", access)]).send().await.unwrap();
+    let res =
+        reqwest::Client::new().post(server.url("/userinfo")).form(&[("access_token", access)]).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let claims: Value = res.json().await.unwrap();
     assert_eq!(claims["email"], "ui@example.com");

@@ -5,9 +5,9 @@ use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::oidc::clients::Client;
 use crate::oidc::params::Params;
+use crate::oidc::pkce;
 use crate::oidc::scopes::Scopes;
 use crate::oidc::tokens::{self, Authentication, TokenResponse};
-use crate::oidc::pkce;
 use crate::state::AppState;
 use crate::store::GrantRecord;
 
@@ -25,7 +25,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         return Err(e);
     }
     let scope = Scopes::parse(&record.scope)?;
-    let customer = state.store.customer(&record.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
+    let customer =
+        state.store.customer(&record.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
     let grant = GrantRecord {
         id: secrets::random_id(),
         client_id: client.id.clone(),

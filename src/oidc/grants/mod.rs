@@ -10,7 +10,12 @@ use super::tokens::TokenResponse;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-pub async fn token(state: &AppState, authorization: Option<&str>, pairs: Vec<(String, String)>, now: i64) -> Result<TokenResponse> {
+pub async fn token(
+    state: &AppState,
+    authorization: Option<&str>,
+    pairs: Vec<(String, String)>,
+    now: i64,
+) -> Result<TokenResponse> {
     let params = Params::from_pairs(pairs)?;
     let presented = client_auth::presented(authorization, &params)?;
     let client = client_auth::authenticate(state, &presented, now).await?;

@@ -12,7 +12,8 @@ use crate::state::AppState;
 pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i64) -> Result<TokenResponse> {
     let presented = params.require("refresh_token")?;
     let hash = secrets::hash(presented);
-    let record = state.store.refresh_token(&hash).await?.ok_or(Error::InvalidGrant("the refresh token is not valid"))?;
+    let record =
+        state.store.refresh_token(&hash).await?.ok_or(Error::InvalidGrant("the refresh token is not valid"))?;
     let grant = &record.grant;
     if grant.client_id != client.id {
         return Err(Error::InvalidGrant("the refresh token was issued to another client"));
@@ -40,7 +41,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         }
         None => granted,
     };
-    let customer = state.store.customer(&grant.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
+    let customer =
+        state.store.customer(&grant.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
     let next = secrets::random_token();
     let expires = now + state.config.refresh_token_ttl_secs * 1000;
     if !state.store.rotate_refresh_token(&hash, &secrets::hash(&next), &grant.id, now, expires).await? {
@@ -56,7 +58,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     let scope_text = scope.to_string();
     let access = tokens::access_token(state, &client.id, &customer.id, &scope_text, &grant.id, Some(&authn), now);
     // OIDC Core §12.2: a new ID token, without nonce, with the original auth_time.
-    let id_token = scope.contains("openid").then(|| tokens::id_token(state, client, &customer, &scope, &authn, None, now));
+    let id_token =
+        scope.contains("openid").then(|| tokens::id_token(state, client, &customer, &scope, &authn, None, now));
     Ok(TokenResponse {
         access_token: access.token,
         token_type: "Bearer",

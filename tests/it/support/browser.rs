@@ -31,11 +31,8 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Browser { http, base: base.to_string() }
     }
 
@@ -79,6 +76,11 @@ impl Browser {
     /// the final redirect (to the client) or page.
     pub async fn sign_in_with_link(&self, server: &TestServer, authorize_url: &str, email: &str) -> Page {
         let login = self.follow(self.get(authorize_url).await).await;
+        self.sign_in_from(server, login, email).await
+    }
+
+    /// The email sign-in through the link, starting at the login page.
+    pub async fn sign_in_from(&self, server: &TestServer, login: Page, email: &str) -> Page {
         assert!(login.body.contains("autocomplete=\"username webauthn\""), "expected the login page: {}", login.body);
         let waiting = self.request_mail(&login, email).await;
         assert!(waiting.body.contains("Check your mail"), "{}", waiting.body);

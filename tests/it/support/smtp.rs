@@ -82,7 +82,9 @@ impl SmtpSink {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let notified = self.arrived.notified();
-            if let Some(m) = self.mails.lock().unwrap().iter().rev().find(|m| m.to.iter().any(|t| t == address)) {
+            if let Some(m) =
+                self.mails.lock().unwrap().iter().rev().find(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            {
                 return m.clone();
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -92,7 +94,7 @@ impl SmtpSink {
     }
 
     pub fn count_to(&self, address: &str) -> usize {
-        self.mails.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t == address)).count()
+        self.mails.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address))).count()
     }
 }
 
@@ -104,7 +106,11 @@ impl ReceivedMail {
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit()
+            {
                 out.push(u8::from_str_radix(&raw[i + 1..i + 3], 16).unwrap());
                 i += 3;
             } else {
@@ -125,7 +131,8 @@ impl ReceivedMail {
     /// The 6-digit code, from the subject.
     pub fn code(&self) -> String {
         let text = self.decoded();
-        let at = text.find("Your sign-in code is ").expect("the subject names the code") + "Your sign-in code is ".len();
+        let at =
+            text.find("Your sign-in code is ").expect("the subject names the code") + "Your sign-in code is ".len();
         text[at..at + 6].to_string()
     }
 }

@@ -17,6 +17,9 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// What a developer needs from this mail (e.g. the sign-in link), logged only when mail
+    /// goes to the outbox, never when it goes out over SMTP.
+    pub outbox_note: Option<String>,
 }
 
 impl Mailer {
@@ -39,6 +42,7 @@ impl Mailer {
 
     pub async fn send(&self, from: &Mailbox, mail: OutgoingMail) -> anyhow::Result<()> {
         let to: Mailbox = mail.to.parse()?;
+        let note = mail.outbox_note;
         let message = Message::builder()
             .from(from.clone())
             .to(to)
@@ -50,7 +54,8 @@ impl Mailer {
             }
             Mailer::File(t, dir) => {
                 let id = t.send(message).await?;
-                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "mail written to the outbox");
+                let file = dir.join(format!("{id}.eml"));
+                tracing::info!(file = %file.display(), note = note.as_deref().unwrap_or(""), "mail written to the outbox");
             }
         }
         Ok(())
@@ -80,5 +85,6 @@ pub fn sign_in_mail(to: &str, link: &str, code: &str, minutes: i64) -> anyhow::R
         subject: format!("Your sign-in code is {code}"),
         text: SignInText { link, code, minutes }.render()?,
         html: SignInHtml { link, code, minutes }.render()?,
+        outbox_note: Some(format!("sign-in link for {to}: {link}")),
     })
 }

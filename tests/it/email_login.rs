@@ -180,3 +180,20 @@ async fn sign_in_mails_are_rate_limited_per_address_and_per_ip() {
     server.clock.advance_secs(15 * 60);
     assert_eq!(send("h@example.com").await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn without_smtp_the_mail_is_written_to_the_outbox() {
+    let server = TestServer::start_with(|c| c.smtp_url = String::new()).await;
+    let browser = server.browser();
+    let login = browser.get("/login").await;
+    let sent = browser.post("/login/email", &[("csrf", &login.csrf()), ("email", "box@example.com")]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let outbox = server.state.config.outbox_dir();
+    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].extension().is_some_and(|e| e == "eml"));
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(raw.contains("To: box@example.com"), "{raw}");
+    assert!(raw.contains("/login/link?token="), "{raw}");
+    assert_eq!(server.smtp.count_to("box@example.com"), 0);
+}

@@ -151,3 +151,53 @@ async fn logout_checks_its_parameters_and_asks_when_unsure() {
     let (url, _) = crate::support::authorize_url(&server, &client, &[("prompt", "none")]);
     assert_eq!(query_param(&browser.get(&url).await.location.unwrap(), "error").as_deref(), Some("login_required"));
 }
+
+/// A public client (no secret, PKCE) for each signing algorithm: the relying party verifies
+/// the ID token against the published JWKS, and the header names the algorithm and the kid.
+#[tokio::test]
+async fn every_signing_algorithm_verifies_against_the_published_keys() {
+    use tessera::crypto::keys::Alg;
+    let server = TestServer::start().await;
+    let http = http();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http).await.unwrap();
+    let browser = server.browser();
+    for (alg, core_alg, name) in [
+        (Alg::Es256, CoreJwsSigningAlgorithm::EcdsaP256Sha256, "ES256"),
+        (Alg::Rs256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, "RS256"),
+        (Alg::EdDsa, CoreJwsSigningAlgorithm::EdDsa, "EdDSA"),
+    ] {
+        let registered = server.register_with_alg(true, &[], false, Some(alg)).await;
+        let client = CoreClient::from_provider_metadata(metadata.clone(), ClientId::new(registered.id.clone()), None)
+            .set_redirect_uri(RedirectUrl::new(registered.redirect_uri.clone()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, _, nonce) = client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(challenge)
+            .url();
+        let first = browser.follow(browser.get(auth_url.as_str()).await).await;
+        let done = match first.location {
+            Some(_) => first,
+            None => browser.sign_in_from(&server, first, "algs@example.com").await,
+        };
+        let code = query_param(&done.location.unwrap(), "code").unwrap();
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        let id_token = tokens.id_token().unwrap();
+        let header = id_token.to_string().split('.').next().map(str::to_string).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], name);
+        assert!(header["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        let id_verifier = client.id_token_verifier().set_allowed_algs(vec![core_alg]);
+        let claims = id_token.claims(&id_verifier, &nonce).unwrap();
+        assert_eq!(claims.audiences()[0].as_str(), registered.id);
+    }
+}

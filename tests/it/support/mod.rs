@@ -84,6 +84,17 @@ impl TestServer {
     }
 
     async fn register(&self, public: bool, scopes: &[&str], consent_required: bool) -> TestClient {
+        self.register_with_alg(public, scopes, consent_required, None).await
+    }
+
+    /// A client whose ID tokens are signed with `alg` (`None`: the server default).
+    pub async fn register_with_alg(
+        &self,
+        public: bool,
+        scopes: &[&str],
+        consent_required: bool,
+        alg: Option<tessera::crypto::keys::Alg>,
+    ) -> TestClient {
         let new = NewClient {
             name: "Shop".into(),
             redirect_uris: vec![REDIRECT_URI.into()],
@@ -91,7 +102,7 @@ impl TestServer {
             public,
             allowed_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             consent_required,
-            id_token_alg: None,
+            id_token_alg: alg,
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }

@@ -42,6 +42,12 @@ pub struct Config {
     pub sign_in_mails_per_ip: u64,
     /// How long cached clients are trusted before re-reading them from the store.
     pub client_cache_secs: i64,
+    /// WebAuthn relying party id; empty means the issuer's host.
+    pub webauthn_rp_id: String,
+    /// The origin passkey ceremonies run on; empty means the issuer's origin.
+    pub webauthn_origin: String,
+    /// The name authenticators show for this site.
+    pub webauthn_rp_name: String,
 }
 
 impl Default for Config {
@@ -67,6 +73,9 @@ impl Default for Config {
             sign_in_mails_per_address: 5,
             sign_in_mails_per_ip: 30,
             client_cache_secs: 10,
+            webauthn_rp_id: String::new(),
+            webauthn_origin: String::new(),
+            webauthn_rp_name: "Tessera".into(),
         }
     }
 }
@@ -195,6 +204,17 @@ impl Config {
                 return Err(err(key, "must be a positive number of seconds"));
             }
         }
+        let origin = url::Url::parse(&self.webauthn_origin())
+            .map_err(|e| err("webauthn_origin", format!("not an absolute URL: {e}")))?;
+        let rp_id = self.webauthn_rp_id();
+        // WebAuthn §5.1.3: the RP ID must be the origin's effective domain or a suffix of it.
+        let host = origin.host_str().unwrap_or("");
+        if !(host == rp_id || host.ends_with(&format!(".{rp_id}"))) {
+            return Err(err(
+                "webauthn_rp_id",
+                format!("`{rp_id}` is not the host of {origin} or a parent domain of it"),
+            ));
+        }
         if self.db_max_connections == 0 {
             return Err(err("db_max_connections", "must be at least 1"));
         }
@@ -211,6 +231,25 @@ impl Config {
 
     pub fn outbox_dir(&self) -> PathBuf {
         if self.outbox_dir.is_empty() { self.data_dir.join("outbox") } else { PathBuf::from(&self.outbox_dir) }
+    }
+
+    pub fn webauthn_origin(&self) -> String {
+        if self.webauthn_origin.is_empty() {
+            url::Url::parse(&self.issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+        } else {
+            self.webauthn_origin.clone()
+        }
+    }
+
+    pub fn webauthn_rp_id(&self) -> String {
+        if self.webauthn_rp_id.is_empty() {
+            url::Url::parse(&self.webauthn_origin())
+                .ok()
+                .and_then(|u| u.host_str().map(String::from))
+                .unwrap_or_default()
+        } else {
+            self.webauthn_rp_id.clone()
+        }
     }
 
     /// Cookies get the `__Host-` prefix and `Secure` when the issuer is https.
@@ -255,6 +294,8 @@ mod tests {
         assert!(e.to_string().contains("TESSERA_LISTEN"));
         let e = Config::load(None, env(&[("TESSERA_SIGNING_ALG", "HS256")])).unwrap_err();
         assert_eq!(e.key, "signing_alg");
+        let e = Config::load(None, env(&[("TESSERA_WEBAUTHN_RP_ID", "other.example")])).unwrap_err();
+        assert_eq!(e.key, "webauthn_rp_id");
         let e = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "soon")])).unwrap_err();
         assert_eq!(e.key, "code_ttl_secs", "{e}");
     }

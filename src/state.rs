@@ -21,6 +21,8 @@ pub struct AppState {
     pub master_key: MasterKey,
     pub clients: ClientRegistry,
     pub clock: SharedClock,
+    /// The WebAuthn relying party (passkeys).
+    pub webauthn: crate::login::passkey::Webauthn,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -36,6 +38,7 @@ impl AppState {
         let default_alg = Alg::parse(&config.signing_alg).ok_or_else(|| anyhow::anyhow!("signing_alg"))?;
         let keys = load_key_ring(&store, &master_key, default_alg, clock.now_ms()).await?;
         let (mailer, mail_from) = Mailer::from_config(&config)?;
+        let webauthn = crate::login::passkey::relying_party(&config)?;
         Ok(Arc::new(AppState {
             ephemeral: Ephemeral::Memory(MemoryEphemeral::new(clock.clone())),
             clients: ClientRegistry::new(config.client_cache_secs),
@@ -46,6 +49,7 @@ impl AppState {
             keys,
             master_key,
             clock,
+            webauthn,
         }))
     }
 

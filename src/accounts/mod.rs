@@ -1,3 +1,4 @@
 //! Customers and what is known about them.
 
 pub mod customer;
+pub mod routes;

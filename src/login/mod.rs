@@ -1,5 +1,7 @@
 //! How a person proves who they are: one file per method, plus the browser session.
 
 pub mod email;
+pub mod passkey;
+pub mod passkey_routes;
 pub mod routes;
 pub mod session;

@@ -1,7 +1,7 @@
 //! Thin handlers for the sign-in pages.
 
 use super::email::{self, LinkOutcome, LinkView, Proven, Status};
-use super::session;
+use super::{passkey, passkey_routes, session};
 use crate::error::Error;
 use crate::oidc::authorize;
 use crate::state::SharedState;
@@ -141,13 +141,14 @@ async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Re
             tracing::info!(authz = %id, error = %e, "sign-in finished for a request that is gone");
         }
     }
-    let mut res = match proven.authz {
-        Some(id) => Redirect::to(&format!("/authorize/resume?authz={id}")).into_response(),
-        None => pages::render(
-            StatusCode::OK,
-            &DonePage { title: "Signed in", message: "You are signed in. You can close this page." },
-        ),
+    let authz = proven.authz.unwrap_or_default();
+    // After an email sign-in, offer a passkey (at most once a week, never nagging).
+    let next = match passkey::should_offer(state, &new.record.customer_id, now).await {
+        Ok(true) => format!("/passkey/offer?authz={authz}"),
+        Ok(false) => passkey_routes::continue_url(&authz),
+        Err(e) => return responses::page(e),
     };
+    let mut res = Redirect::to(&next).into_response();
     let secure = state.config.secure_cookies();
     res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, None, secure));
     res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SIGN_IN, secure));

@@ -7,12 +7,14 @@ mod codes;
 mod consents;
 mod customers;
 mod keys;
+mod passkeys;
 mod sessions;
 
 pub use clients::ClientRecord;
 pub use codes::{CodeRecord, GrantRecord};
 pub use customers::CustomerRecord;
 pub use keys::SigningKeyRecord;
+pub use passkeys::PasskeyRecord;
 pub use sessions::SessionRecord;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -43,6 +43,17 @@ impl Store {
         .bind(session.created_at)
         .fetch_one(&mut *tx)
         .await?;
+        let session = SessionRecord { customer_id: customer_id.clone(), ..session.clone() };
+        Self::insert_session_in(&mut tx, &session).await?;
+        tx.commit().await?;
+        Ok(customer_id)
+    }
+
+    /// Insert a session inside the caller's transaction.
+    pub(super) async fn insert_session_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        session: &SessionRecord,
+    ) -> anyhow::Result<()> {
         sqlx::query(concat!(
             "INSERT INTO sessions (",
             columns!(),
@@ -50,7 +61,7 @@ impl Store {
         ))
         .bind(&session.id)
         .bind(&session.token_hash)
-        .bind(&customer_id)
+        .bind(&session.customer_id)
         .bind(session.auth_time)
         .bind(&session.acr)
         .bind(&session.amr)
@@ -58,10 +69,9 @@ impl Store {
         .bind(&session.ip)
         .bind(session.created_at)
         .bind(session.expires_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
-        Ok(customer_id)
+        Ok(())
     }
 
     /// The live session whose cookie token hashes to `token_hash`.

@@ -6,6 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const SESSION: &str = "tessera_session";
 pub const CSRF: &str = "tessera_csrf";
 pub const SIGN_IN: &str = "tessera_signin";
+/// The id of a passkey ceremony in progress (WebAuthn state stays on the server).
+pub const WEBAUTHN: &str = "tessera_webauthn";
 
 /// The cookie name as sent to browsers for this deployment.
 pub fn name(base: &str, secure: bool) -> String {

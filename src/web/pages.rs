@@ -78,3 +78,55 @@ pub struct FormPostPage<'a> {
     pub action: &'a str,
     pub fields: &'a [(&'static str, String)],
 }
+
+#[derive(Template)]
+#[template(path = "login/passkey_offer.html")]
+pub struct PasskeyOfferPage<'a> {
+    pub csrf: &'a str,
+    pub next: &'a str,
+}
+
+/// One passkey on the account page, with its times already written out.
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+    pub kind: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "account/index.html")]
+pub struct AccountPage<'a> {
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub passkeys: &'a [PasskeyRow],
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// `2026-11-25 19:30 UTC` from unix milliseconds (proleptic Gregorian, civil-from-days).
+pub fn utc_minute(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_minute_writes_civil_time() {
+        assert_eq!(super::utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc_minute(1_764_098_940_000), "2025-11-25 19:29 UTC");
+        assert_eq!(super::utc_minute(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+}

@@ -1,7 +1,7 @@
 //! The whole HTTP application: every feature's routes, and the layers around them.
 
 use crate::state::SharedState;
-use crate::{login, oidc, web};
+use crate::{accounts, login, oidc, web};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::net::SocketAddr;
@@ -15,6 +15,8 @@ pub fn app(state: SharedState) -> Router {
     let pages = Router::new()
         .merge(oidc::routes::pages())
         .merge(login::routes::pages())
+        .merge(login::passkey_routes::pages())
+        .merge(accounts::routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     Router::new()
         .merge(oidc::routes::api())

@@ -23,6 +23,13 @@ impl Page {
     }
 }
 
+/// The "Not now" link of the passkey offer page, if this is that page.
+pub fn offer_skip_link(html: &str) -> Option<String> {
+    let at = html.find("id=\"passkey-skip\"")?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    Some(html[start..].split('"').next()?.replace("&amp;", "&"))
+}
+
 pub fn hidden(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let at = html.find(&marker)? + marker.len();
@@ -55,7 +62,17 @@ impl Browser {
     }
 
     /// Follow redirects within Tessera; stop at the first page or at a redirect elsewhere.
-    pub async fn follow(&self, mut page: Page) -> Page {
+    /// Like most people in a hurry, this browser answers "Not now" to the passkey offer.
+    pub async fn follow(&self, page: Page) -> Page {
+        let mut page = self.follow_raw(page).await;
+        while let Some(skip) = offer_skip_link(&page.body) {
+            page = self.follow_raw(self.get(&skip).await).await;
+        }
+        page
+    }
+
+    /// Follow redirects within Tessera, stopping at any page, the passkey offer included.
+    pub async fn follow_raw(&self, mut page: Page) -> Page {
         while let Some(loc) = page.location.clone() {
             if !(loc.starts_with('/') || loc.starts_with(&self.base)) {
                 break;

@@ -1,0 +1,119 @@
+//! Thin handlers for the account page: the customer's passkeys, to rename or remove.
+
+use crate::error::{Error, Result};
+use crate::login::{passkey, session};
+use crate::state::SharedState;
+use crate::store::SessionRecord;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{self, AccountPage, PasskeyRow, utc_minute};
+use crate::web::request::Browser;
+use crate::web::responses;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+pub fn pages() -> Router<SharedState> {
+    Router::new()
+        .route("/account", get(account))
+        .route("/account/passkeys/rename", post(rename))
+        .route("/account/passkeys/remove", post(remove))
+}
+
+async fn current(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
+    session::current(state, browser.cookie(cookies::SESSION), state.now()).await
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    #[serde(default)]
+    created: String,
+}
+
+async fn account(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(q): Query<AccountQuery>,
+) -> Response {
+    let notice = (!q.created.is_empty()).then_some("Your passkey is ready. Next time, sign in with it.");
+    render(&state, &csrf, &browser, StatusCode::OK, notice, None).await
+}
+
+async fn render(
+    state: &SharedState,
+    csrf: &CsrfToken,
+    browser: &Browser,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let shown = async {
+        let Some(session) = current(state, browser).await? else {
+            return Ok(Redirect::to("/login").into_response());
+        };
+        let customer = state.store.customer(&session.customer_id).await?.ok_or(Error::NotFound)?;
+        let rows: Vec<PasskeyRow> = passkey::list(state, &session.customer_id)
+            .await?
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.id,
+                name: p.name,
+                created: utc_minute(p.created_at),
+                last_used: p.last_used_at.map(utc_minute).unwrap_or_else(|| "never".into()),
+                kind: if p.synced { "synced" } else { "on one device" },
+            })
+            .collect();
+        let page = AccountPage { csrf: &csrf.0, email: &customer.email, passkeys: &rows, notice, error };
+        Ok::<_, Error>(pages::render(status, &page))
+    };
+    shown.await.unwrap_or_else(responses::page)
+}
+
+#[derive(Deserialize)]
+struct PasskeyForm {
+    csrf: String,
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn rename(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<PasskeyForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        passkey::rename(&state, &session, &f.id, &f.name).await
+    };
+    after(&state, &csrf, &browser, done.await).await
+}
+
+async fn remove(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<PasskeyForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        passkey::remove(&state, &session, &f.id, state.now()).await
+    };
+    after(&state, &csrf, &browser, done.await).await
+}
+
+/// Back to the account page (POST/redirect/GET), or the page again with the problem.
+async fn after(state: &SharedState, csrf: &CsrfToken, browser: &Browser, done: Result<()>) -> Response {
+    match done {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(Error::BadInput(m)) => render(state, csrf, browser, StatusCode::BAD_REQUEST, None, Some(&m)).await,
+        Err(e) => responses::page(e),
+    }
+}

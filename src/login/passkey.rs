@@ -1,0 +1,293 @@
+//! Passkeys (W3C WebAuthn Level 3) through webauthn-rs: registration for a signed-in
+//! customer, and usernameless sign-in with a discoverable credential (the button, or
+//! conditional mediation in the email field's autofill).
+//!
+//! Ceremony state lives in the ephemeral store for `CEREMONY_TTL_SECS`, under a random id
+//! that travels in an HttpOnly cookie (bound to the browser) and is taken exactly once, so a
+//! replayed or stale response finds nothing.
+
+use super::session::{self, ACR_PASSKEY, Browser, NewSession};
+use crate::config::Config;
+use crate::crypto::secrets;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{PasskeyRecord, SessionRecord};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::*;
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+pub use webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential};
+pub use webauthn_rs::prelude::{RequestChallengeResponse, Webauthn};
+
+/// How long a started ceremony may wait for the authenticator's answer.
+pub const CEREMONY_TTL_SECS: i64 = 300;
+
+/// The relying party, from `webauthn_rp_id` / `webauthn_origin` (default: the issuer's).
+pub fn relying_party(config: &Config) -> anyhow::Result<Webauthn> {
+    let origin = url::Url::parse(&config.webauthn_origin())?;
+    let rp_id = config.webauthn_rp_id();
+    Ok(WebauthnBuilder::new(&rp_id, &origin)?.rp_name(&config.webauthn_rp_name).build()?)
+}
+
+/// The WebAuthn user handle of a customer: stable, opaque, and not the customer id itself
+/// (WebAuthn §14.6.1: the user handle must not reveal personal information).
+pub fn user_handle(customer_id: &str) -> Uuid {
+    let digest = secrets::sha256(format!("tessera:webauthn-user:{customer_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+#[derive(Serialize, Deserialize)]
+struct RegistrationCeremony {
+    customer_id: String,
+    state: PasskeyRegistration,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SignInCeremony {
+    state: DiscoverableAuthentication,
+}
+
+fn reg_key(id: &str) -> String {
+    format!("webauthn:reg:{id}")
+}
+
+fn auth_key(id: &str) -> String {
+    format!("webauthn:auth:{id}")
+}
+
+/// Options for `navigator.credentials.create()`, and the ceremony id for the cookie.
+pub async fn start_registration(
+    state: &AppState,
+    session: &SessionRecord,
+    email: &str,
+) -> Result<(String, CreationChallengeResponse)> {
+    let existing = state.store.passkeys_of(&session.customer_id).await?;
+    let exclude: Vec<CredentialID> =
+        existing.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok().map(CredentialID::from)).collect();
+    let (mut options, reg) = state
+        .webauthn
+        .start_passkey_registration(user_handle(&session.customer_id), email, email, Some(exclude))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("starting passkey registration: {e}")))?;
+    // A passkey must be discoverable so sign-in needs no username (WebAuthn §5.4.4,
+    // residentKey "required"); webauthn-rs leaves this to the caller.
+    if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
+        sel.resident_key = Some(ResidentKeyRequirement::Required);
+        sel.require_resident_key = true;
+    }
+    let id = secrets::random_token();
+    let ceremony = RegistrationCeremony { customer_id: session.customer_id.clone(), state: reg };
+    state.ephemeral.put_json(&reg_key(&id), &ceremony, CEREMONY_TTL_SECS).await?;
+    Ok((id, options))
+}
+
+/// Verify the authenticator's answer and store the new passkey.
+pub async fn finish_registration(
+    state: &AppState,
+    ceremony_id: &str,
+    session: &SessionRecord,
+    credential: &RegisterPublicKeyCredential,
+    name: &str,
+    now: i64,
+) -> Result<PasskeyRecord> {
+    let ceremony: RegistrationCeremony = state
+        .ephemeral
+        .take_json(&reg_key(ceremony_id))
+        .await?
+        .ok_or_else(|| Error::bad_input("This request timed out. Please try again."))?;
+    if ceremony.customer_id != session.customer_id {
+        return Err(Error::bad_input("This request belongs to another sign-in. Please try again."));
+    }
+    let passkey = state.webauthn.finish_passkey_registration(credential, &ceremony.state).map_err(|e| {
+        tracing::info!(error = %e, customer = %session.customer_id, "passkey registration refused");
+        Error::bad_input("The passkey could not be verified. Please try again.")
+    })?;
+    let cred = Credential::from(passkey.clone());
+    let name = name.trim();
+    let record = PasskeyRecord {
+        id: secrets::random_id(),
+        credential_id: URL_SAFE_NO_PAD.encode::<&[u8]>(passkey.cred_id().as_ref()),
+        customer_id: session.customer_id.clone(),
+        name: if name.is_empty() { default_name(cred.backup_eligible) } else { name.chars().take(60).collect() },
+        credential: serde_json::to_string(&passkey).map_err(anyhow::Error::from)?,
+        sign_count: i64::from(cred.counter),
+        backup_eligible: i64::from(cred.backup_eligible),
+        backup_state: i64::from(cred.backup_state),
+        user_verified: i64::from(cred.user_verified),
+        created_at: now,
+        last_used_at: None,
+    };
+    // WebAuthn §7.1 step 22: a credential id registered to anyone must be refused.
+    if !state.store.insert_passkey(&record).await? {
+        return Err(Error::bad_input("This passkey is already registered."));
+    }
+    tracing::info!(customer = %record.customer_id, passkey = %record.id, "passkey registered");
+    Ok(record)
+}
+
+fn default_name(synced: bool) -> String {
+    if synced { "Synced passkey".into() } else { "Passkey on this device".into() }
+}
+
+/// Options for `navigator.credentials.get()` with an empty allow list (discoverable
+/// credentials), and the ceremony id for the cookie.
+pub async fn start_sign_in(state: &AppState) -> Result<(String, RequestChallengeResponse)> {
+    let (options, auth) = state
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("starting passkey sign-in: {e}")))?;
+    let id = secrets::random_token();
+    state.ephemeral.put_json(&auth_key(&id), &SignInCeremony { state: auth }, CEREMONY_TTL_SECS).await?;
+    Ok((id, options))
+}
+
+/// Verify an assertion and open a session for the passkey's owner.
+pub async fn finish_sign_in(
+    state: &AppState,
+    ceremony_id: &str,
+    credential: &PublicKeyCredential,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<NewSession> {
+    let ceremony: SignInCeremony = state
+        .ephemeral
+        .take_json(&auth_key(ceremony_id))
+        .await?
+        .ok_or_else(|| Error::bad_input("The request timed out. Please try again."))?;
+    let (handle, cred_id) = state
+        .webauthn
+        .identify_discoverable_authentication(credential)
+        .map_err(|_| Error::bad_input("This passkey did not say which account it belongs to."))?;
+    let not_here = || Error::bad_input("This passkey is not registered here.");
+    let mut record =
+        state.store.passkey_by_credential_id(&URL_SAFE_NO_PAD.encode(cred_id)).await?.ok_or_else(not_here)?;
+    // The user handle is not covered by the signature: the credential id decides the
+    // account, and a handle naming anyone else is refused (WebAuthn §7.2 step 6).
+    if user_handle(&record.customer_id) != handle {
+        tracing::warn!(passkey = %record.id, "assertion names another account's user handle; refused");
+        return Err(not_here());
+    }
+    let mut passkey: Passkey = serde_json::from_str(&record.credential).map_err(anyhow::Error::from)?;
+    let result = match state.webauthn.finish_discoverable_authentication_v2(credential, ceremony.state, &passkey) {
+        Ok(r) => r,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            // WebAuthn §7.2 step 22: a signature counter that did not grow suggests a cloned
+            // authenticator.
+            tracing::warn!(passkey = %record.id, customer = %record.customer_id, "signature counter went backwards: possible cloned authenticator; refused");
+            return Err(Error::bad_input("This passkey cannot be used. Sign in with your email and remove it."));
+        }
+        Err(e) => {
+            tracing::info!(passkey = %record.id, error = %e, "passkey assertion refused");
+            return Err(Error::bad_input("The passkey could not be verified. Please try again."));
+        }
+    };
+    let previous = record.sign_count;
+    passkey.update_credential(&result);
+    record.credential = serde_json::to_string(&passkey).map_err(anyhow::Error::from)?;
+    record.sign_count = i64::from(result.counter());
+    record.backup_eligible = i64::from(result.backup_eligible());
+    record.backup_state = i64::from(result.backup_state());
+    record.user_verified = i64::from(result.user_verified());
+    record.last_used_at = Some(now);
+    let amr = amr(result.backup_eligible(), result.user_verified());
+    let new = session::new_session(state, &record.customer_id, ACR_PASSKEY, &amr, browser, now);
+    if !state.store.use_passkey(&record, previous, &new.record).await? {
+        return Err(Error::bad_input("This passkey was just used elsewhere. Please try again."));
+    }
+    tracing::info!(session = %new.record.id, customer = %record.customer_id, passkey = %record.id, "signed in with a passkey");
+    Ok(new)
+}
+
+/// RFC 8176 §2: `swk` for a key that may leave the device (a synced, backup-eligible
+/// passkey), `hwk` for a device-bound one; `user` when the authenticator verified the user.
+pub fn amr(backup_eligible: bool, user_verified: bool) -> String {
+    let key = if backup_eligible { "swk" } else { "hwk" };
+    if user_verified { format!("{key} user") } else { key.to_string() }
+}
+
+/// A passkey as the account page shows it.
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub synced: bool,
+}
+
+pub async fn list(state: &AppState, customer_id: &str) -> Result<Vec<PasskeyView>> {
+    Ok(state
+        .store
+        .passkeys_of(customer_id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id,
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+            synced: p.backup_eligible != 0,
+        })
+        .collect())
+}
+
+/// How recent a sign-in must be to remove a passkey.
+pub const RECENT_SIGN_IN_MS: i64 = 10 * 60 * 1000;
+
+pub async fn rename(state: &AppState, session: &SessionRecord, id: &str, name: &str) -> Result<()> {
+    let name: String = name.trim().chars().take(60).collect();
+    if name.is_empty() {
+        return Err(Error::bad_input("Give the passkey a name."));
+    }
+    if !state.store.rename_passkey(&session.customer_id, id, &name).await? {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn remove(state: &AppState, session: &SessionRecord, id: &str, now: i64) -> Result<()> {
+    if now - session.auth_time > RECENT_SIGN_IN_MS {
+        return Err(Error::bad_input("For your security, sign in again before removing a passkey."));
+    }
+    if !state.store.delete_passkey(&session.customer_id, id).await? {
+        return Err(Error::NotFound);
+    }
+    tracing::info!(customer = %session.customer_id, passkey = %id, "passkey removed");
+    Ok(())
+}
+
+/// Offer "create a passkey" after an email sign-in: only to customers without one, and at
+/// most once a week. Showing the offer records it.
+pub const OFFER_INTERVAL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+pub async fn should_offer(state: &AppState, customer_id: &str, now: i64) -> Result<bool> {
+    if !state.store.passkeys_of(customer_id).await?.is_empty() {
+        return Ok(false);
+    }
+    let last = state.store.passkey_offered_at(customer_id).await?;
+    if last.is_some_and(|t| now - t < OFFER_INTERVAL_MS) {
+        return Ok(false);
+    }
+    state.store.set_passkey_offered_at(customer_id, now).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_follows_rfc_8176() {
+        assert_eq!(amr(true, true), "swk user");
+        assert_eq!(amr(false, true), "hwk user");
+        assert_eq!(amr(false, false), "hwk");
+    }
+
+    #[test]
+    fn user_handles_are_stable_and_distinct() {
+        assert_eq!(user_handle("a"), user_handle("a"));
+        assert_ne!(user_handle("a"), user_handle("b"));
+    }
+}

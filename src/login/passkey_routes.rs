@@ -1,0 +1,182 @@
+//! Thin handlers for passkeys: the JSON ceremony endpoints that `static/webauthn.js` calls,
+//! and the "create a passkey" offer page. JSON requests carry the CSRF token in the
+//! `X-CSRF-Token` header.
+
+use super::passkey::{self, PublicKeyCredential, RegisterPublicKeyCredential};
+use super::session;
+use crate::error::{Error, Result};
+use crate::oidc::authorize;
+use crate::state::SharedState;
+use crate::store::SessionRecord;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{self, PasskeyOfferPage};
+use crate::web::request::Browser;
+use crate::web::responses;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn pages() -> Router<SharedState> {
+    Router::new()
+        .route("/passkey/register/start", post(register_start))
+        .route("/passkey/register/finish", post(register_finish))
+        .route("/passkey/sign-in/start", post(sign_in_start))
+        .route("/passkey/sign-in/finish", post(sign_in_finish))
+        .route("/passkey/offer", get(offer_page))
+}
+
+/// Where the person goes once signed in: back into the authorization, or their account.
+pub fn continue_url(authz: &str) -> String {
+    if authz.is_empty() { "/account".into() } else { format!("/authorize/resume?authz={authz}") }
+}
+
+fn check_csrf(csrf: &CsrfToken, headers: &HeaderMap) -> Result<()> {
+    csrf.verify(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or(""))
+}
+
+async fn signed_in(state: &SharedState, browser: &Browser) -> Result<SessionRecord> {
+    session::current(state, browser.cookie(cookies::SESSION), state.now())
+        .await?
+        .ok_or_else(|| Error::bad_input("Your session has ended. Sign in again."))
+}
+
+/// A JSON error a person can read: `{"error": "..."}`.
+fn json_error(e: Error) -> Response {
+    let message = match &e {
+        Error::BadInput(m) => m.to_string(),
+        Error::NotFound => "This passkey no longer exists.".into(),
+        Error::Internal(cause) => {
+            tracing::error!(error = %format!("{cause:#}"), "passkey request failed");
+            "Something went wrong on our side. Please try again in a moment.".into()
+        }
+        other => other.description().to_string(),
+    };
+    let status =
+        if matches!(e, Error::Internal(_)) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn with_ceremony_cookie(state: &SharedState, body: impl serde::Serialize, ceremony: &str) -> Response {
+    let mut res = Json(body).into_response();
+    let cookie =
+        cookies::set(cookies::WEBAUTHN, ceremony, Some(passkey::CEREMONY_TTL_SECS), state.config.secure_cookies());
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    res
+}
+
+async fn register_start(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    headers: HeaderMap,
+    browser: Browser,
+) -> Response {
+    let started = async {
+        check_csrf(&csrf, &headers)?;
+        let session = signed_in(&state, &browser).await?;
+        let customer = state.store.customer(&session.customer_id).await?.ok_or(Error::NotFound)?;
+        passkey::start_registration(&state, &session, &customer.email).await
+    };
+    match started.await {
+        Ok((id, options)) => with_ceremony_cookie(&state, options, &id),
+        Err(e) => json_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RegisterFinish {
+    credential: RegisterPublicKeyCredential,
+    #[serde(default)]
+    name: String,
+}
+
+async fn register_finish(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    headers: HeaderMap,
+    browser: Browser,
+    Json(body): Json<RegisterFinish>,
+) -> Response {
+    let finished = async {
+        check_csrf(&csrf, &headers)?;
+        let session = signed_in(&state, &browser).await?;
+        let ceremony = browser.cookie(cookies::WEBAUTHN).unwrap_or("");
+        passkey::finish_registration(&state, ceremony, &session, &body.credential, &body.name, state.now()).await
+    };
+    match finished.await {
+        Ok(p) => Json(json!({ "id": p.id, "name": p.name })).into_response(),
+        Err(e) => json_error(e),
+    }
+}
+
+async fn sign_in_start(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = check_csrf(&csrf, &headers) {
+        return json_error(e);
+    }
+    match passkey::start_sign_in(&state).await {
+        Ok((id, options)) => with_ceremony_cookie(&state, options, &id),
+        Err(e) => json_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInFinish {
+    credential: PublicKeyCredential,
+    #[serde(default)]
+    authz: String,
+}
+
+async fn sign_in_finish(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    headers: HeaderMap,
+    browser: Browser,
+    Json(body): Json<SignInFinish>,
+) -> Response {
+    if let Err(e) = check_csrf(&csrf, &headers) {
+        return json_error(e);
+    }
+    let now = state.now();
+    let ceremony = browser.cookie(cookies::WEBAUTHN).unwrap_or("");
+    let new = match passkey::finish_sign_in(&state, ceremony, &body.credential, &browser.facts(), now).await {
+        Ok(new) => new,
+        Err(e) => return json_error(e),
+    };
+    if !body.authz.is_empty()
+        && let Err(e) = authorize::mark_authenticated(&state, &body.authz, &new.record.id, now).await
+    {
+        tracing::info!(authz = %body.authz, error = %e, "passkey sign-in finished for a request that is gone");
+    }
+    let secure = state.config.secure_cookies();
+    let mut res = Json(json!({ "redirect": continue_url(&body.authz) })).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, None, secure));
+    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::WEBAUTHN, secure));
+    res
+}
+
+#[derive(Deserialize)]
+struct OfferQuery {
+    #[serde(default)]
+    authz: String,
+}
+
+async fn offer_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(q): Query<OfferQuery>,
+) -> Response {
+    if let Err(e) = signed_in(&state, &browser).await {
+        return responses::page(e);
+    }
+    let next = continue_url(&q.authz);
+    pages::render(StatusCode::OK, &PasskeyOfferPage { csrf: &csrf.0, next: &next })
+}

@@ -67,7 +67,7 @@ pub async fn start_registration(
 ) -> Result<(String, CreationChallengeResponse)> {
     let existing = state.store.passkeys_of(&session.customer_id).await?;
     let exclude: Vec<CredentialID> =
-        existing.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok().map(CredentialID::from)).collect();
+        existing.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok()).collect();
     let (mut options, reg) = state
         .webauthn
         .start_passkey_registration(user_handle(&session.customer_id), email, email, Some(exclude))

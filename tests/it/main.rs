@@ -7,6 +7,7 @@ mod authorize;
 mod cli;
 mod discovery;
 mod email_login;
+mod passkeys;
 mod relying_party;
 mod tidy;
 mod tokens;

@@ -43,7 +43,7 @@ impl Browser {
         Browser { http, base: base.to_string() }
     }
 
-    fn abs(&self, url: &str) -> String {
+    pub fn abs(&self, url: &str) -> String {
         if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
     }
 

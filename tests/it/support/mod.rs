@@ -3,6 +3,7 @@
 //! manual clock, and a real SMTP listener.
 
 pub mod browser;
+pub mod passkey;
 pub mod smtp;
 
 use reqwest::StatusCode;
@@ -195,4 +196,32 @@ pub async fn signed_in_code(
     let location = done.location.expect("redirected back to the client");
     assert!(location.starts_with(&client.redirect_uri), "{location}");
     (query_param(&location, "code").expect("a code"), verifier)
+}
+
+/// The claims of a JWT, without checking its signature (tests check signatures elsewhere).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a compact JWS");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// Make the stored signature counter of a passkey jump ahead, as if a clone of the
+/// authenticator had been used meanwhile.
+pub async fn raise_passkey_counter(server: &TestServer, credential_id: &str, counter: u32) {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(&server.state.config.database_url()).await.unwrap();
+    let row = sqlx::query("SELECT credential FROM passkeys WHERE credential_id = $1")
+        .bind(credential_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let mut credential: serde_json::Value = serde_json::from_str(&row.get::<String, _>(0)).unwrap();
+    credential["cred"]["counter"] = counter.into();
+    sqlx::query("UPDATE passkeys SET credential = $1, sign_count = $2 WHERE credential_id = $3")
+        .bind(credential.to_string())
+        .bind(i64::from(counter))
+        .bind(credential_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }

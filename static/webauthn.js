@@ -131,8 +131,10 @@
       if (PublicKeyCredential.isConditionalMediationAvailable) {
         PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
           if (!yes) return;
+          // The person did not ask for this one: a failure is not theirs to read about,
+          // except a refusal from Tessera (e.g. "This passkey is not registered here").
           signIn("conditional").catch(function (err) {
-            if (err.name !== "AbortError") show(errorBox, explain(err));
+            if (!err.name) show(errorBox, explain(err));
           });
         });
       }

@@ -1,0 +1,208 @@
+//! The provider under test: a Tessera process started here (release binary, fresh data
+//! directory), or another OpenID provider named by its issuer.
+
+use anyhow::{Context, bail};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Another provider, as named on the command line.
+#[derive(Default)]
+pub struct External {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    /// The Cookie header of a signed-in browser session (needed for the code flow).
+    pub cookie: Option<String>,
+}
+
+pub struct Server {
+    child: Child,
+    _data: tempfile::TempDir,
+    pub backend: &'static str,
+}
+
+impl Server {
+    /// Resident set size of the server process, in KiB (Linux `/proc`).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Target {
+    /// Where requests go (for Tessera: 127.0.0.1, avoiding a resolver and an IPv6 attempt).
+    pub base: String,
+    /// The issuer identifier (origins for passkeys derive from it).
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub authorization_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub introspection_endpoint: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    /// Cookie header of a signed-in browser session, when one is available.
+    pub session_cookie: Option<String>,
+    pub server: Option<Server>,
+    pub startup_ms: Option<f64>,
+    pub idle_rss_kib: Option<u64>,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Target {
+    pub async fn start_tessera(database_url: Option<&str>) -> anyhow::Result<Target> {
+        let port = free_port()?;
+        let data = tempfile::tempdir()?;
+        let issuer = format!("http://localhost:{port}");
+        let mut env: Vec<(&str, String)> = vec![
+            ("TESSERA_ISSUER", issuer.clone()),
+            ("TESSERA_LISTEN", format!("127.0.0.1:{port}")),
+            ("TESSERA_DATA_DIR", data.path().display().to_string()),
+            ("TESSERA_LOG", "error".into()),
+        ];
+        if let Some(url) = database_url {
+            env.push(("TESSERA_DATABASE_URL", url.to_string()));
+        }
+        let bin = env!("CARGO_BIN_EXE_tessera");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        let child = Command::new(bin)
+            .arg("serve")
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("start tessera")?;
+        let discovery = format!("{base}/.well-known/openid-configuration");
+        loop {
+            if let Ok(r) = http.get(&discovery).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("tessera did not answer within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let startup_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let server = Server { child, _data: data, backend: if database_url.is_some() { "postgres" } else { "sqlite" } };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle_rss_kib = server.rss_kib();
+
+        let redirect_uri = "http://127.0.0.1:9/cb".to_string();
+        let out = Command::new(bin)
+            .args(["client", "create", "--name", "bench", "--redirect-uri", &redirect_uri, "--json"])
+            .envs(env.iter().cloned())
+            .output()?;
+        if !out.status.success() {
+            bail!("client create failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let client: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let outbox = std::path::PathBuf::from(&env[2].1).join("outbox");
+        let session_cookie = Some(sign_in(&base, &outbox, "bench@example.com").await?);
+        Ok(Target {
+            token_endpoint: format!("{base}/token"),
+            authorization_endpoint: format!("{base}/authorize"),
+            userinfo_endpoint: format!("{base}/userinfo"),
+            introspection_endpoint: Some(format!("{base}/introspect")),
+            base,
+            issuer,
+            client_id: client["client_id"].as_str().context("client_id")?.to_string(),
+            client_secret: client["client_secret"].as_str().context("client_secret")?.to_string(),
+            redirect_uri,
+            session_cookie,
+            server: Some(server),
+            startup_ms: Some(startup_ms),
+            idle_rss_kib,
+        })
+    }
+
+    pub async fn external(ext: &External) -> anyhow::Result<Target> {
+        let url = format!("{}/.well-known/openid-configuration", ext.issuer.trim_end_matches('/'));
+        let meta: serde_json::Value = reqwest::get(&url).await?.error_for_status()?.json().await?;
+        let endpoint = |k: &str| meta[k].as_str().map(String::from);
+        Ok(Target {
+            base: ext.issuer.clone(),
+            issuer: ext.issuer.clone(),
+            token_endpoint: endpoint("token_endpoint").context("token_endpoint")?,
+            authorization_endpoint: endpoint("authorization_endpoint").context("authorization_endpoint")?,
+            userinfo_endpoint: endpoint("userinfo_endpoint").context("userinfo_endpoint")?,
+            introspection_endpoint: endpoint("introspection_endpoint"),
+            client_id: ext.client_id.clone(),
+            client_secret: ext.client_secret.clone(),
+            redirect_uri: ext.redirect_uri.clone(),
+            session_cookie: ext.cookie.clone(),
+            server: None,
+            startup_ms: None,
+            idle_rss_kib: None,
+        })
+    }
+}
+
+/// A minimal cookie jar: `Set-Cookie` names and values, sent back as one `Cookie` header.
+#[derive(Default, Clone)]
+pub struct Jar(pub HashMap<String, String>);
+
+impl Jar {
+    pub fn absorb(&mut self, res: &reqwest::Response) {
+        for v in res.headers().get_all(reqwest::header::SET_COOKIE) {
+            if let Some((name, rest)) = v.to_str().unwrap_or("").split_once('=') {
+                let value = rest.split(';').next().unwrap_or("");
+                self.0.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    pub fn header(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker)? + marker.len();
+    Some(html[at..].split('"').next()?.to_string())
+}
+
+/// Sign in by email (the code from the outbox) and return the browser's Cookie header.
+async fn sign_in(base: &str, outbox: &std::path::Path, email: &str) -> anyhow::Result<String> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let mut jar = Jar::default();
+    let login = http.get(format!("{base}/login")).send().await?;
+    jar.absorb(&login);
+    let csrf = hidden(&login.text().await?, "csrf").context("csrf field on the login page")?;
+    let sent = http
+        .post(format!("{base}/login/email"))
+        .header("cookie", jar.header())
+        .form(&[("csrf", csrf.as_str()), ("email", email)])
+        .send()
+        .await?;
+    jar.absorb(&sent);
+    let mail = std::fs::read_dir(outbox)?.next().context("a mail in the outbox")??.path();
+    let text = std::fs::read_to_string(mail)?;
+    let at = text.find("Your sign-in code is ").context("the code in the subject")? + 21;
+    let code = &text[at..at + 6];
+    let done = http
+        .post(format!("{base}/login/email/code"))
+        .header("cookie", jar.header())
+        .form(&[("csrf", csrf.as_str()), ("code", code)])
+        .send()
+        .await?;
+    jar.absorb(&done);
+    if !jar.0.contains_key("tessera_session") {
+        bail!("the email sign-in did not open a session (status {})", done.status());
+    }
+    Ok(jar.header())
+}

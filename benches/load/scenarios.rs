@@ -1,0 +1,283 @@
+//! The measured operations, and the loop that runs one of them on N workers for a fixed
+//! time, recording each operation's latency.
+
+use super::provider::{Jar, Target};
+use super::report::{Measured, Scenario};
+use anyhow::{Context, bail};
+use reqwest::header::{AUTHORIZATION, COOKIE, LOCATION};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tessera::crypto::secrets;
+use tokio::sync::Mutex;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::{
+    AllowCredentials, CreationChallengeResponse, RequestChallengeResponse, ResidentKeyRequirement,
+};
+
+/// What one worker carries between operations.
+struct Worker {
+    refresh_token: Option<String>,
+    passkey: Option<(SoftPasskey, Vec<u8>, Vec<u8>)>,
+    jar: Jar,
+}
+
+pub struct World {
+    http: reqwest::Client,
+    t: TargetView,
+    access_token: Option<String>,
+    workers: Vec<Mutex<Worker>>,
+}
+
+/// The parts of the target the scenarios read.
+struct TargetView {
+    base: String,
+    issuer: String,
+    token: String,
+    authorize: String,
+    userinfo: String,
+    introspect: Option<String>,
+    basic: String,
+    client_id: String,
+    redirect_uri: String,
+    cookie: Option<String>,
+}
+
+fn pkce() -> (String, String) {
+    use base64::Engine;
+    let verifier = secrets::random_token();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secrets::sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+impl World {
+    pub async fn prepare(target: &Target, workers: usize, passkeys: bool) -> anyhow::Result<World> {
+        use base64::Engine;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(workers * 2)
+            .build()?;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", target.client_id, target.client_secret));
+        let t = TargetView {
+            base: target.base.clone(),
+            issuer: target.issuer.clone(),
+            token: target.token_endpoint.clone(),
+            authorize: target.authorization_endpoint.clone(),
+            userinfo: target.userinfo_endpoint.clone(),
+            introspect: target.introspection_endpoint.clone(),
+            basic: format!("Basic {basic}"),
+            client_id: target.client_id.clone(),
+            redirect_uri: target.redirect_uri.clone(),
+            cookie: target.session_cookie.clone(),
+        };
+        let mut world = World { http, t, access_token: None, workers: Vec::new() };
+        let mut csrf_jar = Jar::default();
+        if target.server.is_some() {
+            let login = world.http.get(format!("{}/login", world.t.base)).send().await?;
+            csrf_jar.absorb(&login);
+        }
+        for _ in 0..workers {
+            let mut w = Worker { refresh_token: None, passkey: None, jar: csrf_jar.clone() };
+            if world.t.cookie.is_some() {
+                let tokens = world.code_flow().await?;
+                world.access_token = tokens["access_token"].as_str().map(String::from);
+                w.refresh_token = tokens["refresh_token"].as_str().map(String::from);
+            }
+            if passkeys {
+                w.passkey = Some(world.register_passkey(&mut w.jar).await?);
+            }
+            world.workers.push(Mutex::new(w));
+        }
+        Ok(world)
+    }
+
+    pub fn supports(&self, s: Scenario) -> bool {
+        match s {
+            Scenario::Flow | Scenario::Refresh | Scenario::Userinfo => self.t.cookie.is_some(),
+            Scenario::ClientCredentials => true,
+            Scenario::Introspection => self.t.introspect.is_some() && self.access_token.is_some(),
+            Scenario::Passkey => self.workers.first().is_some_and(|w| w.try_lock().is_ok_and(|w| w.passkey.is_some())),
+        }
+    }
+
+    /// authorize (signed-in session) → code → token exchange; returns the token response.
+    async fn code_flow(&self) -> anyhow::Result<serde_json::Value> {
+        let (verifier, challenge) = pkce();
+        let res = self
+            .http
+            .get(&self.t.authorize)
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", &self.t.client_id),
+                ("redirect_uri", &self.t.redirect_uri),
+                ("scope", "openid email"),
+                ("state", "bench"),
+                ("nonce", "bench"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ])
+            .header(COOKIE, self.t.cookie.as_deref().unwrap_or(""))
+            .send()
+            .await?;
+        let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).context("a redirect")?.to_string();
+        let url = url::Url::parse(&location)?;
+        let code = url.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
+        let code = code.with_context(|| format!("no code in {location}"))?;
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &self.t.redirect_uri),
+            ("code_verifier", &verifier),
+        ])
+        .await
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> anyhow::Result<serde_json::Value> {
+        let res = self.http.post(&self.t.token).header(AUTHORIZATION, &self.t.basic).form(form).send().await?;
+        if !res.status().is_success() {
+            bail!("token endpoint: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        Ok(res.json().await?)
+    }
+
+    async fn userinfo(&self, access_token: &str) -> anyhow::Result<()> {
+        let res = self.http.get(&self.t.userinfo).bearer_auth(access_token).send().await?;
+        if !res.status().is_success() {
+            bail!("userinfo: {}", res.status());
+        }
+        res.bytes().await?;
+        Ok(())
+    }
+
+    async fn introspect(&self, token: &str) -> anyhow::Result<()> {
+        let url = self.t.introspect.as_deref().context("no introspection endpoint")?;
+        let res = self.http.post(url).header(AUTHORIZATION, &self.t.basic).form(&[("token", token)]).send().await?;
+        let body: serde_json::Value = res.json().await?;
+        if body["active"] != true {
+            bail!("introspection: {body}");
+        }
+        Ok(())
+    }
+
+    async fn post_json(&self, jar: &mut Jar, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let csrf = jar.0.get("tessera_csrf").cloned().unwrap_or_default();
+        let mut cookie = jar.header();
+        if let Some(session) = &self.t.cookie {
+            cookie = format!("{cookie}; {session}");
+        }
+        let res = self
+            .http
+            .post(format!("{}{path}", self.t.base))
+            .header(COOKIE, cookie)
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await?;
+        jar.absorb(&res);
+        let status = res.status();
+        let body: serde_json::Value = res.json().await?;
+        if !status.is_success() {
+            bail!("{path}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    async fn register_passkey(&self, jar: &mut Jar) -> anyhow::Result<(SoftPasskey, Vec<u8>, Vec<u8>)> {
+        let options = self.post_json(jar, "/passkey/register/start", serde_json::json!({})).await?;
+        let mut ccr: CreationChallengeResponse = serde_json::from_value(options)?;
+        // The software authenticator cannot keep resident keys; it plays one (see tests/it).
+        if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
+            sel.require_resident_key = false;
+            sel.resident_key = Some(ResidentKeyRequirement::Discouraged);
+        }
+        let handle = ccr.public_key.user.id.clone();
+        let mut soft = SoftPasskey::new(true);
+        let cred = soft.do_registration(url::Url::parse(&self.t.issuer)?, ccr).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let id = cred.raw_id.clone();
+        self.post_json(jar, "/passkey/register/finish", serde_json::json!({ "credential": cred })).await?;
+        Ok((soft, id, handle))
+    }
+
+    async fn passkey_sign_in(&self, w: &mut Worker) -> anyhow::Result<()> {
+        let (soft, id, handle) = w.passkey.as_mut().context("no passkey")?;
+        let mut jar = w.jar.clone();
+        let options = self.post_json(&mut jar, "/passkey/sign-in/start", serde_json::json!({})).await?;
+        let mut rcr: RequestChallengeResponse = serde_json::from_value(options)?;
+        rcr.public_key.allow_credentials =
+            vec![AllowCredentials { type_: "public-key".into(), id: id.clone(), transports: None }];
+        rcr.mediation = None;
+        let mut cred =
+            soft.do_authentication(url::Url::parse(&self.t.issuer)?, rcr).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        cred.response.user_handle = Some(handle.clone());
+        self.post_json(&mut jar, "/passkey/sign-in/finish", serde_json::json!({ "credential": cred })).await?;
+        Ok(())
+    }
+
+    async fn once(&self, scenario: Scenario, worker: usize) -> anyhow::Result<()> {
+        match scenario {
+            Scenario::Flow => {
+                let tokens = self.code_flow().await?;
+                self.userinfo(tokens["access_token"].as_str().context("access_token")?).await
+            }
+            Scenario::Refresh => {
+                let mut w = self.workers[worker].lock().await;
+                let rt = w.refresh_token.clone().context("no refresh token")?;
+                let tokens = self.token(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]).await?;
+                w.refresh_token = tokens["refresh_token"].as_str().map(String::from);
+                Ok(())
+            }
+            Scenario::ClientCredentials => self.token(&[("grant_type", "client_credentials")]).await.map(|_| ()),
+            Scenario::Introspection => self.introspect(self.access_token.as_deref().context("no access token")?).await,
+            Scenario::Userinfo => self.userinfo(self.access_token.as_deref().context("no access token")?).await,
+            Scenario::Passkey => {
+                let mut w = self.workers[worker].lock().await;
+                self.passkey_sign_in(&mut w).await
+            }
+        }
+    }
+}
+
+/// Run `scenario` on `concurrency` workers for `duration`; every operation's latency counts.
+pub async fn measure(
+    world: &Arc<World>,
+    scenario: Scenario,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    // One operation first: a scenario that cannot run at all fails loudly, not as a zero.
+    world.once(scenario, 0).await.with_context(|| format!("{scenario:?}"))?;
+    let started = Instant::now();
+    let deadline = started + duration;
+    let handles: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let world = world.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                let mut first_error = None;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match world.once(scenario, worker).await {
+                        Ok(()) => latencies.push(t.elapsed().as_micros() as u32),
+                        Err(e) => {
+                            errors += 1;
+                            first_error.get_or_insert_with(|| format!("{e:#}"));
+                        }
+                    }
+                }
+                (latencies, errors, first_error)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for h in handles {
+        let (l, e, f) = h.await?;
+        all.extend(l);
+        errors += e;
+        first_error = first_error.or(f);
+    }
+    Ok(Measured::from_latencies(all, errors, first_error, started.elapsed()))
+}

@@ -23,6 +23,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The WebAuthn relying party (passkeys).
     pub webauthn: crate::login::passkey::Webauthn,
+    /// Access tokens already verified (signature and claims), until they expire.
+    pub verified_tokens: crate::oidc::verified::VerifiedTokens,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -50,6 +52,7 @@ impl AppState {
             master_key,
             clock,
             webauthn,
+            verified_tokens: Default::default(),
         }))
     }
 

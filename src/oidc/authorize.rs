@@ -9,8 +9,9 @@ use super::redirect::{AuthorizationResponse, ResponseMode};
 use super::{pkce, scopes, scopes::Scopes};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::oidc::grants::authorization_code::{self, AuthorizationCode};
 use crate::state::AppState;
-use crate::store::{CodeRecord, SessionRecord};
+use crate::store::SessionRecord;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -334,27 +335,20 @@ async fn issue_code(
     session: &SessionRecord,
     now: i64,
 ) -> Result<String> {
-    let code = secrets::random_token();
-    state
-        .store
-        .insert_code(&CodeRecord {
-            code_hash: secrets::hash(&code),
-            client_id: request.client_id.clone(),
-            customer_id: session.customer_id.clone(),
-            session_id: session.id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            acr: session.acr.clone(),
-            amr: session.amr.clone(),
-            expires_at: now + state.config.code_ttl_secs * 1000,
-            consumed_at: None,
-            grant_id: None,
-        })
-        .await?;
-    Ok(code)
+    let code = AuthorizationCode {
+        client_id: request.client_id.clone(),
+        customer_id: session.customer_id.clone(),
+        session_id: session.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        acr: session.acr.clone(),
+        amr: session.amr.clone(),
+        expires_at: now + state.config.code_ttl_secs * 1000,
+    };
+    authorization_code::issue(state, &code).await
 }
 
 /// RFC 6749 §4.1.2.1 error response, with `iss` (RFC 9207 §2).

@@ -16,3 +16,4 @@ pub mod routes;
 pub mod scopes;
 pub mod tokens;
 pub mod userinfo;
+pub mod verified;

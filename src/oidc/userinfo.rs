@@ -8,12 +8,19 @@ use serde_json::{Map, Value};
 
 pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) -> Result<Map<String, Value>> {
     let token = access_token.ok_or(Error::InvalidToken("an access token is required"))?;
-    let claims = tokens::verify_access_token(state, token, now).await?;
+    let claims = tokens::check_access_token(state, token, now)?;
     let scope = Scopes::parse(&claims.scope)?;
     if !scope.contains("openid") {
         return Err(Error::InsufficientScope("the openid scope is required"));
     }
-    let customer =
-        state.store.customer(&claims.sub).await?.ok_or(Error::InvalidToken("the account no longer exists"))?;
+    // The account and the token's revocation state, in one read.
+    let (customer, revoked) = state
+        .store
+        .customer_for_token(&claims.sub, &claims.jti, &claims.gid)
+        .await?
+        .ok_or(Error::InvalidToken("the account no longer exists"))?;
+    if revoked {
+        return Err(Error::InvalidToken("the access token was revoked"));
+    }
     Ok(tokens::customer_claims(&customer, &scope))
 }

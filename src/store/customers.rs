@@ -20,7 +20,37 @@ macro_rules! columns {
     };
 }
 
+#[derive(sqlx::FromRow)]
+struct CustomerForToken {
+    #[sqlx(flatten)]
+    customer: CustomerRecord,
+    revoked: i64,
+}
+
 impl Store {
+    /// A customer, and whether access token `jti` of family `grant_id` was revoked: the one
+    /// read a userinfo request needs.
+    pub async fn customer_for_token(
+        &self,
+        id: &str,
+        jti: &str,
+        grant_id: &str,
+    ) -> anyhow::Result<Option<(CustomerRecord, bool)>> {
+        let row: Option<CustomerForToken> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            ", (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $2) \
+               + (SELECT COUNT(*) FROM grants WHERE id = $3 AND revoked_at IS NOT NULL) AS revoked \
+             FROM customers WHERE id = $1"
+        ))
+        .bind(id)
+        .bind(jti)
+        .bind(grant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| (r.customer, r.revoked > 0)))
+    }
+
     pub async fn customer(&self, id: &str) -> anyhow::Result<Option<CustomerRecord>> {
         Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM customers WHERE id = $1"))
             .bind(id)

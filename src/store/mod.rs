@@ -11,7 +11,7 @@ mod passkeys;
 mod sessions;
 
 pub use clients::ClientRecord;
-pub use codes::{CodeRecord, GrantRecord};
+pub use codes::GrantRecord;
 pub use customers::CustomerRecord;
 pub use keys::SigningKeyRecord;
 pub use passkeys::PasskeyRecord;

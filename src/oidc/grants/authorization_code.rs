@@ -10,25 +10,65 @@ use crate::oidc::scopes::Scopes;
 use crate::oidc::tokens::{self, Authentication, TokenResponse};
 use crate::state::AppState;
 use crate::store::GrantRecord;
+use serde::{Deserialize, Serialize};
+
+/// An issued authorization code, kept in the ephemeral store under the hash of the code for
+/// its short life (`code_ttl_secs`, 60 s by default): it costs the database nothing, and
+/// taking it from the store is what makes it single-use.
+#[derive(Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub customer_id: String,
+    pub session_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: String,
+    pub expires_at: i64,
+}
+
+fn code_key(code_hash: &str) -> String {
+    format!("code:{code_hash}")
+}
+
+/// Remembers a redeemed code (and the family it opened) long enough to catch a second use.
+fn used_key(code_hash: &str) -> String {
+    format!("code-used:{code_hash}")
+}
+
+/// Store a new code; returns the code for the redirect.
+pub async fn issue(state: &AppState, code: &AuthorizationCode) -> Result<String> {
+    let value = secrets::random_token();
+    let ttl = state.config.code_ttl_secs;
+    state.ephemeral.put_json(&code_key(&secrets::hash(&value)), code, ttl).await?;
+    Ok(value)
+}
 
 pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i64) -> Result<TokenResponse> {
     let code = params.require("code")?;
     let code_hash = secrets::hash(code);
-    let record = state.store.code(&code_hash).await?.ok_or(Error::InvalidGrant("the code is not valid"))?;
-    if record.consumed_at.is_some() {
-        tracing::warn!(client = %client.id, "authorization code reused; revoking its tokens");
-        state.store.revoke_grant_of_code(&code_hash, now).await?;
-        return Err(Error::InvalidGrant("the code was already used"));
-    }
-    if let Err(e) = check(client, params, &record, now) {
-        state.store.burn_code(&code_hash, now).await?;
-        return Err(e);
-    }
+    let Some(record) = state.ephemeral.take_json::<AuthorizationCode>(&code_key(&code_hash)).await? else {
+        if let Some(grant_id) = state.ephemeral.get(&used_key(&code_hash)).await? {
+            tracing::warn!(client = %client.id, "authorization code reused; revoking its tokens");
+            state.store.revoke_grant(&grant_id, now).await?;
+            return Err(Error::InvalidGrant("the code was already used"));
+        }
+        return Err(Error::InvalidGrant("the code is not valid"));
+    };
+    // Taken: from here on the code is spent, whether the checks pass or not.
+    check(client, params, &record, now)?;
+    let grant_id = secrets::random_id();
+    // Remembered for 10 times the code's life: a replay within it revokes the family.
+    let remember = state.config.code_ttl_secs * 10;
+    state.ephemeral.put(&used_key(&code_hash), grant_id.clone(), remember).await?;
     let scope = Scopes::parse(&record.scope)?;
     let customer =
         state.store.customer(&record.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
     let grant = GrantRecord {
-        id: secrets::random_id(),
+        id: grant_id,
         client_id: client.id.clone(),
         customer_id: record.customer_id.clone(),
         session_id: Some(record.session_id.clone()),
@@ -41,11 +81,7 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     };
     let refresh = secrets::random_token();
     let refresh_expires = now + state.config.refresh_token_ttl_secs * 1000;
-    if !state.store.redeem_code(&code_hash, &grant, &secrets::hash(&refresh), refresh_expires).await? {
-        // Lost a race with another use of the same code.
-        state.store.revoke_grant_of_code(&code_hash, now).await?;
-        return Err(Error::InvalidGrant("the code was already used"));
-    }
+    state.store.open_grant(&grant, &secrets::hash(&refresh), refresh_expires).await?;
     let authn = Authentication {
         auth_time_ms: record.auth_time,
         acr: &record.acr,
@@ -66,7 +102,7 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     })
 }
 
-fn check(client: &Client, params: &Params, record: &crate::store::CodeRecord, now: i64) -> Result<()> {
+fn check(client: &Client, params: &Params, record: &AuthorizationCode, now: i64) -> Result<()> {
     if record.client_id != client.id {
         return Err(Error::InvalidGrant("the code was issued to another client"));
     }

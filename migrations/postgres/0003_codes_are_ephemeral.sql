@@ -1,0 +1,2 @@
+-- Authorization codes moved to the ephemeral store (they live 60 seconds); the table goes.
+DROP TABLE authorization_codes;

@@ -78,7 +78,7 @@ impl Target {
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let started = Instant::now();
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .arg("serve")
             .envs(env.iter().cloned())
             .stdout(Stdio::null())
@@ -90,6 +90,9 @@ impl Target {
                 && r.status().is_success()
             {
                 break;
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("tessera exited before answering ({status}); its error is printed above");
             }
             if started.elapsed() > Duration::from_secs(30) {
                 bail!("tessera did not answer within 30 s");

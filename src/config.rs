@@ -34,6 +34,8 @@ pub struct Config {
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub session_ttl_secs: i64,
+    /// Session lifetime when the person ticks "Keep me signed in".
+    pub persistent_session_ttl_secs: i64,
     pub sign_in_link_ttl_secs: i64,
     pub authorization_request_ttl_secs: i64,
     /// Sign-in mails per address per 15 minutes.
@@ -68,6 +70,7 @@ impl Default for Config {
             id_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 86400,
             session_ttl_secs: 86400,
+            persistent_session_ttl_secs: 30 * 86400,
             sign_in_link_ttl_secs: 15 * 60,
             authorization_request_ttl_secs: 30 * 60,
             sign_in_mails_per_address: 5,
@@ -197,6 +200,7 @@ impl Config {
             ("id_token_ttl_secs", self.id_token_ttl_secs),
             ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
             ("session_ttl_secs", self.session_ttl_secs),
+            ("persistent_session_ttl_secs", self.persistent_session_ttl_secs),
             ("sign_in_link_ttl_secs", self.sign_in_link_ttl_secs),
             ("authorization_request_ttl_secs", self.authorization_request_ttl_secs),
         ] {

@@ -29,6 +29,10 @@ pub enum Error {
     LoginRequired,
     #[error("consent_required")]
     ConsentRequired,
+    /// The requested authentication level cannot be reached (OpenID Connect Core 1.0
+    /// errata set 2 §3.1.2.6 `unmet_authentication_requirements`).
+    #[error("unmet_authentication_requirements: {0}")]
+    UnmetAuthenticationRequirements(&'static str),
     #[error("request_not_supported")]
     RequestNotSupported,
     #[error("request_uri_not_supported")]
@@ -73,6 +77,7 @@ impl Error {
             Error::AccessDenied(_) => "access_denied",
             Error::LoginRequired => "login_required",
             Error::ConsentRequired => "consent_required",
+            Error::UnmetAuthenticationRequirements(_) => "unmet_authentication_requirements",
             Error::RequestNotSupported => "request_not_supported",
             Error::RequestUriNotSupported => "request_uri_not_supported",
             Error::InvalidToken(_) => "invalid_token",
@@ -98,6 +103,7 @@ impl Error {
             Error::UnsupportedResponseType => "only response_type=code is supported".into(),
             Error::LoginRequired => "the end-user is not signed in".into(),
             Error::ConsentRequired => "the end-user has not consented".into(),
+            Error::UnmetAuthenticationRequirements(m) => (*m).into(),
             Error::RequestNotSupported => "the request parameter is not supported".into(),
             Error::RequestUriNotSupported => "the request_uri parameter is not supported".into(),
             Error::RateLimited { message, .. } => Cow::Borrowed(message),

@@ -55,6 +55,9 @@ enum ClientCommand {
         /// ID token signing algorithm for this app (ES256, RS256, EdDSA); default: the server's.
         #[arg(long)]
         id_token_alg: Option<String>,
+        /// Where to send OIDC Back-Channel Logout tokens when a session of this app ends.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -142,6 +145,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             scopes,
             consent_required,
             id_token_alg,
+            backchannel_logout_uri,
             json,
         } => {
             let id_token_alg = match id_token_alg {
@@ -158,6 +162,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 allowed_scopes: scopes,
                 consent_required,
                 id_token_alg,
+                backchannel_logout_uri,
             };
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;

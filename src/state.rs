@@ -25,6 +25,8 @@ pub struct AppState {
     pub webauthn: crate::login::passkey::Webauthn,
     /// Access tokens already verified (signature and claims), until they expire.
     pub verified_tokens: crate::oidc::verified::VerifiedTokens,
+    /// Outgoing HTTP (back-channel logout): short timeout, no redirects.
+    pub http: reqwest::Client,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -53,6 +55,10 @@ impl AppState {
             clock,
             webauthn,
             verified_tokens: Default::default(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
         }))
     }
 

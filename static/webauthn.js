@@ -111,7 +111,10 @@
         if (mediation) options.mediation = mediation;
         return navigator.credentials.get(options);
       }).then(function (cred) {
-        return post("/passkey/sign-in/finish", csrf, { credential: assertionJson(cred), authz: authz });
+        var remember = document.getElementById("remember");
+        return post("/passkey/sign-in/finish", csrf, {
+          credential: assertionJson(cred), authz: authz, remember: !!(remember && remember.checked)
+        });
       }).then(function (done) {
         window.location.assign(done.redirect);
       });

@@ -2,3 +2,5 @@
 
 pub mod customer;
 pub mod routes;
+pub mod security_routes;
+pub mod sessions;

@@ -36,6 +36,27 @@ pub fn random_digits(n: usize) -> String {
     out
 }
 
+/// `n` random bytes (e.g. a TOTP shared secret).
+pub fn random_vec(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    SystemRandom::new().fill(&mut buf).expect("the system random generator failed");
+    buf
+}
+
+/// `n` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
+pub fn random_chars(alphabet: &[u8], n: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes::<16>() {
+            if usize::from(b) < limit && out.len() < n {
+                out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
+            }
+        }
+    }
+    out
+}
+
 /// The at-rest form of a secret: lowercase hex SHA-256.
 pub fn hash(secret: &str) -> String {
     let d = digest::digest(&digest::SHA256, secret.as_bytes());

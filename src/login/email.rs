@@ -21,6 +21,9 @@ struct PendingSignIn {
     email: String,
     /// The authorization request to continue afterwards, if any.
     authz: Option<String>,
+    /// "Keep me signed in" was ticked.
+    #[serde(default)]
+    remember: bool,
     link_hash: String,
     code_hash: String,
     approved: bool,
@@ -39,11 +42,19 @@ fn link_key(link_hash: &str) -> String {
 pub struct Proven {
     pub email: String,
     pub authz: Option<String>,
+    pub remember: bool,
 }
 
 /// Send the sign-in mail. Returns the browser-binding secret for the cookie. The answer is
 /// the same whether or not an account exists for the address (no enumeration).
-pub async fn start(state: &AppState, input: &str, authz: Option<String>, ip: &str, now: i64) -> Result<String> {
+pub async fn start(
+    state: &AppState,
+    input: &str,
+    authz: Option<String>,
+    remember: bool,
+    ip: &str,
+    now: i64,
+) -> Result<String> {
     let email = EmailAddress::parse(input)
         .ok_or_else(|| Error::bad_input("Enter a valid email address, like name@example.com."))?;
     let limited = Error::RateLimited {
@@ -65,6 +76,7 @@ pub async fn start(state: &AppState, input: &str, authz: Option<String>, ip: &st
     let pending = PendingSignIn {
         email: email.as_str().to_string(),
         authz,
+        remember,
         link_hash: secrets::hash(&link),
         code_hash: secrets::hash(&code),
         approved: false,
@@ -137,7 +149,7 @@ async fn take(state: &AppState, binding_hash: &str, now: i64) -> Result<Proven> 
     if p.expires_at <= now {
         return Err(gone());
     }
-    Ok(Proven { email: p.email, authz: p.authz })
+    Ok(Proven { email: p.email, authz: p.authz, remember: p.remember })
 }
 
 /// What opening the link shows, before anything happens.

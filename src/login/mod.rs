@@ -1,7 +1,10 @@
 //! How a person proves who they are: one file per method, plus the browser session.
 
 pub mod email;
+pub mod factor_routes;
 pub mod passkey;
 pub mod passkey_routes;
 pub mod routes;
 pub mod session;
+pub mod step_up;
+pub mod totp;

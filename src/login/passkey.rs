@@ -150,6 +150,7 @@ pub async fn finish_sign_in(
     ceremony_id: &str,
     credential: &PublicKeyCredential,
     browser: &Browser<'_>,
+    remember: bool,
     now: i64,
 ) -> Result<NewSession> {
     let ceremony: SignInCeremony = state
@@ -193,7 +194,7 @@ pub async fn finish_sign_in(
     record.user_verified = i64::from(result.user_verified());
     record.last_used_at = Some(now);
     let amr = amr(result.backup_eligible(), result.user_verified());
-    let new = session::new_session(state, &record.customer_id, ACR_PASSKEY, &amr, browser, now);
+    let new = session::new_session(state, &record.customer_id, ACR_PASSKEY, &amr, browser, remember, now);
     if !state.store.use_passkey(&record, previous, &new.record).await? {
         return Err(Error::bad_input("This passkey was just used elsewhere. Please try again."));
     }

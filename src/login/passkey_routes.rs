@@ -132,6 +132,9 @@ struct SignInFinish {
     credential: PublicKeyCredential,
     #[serde(default)]
     authz: String,
+    /// "Keep me signed in" was ticked on the login page.
+    #[serde(default)]
+    remember: bool,
 }
 
 async fn sign_in_finish(
@@ -146,10 +149,11 @@ async fn sign_in_finish(
     }
     let now = state.now();
     let ceremony = browser.cookie(cookies::WEBAUTHN).unwrap_or("");
-    let new = match passkey::finish_sign_in(&state, ceremony, &body.credential, &browser.facts(), now).await {
-        Ok(new) => new,
-        Err(e) => return json_error(e),
-    };
+    let new =
+        match passkey::finish_sign_in(&state, ceremony, &body.credential, &browser.facts(), body.remember, now).await {
+            Ok(new) => new,
+            Err(e) => return json_error(e),
+        };
     if !body.authz.is_empty()
         && let Err(e) = authorize::mark_authenticated(&state, &body.authz, &new.record.id, now).await
     {
@@ -157,7 +161,8 @@ async fn sign_in_finish(
     }
     let secure = state.config.secure_cookies();
     let mut res = Json(json!({ "redirect": continue_url(&body.authz) })).into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, None, secure));
+    let max_age = session::cookie_max_age(&state, &new.record);
+    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
     res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::WEBAUTHN, secure));
     res
 }

@@ -1,7 +1,7 @@
 //! Thin handlers for the sign-in pages.
 
 use super::email::{self, LinkOutcome, LinkView, Proven, Status};
-use super::{passkey, passkey_routes, session};
+use super::{passkey, passkey_routes, session, totp};
 use crate::error::Error;
 use crate::oidc::authorize;
 use crate::state::SharedState;
@@ -38,6 +38,9 @@ async fn home() -> Response {
 struct LoginQuery {
     #[serde(default)]
     authz: String,
+    /// Set when a step-up sends the person here for their passkey.
+    #[serde(default)]
+    passkey: String,
 }
 
 async fn login_page(
@@ -62,7 +65,14 @@ async fn login_page(
     };
     pages::render(
         StatusCode::OK,
-        &LoginPage { csrf: &csrf.0, authz: &q.authz, email: &hint, client_name: &client_name, error: None },
+        &LoginPage {
+            csrf: &csrf.0,
+            authz: &q.authz,
+            email: &hint,
+            client_name: &client_name,
+            error: None,
+            passkey_prompt: !q.passkey.is_empty(),
+        },
     )
 }
 
@@ -72,6 +82,9 @@ struct StartForm {
     email: String,
     #[serde(default)]
     authz: String,
+    /// "Keep me signed in".
+    #[serde(default)]
+    remember: String,
 }
 
 async fn start(
@@ -84,7 +97,7 @@ async fn start(
         return responses::page(e);
     }
     let authz = (!f.authz.is_empty()).then(|| f.authz.clone());
-    match email::start(&state, &f.email, authz, &browser.ip, state.now()).await {
+    match email::start(&state, &f.email, authz, !f.remember.is_empty(), &browser.ip, state.now()).await {
         Ok(binding) => {
             let mut res = Redirect::to("/login/email/wait").into_response();
             let ttl = Some(state.config.sign_in_link_ttl_secs);
@@ -95,7 +108,14 @@ async fn start(
             res
         }
         Err(Error::BadInput(m)) => {
-            let page = LoginPage { csrf: &csrf.0, authz: &f.authz, email: &f.email, client_name: "", error: Some(&m) };
+            let page = LoginPage {
+                csrf: &csrf.0,
+                authz: &f.authz,
+                email: &f.email,
+                client_name: "",
+                error: Some(&m),
+                passkey_prompt: false,
+            };
             pages::render(StatusCode::BAD_REQUEST, &page)
         }
         Err(e) => responses::page(e),
@@ -131,7 +151,20 @@ async fn status(State(state): State<SharedState>, browser: Browser) -> Response 
 /// Open the session in this browser and continue the authorization it came from.
 async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Response {
     let now = state.now();
-    let new = match session::sign_in_with_email(state, &proven.email, &browser.facts(), now).await {
+    let secure = state.config.secure_cookies();
+    // An account with an authenticator app needs it as the second step.
+    match totp::second_step_after_email(state, &proven.email, proven.authz.clone(), proven.remember).await {
+        Ok(Some(step)) => {
+            let mut res = Redirect::to("/login/second-factor").into_response();
+            let ttl = Some(10 * 60);
+            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &step, ttl, secure));
+            res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SIGN_IN, secure));
+            return res;
+        }
+        Ok(None) => {}
+        Err(e) => return responses::page(e),
+    }
+    let new = match session::sign_in_with_email(state, &proven.email, &browser.facts(), proven.remember, now).await {
         Ok(s) => s,
         Err(e) => return responses::page(e),
     };
@@ -149,8 +182,8 @@ async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Re
         Err(e) => return responses::page(e),
     };
     let mut res = Redirect::to(&next).into_response();
-    let secure = state.config.secure_cookies();
-    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, None, secure));
+    let max_age = session::cookie_max_age(state, &new.record);
+    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
     res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SIGN_IN, secure));
     res
 }

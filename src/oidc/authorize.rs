@@ -9,6 +9,7 @@ use super::redirect::{AuthorizationResponse, ResponseMode};
 use super::{pkce, scopes, scopes::Scopes};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::login::session::acr_level;
 use crate::oidc::grants::authorization_code::{self, AuthorizationCode};
 use crate::state::AppState;
 use crate::store::SessionRecord;
@@ -30,6 +31,9 @@ pub struct AuthorizationRequest {
     pub prompt_login: bool,
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
+    /// The weakest acr that satisfies `acr_values` / an essential `acr` claim.
+    #[serde(default)]
+    pub acr_required: Option<String>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     /// Set once the person answered the consent page for this very request.
@@ -50,6 +54,8 @@ pub enum Next {
     SignIn(AuthorizationRequest),
     /// Show the consent page for this stored request.
     Consent(AuthorizationRequest),
+    /// The session is signed in, but below the level the client asked for.
+    StepUp(AuthorizationRequest),
 }
 
 /// Failures before the redirect URI is trusted: shown to the person, never redirected.
@@ -119,9 +125,13 @@ pub async fn save(state: &AppState, request: &AuthorizationRequest) -> Result<()
 
 /// The person refused on the consent page (or cancelled the sign-in).
 pub async fn deny(state: &AppState, id: &str, now: i64) -> Result<AuthorizationResponse> {
+    fail(state, id, Error::AccessDenied("the end-user refused the request"), now).await
+}
+
+/// End a stored request with an error for the client (e.g. a step-up that cannot be met).
+pub async fn fail(state: &AppState, id: &str, e: Error, now: i64) -> Result<AuthorizationResponse> {
     let request = load(state, id, now).await?;
     state.ephemeral.delete(&format!("authz:{id}")).await?;
-    let e = Error::AccessDenied("the end-user refused the request");
     Ok(error_response(state, &request.redirect_uri, request.response_mode, request.state.as_deref(), &e))
 }
 
@@ -162,6 +172,7 @@ fn validate(
     let code_challenge = check_pkce(client, params)?;
     let (prompt_none, prompt_login, prompt_consent) = check_prompt(params)?;
     let max_age = check_max_age(params)?;
+    let acr_required = super::acr::required(params)?;
     Ok(AuthorizationRequest {
         id: secrets::random_token(),
         client_id: client.id.clone(),
@@ -175,6 +186,7 @@ fn validate(
         prompt_login,
         prompt_consent,
         max_age,
+        acr_required,
         login_hint: params.get("login_hint").map(String::from),
         ui_locales: params.get("ui_locales").map(String::from),
         consented: false,
@@ -292,6 +304,17 @@ async fn decide(
         save(state, &request).await?;
         return Ok(Next::SignIn(request));
     };
+    // Step-up (OpenID Connect Core §3.1.2.1 acr_values, §5.5.1.1 essential acr): a session
+    // below the level asked for needs the missing factor, not a new sign-in.
+    if let Some(required) = &request.acr_required
+        && acr_level(&session.acr) < acr_level(required)
+    {
+        if request.prompt_none {
+            return Err(Error::UnmetAuthenticationRequirements("a stronger sign-in is needed"));
+        }
+        save(state, &request).await?;
+        return Ok(Next::StepUp(request));
+    }
     if needs_consent(state, client, &request, session).await? {
         if request.prompt_none {
             return Err(Error::ConsentRequired);

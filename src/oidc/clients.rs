@@ -22,6 +22,8 @@ pub struct Client {
     /// OIDC Registration §2 `id_token_signed_response_alg`; `None` means the server default.
     pub id_token_alg: Option<Alg>,
     pub created_at: i64,
+    /// Where OIDC Back-Channel Logout tokens go (§2.2), if anywhere.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -36,6 +38,7 @@ impl Client {
             consent_required: r.consent_required != 0,
             id_token_alg: Alg::parse(&r.id_token_alg),
             created_at: r.created_at,
+            backchannel_logout_uri: Some(r.backchannel_logout_uri).filter(|u| !u.is_empty()),
         })
     }
 
@@ -99,6 +102,7 @@ pub struct NewClient {
     pub allowed_scopes: Vec<String>,
     pub consent_required: bool,
     pub id_token_alg: Option<Alg>,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A redirect URI must be absolute without a fragment (RFC 6749 §3.1.2); plain http only
@@ -120,6 +124,23 @@ pub fn check_redirect_uri(uri: &str) -> Result<()> {
     }
 }
 
+/// Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment; https except on loopback.
+fn check_backchannel_uri(uri: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::bad_input(format!("back-channel logout URI {uri:?} {why}")));
+    let Ok(u) = url::Url::parse(uri) else {
+        return bad("is not an absolute URL");
+    };
+    if u.fragment().is_some() {
+        return bad("must not have a fragment");
+    }
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => bad("must use https (http only on loopback)"),
+    }
+}
+
 /// Register a client. Returns it with its secret (confidential clients), shown only once.
 pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, Option<String>)> {
     if new.name.trim().is_empty() {
@@ -130,6 +151,9 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
     }
     for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
         check_redirect_uri(uri)?;
+    }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        check_backchannel_uri(uri)?;
     }
     if new.public && !new.allowed_scopes.is_empty() {
         return Err(Error::bad_input("a public client cannot use client_credentials scopes"));
@@ -146,6 +170,7 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
         consent_required: i64::from(new.consent_required),
         id_token_alg: new.id_token_alg.map(|a| a.as_str().to_string()).unwrap_or_default(),
         created_at: now,
+        backchannel_logout_uri: new.backchannel_logout_uri.unwrap_or_default(),
     };
     store.insert_client(&record).await?;
     Ok((Client::from_record(record)?, secret))

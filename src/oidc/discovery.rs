@@ -38,11 +38,13 @@ pub fn metadata(config: &Config) -> Value {
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": ["en"],
-        "claims_parameter_supported": false,
+        // Only the essential `acr` claim of the id_token member is acted on (step-up).
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }

@@ -85,7 +85,7 @@ pub async fn check(
 /// End the session (if any).
 pub async fn log_out(state: &AppState, session: Option<&SessionRecord>) -> Result<()> {
     if let Some(s) = session {
-        session::end(state, s).await?;
+        session::end(state, s, true).await?;
     }
     Ok(())
 }

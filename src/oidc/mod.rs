@@ -1,6 +1,8 @@
 //! The OpenID Connect provider protocol: endpoints for relying parties, no sign-in pages.
 
+pub mod acr;
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;

@@ -57,6 +57,7 @@ pub fn next_response(next: Result<Next, Untrusted>) -> Response {
         Ok(Next::Respond(r)) => responses::authorization(r),
         Ok(Next::SignIn(r)) => Redirect::to(&format!("/login?authz={}", r.id)).into_response(),
         Ok(Next::Consent(r)) => Redirect::to(&format!("/consent?authz={}", r.id)).into_response(),
+        Ok(Next::StepUp(r)) => Redirect::to(&format!("/login/step-up?authz={}", r.id)).into_response(),
         Err(Untrusted(e)) => responses::page(e),
     }
 }

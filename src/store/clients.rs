@@ -18,17 +18,20 @@ pub struct ClientRecord {
     /// JWS alg for this client's ID tokens; empty means the server default.
     pub id_token_alg: String,
     pub created_at: i64,
+    /// OIDC Back-Channel Logout 1.0 §2.2; empty when the client does not want it.
+    pub backchannel_logout_uri: String,
 }
 
 macro_rules! columns {
     () => {
-        "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, consent_required, id_token_alg, created_at"
+        "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, consent_required, id_token_alg, \
+         created_at, backchannel_logout_uri"
     };
 }
 
 impl Store {
     pub async fn insert_client(&self, c: &ClientRecord) -> anyhow::Result<()> {
-        sqlx::query(concat!("INSERT INTO clients (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+        sqlx::query(concat!("INSERT INTO clients (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
             .bind(&c.id)
             .bind(&c.name)
             .bind(&c.secret_hash)
@@ -38,6 +41,7 @@ impl Store {
             .bind(flag(c.consent_required != 0))
             .bind(&c.id_token_alg)
             .bind(c.created_at)
+            .bind(&c.backchannel_logout_uri)
             .execute(&self.write)
             .await?;
         Ok(())

@@ -51,6 +51,13 @@ impl Store {
         Ok(row.map(|r| (r.customer, r.revoked > 0)))
     }
 
+    pub async fn customer_by_email(&self, email: &str) -> anyhow::Result<Option<CustomerRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM customers WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
     pub async fn customer(&self, id: &str) -> anyhow::Result<Option<CustomerRecord>> {
         Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM customers WHERE id = $1"))
             .bind(id)

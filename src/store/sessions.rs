@@ -16,11 +16,15 @@ pub struct SessionRecord {
     pub ip: String,
     pub created_at: i64,
     pub expires_at: i64,
+    pub last_seen_at: i64,
+    /// "Keep me signed in": the cookie outlives the browser session.
+    pub persistent: i64,
 }
 
 macro_rules! columns {
     () => {
-        "id, token_hash, customer_id, auth_time, acr, amr, user_agent, ip, created_at, expires_at"
+        "id, token_hash, customer_id, auth_time, acr, amr, user_agent, ip, created_at, expires_at, last_seen_at, \
+         persistent"
     };
 }
 
@@ -49,6 +53,21 @@ impl Store {
         Ok(customer_id)
     }
 
+    pub async fn insert_session(&self, session: &SessionRecord) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        Self::insert_session_in(&mut tx, session).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn session_by_id(&self, id: &str, now: i64) -> anyhow::Result<Option<SessionRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1 AND expires_at > $2"))
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.write)
+            .await?)
+    }
+
     /// Insert a session inside the caller's transaction.
     pub(super) async fn insert_session_in(
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -57,7 +76,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO sessions (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&session.id)
         .bind(&session.token_hash)
@@ -69,6 +88,8 @@ impl Store {
         .bind(&session.ip)
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(session.last_seen_at)
+        .bind(session.persistent)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -83,16 +104,65 @@ impl Store {
             .await?)
     }
 
-    /// End a session and revoke the token families issued in it, except those granted
-    /// `offline_access` (OpenID Connect Core §11), in one transaction.
-    pub async fn end_session(&self, session_id: &str, now: i64) -> anyhow::Result<()> {
+    /// A customer's live sessions, most recently seen first.
+    pub async fn sessions_of(&self, customer_id: &str, now: i64) -> anyhow::Result<Vec<SessionRecord>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM sessions WHERE customer_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC"
+        ))
+        .bind(customer_id)
+        .bind(now)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Record that a session was used; at most one write a minute per session.
+    pub async fn touch_session(&self, id: &str, now: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $3")
+            .bind(id)
+            .bind(now)
+            .bind(now - 60_000)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// A step-up: the session now carries a stronger `acr`, the union `amr`, a new auth_time.
+    pub async fn upgrade_session(&self, id: &str, acr: &str, amr: &str, auth_time: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE sessions SET acr = $2, amr = $3, auth_time = $4, last_seen_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(acr)
+            .bind(amr)
+            .bind(auth_time)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Clients that took part in a session and want OIDC Back-Channel Logout:
+    /// (client id, logout URI).
+    pub async fn backchannel_clients(&self, session_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT c.id, c.backchannel_logout_uri FROM grants g JOIN clients c ON c.id = g.client_id \
+             WHERE g.session_id = $1 AND c.backchannel_logout_uri <> ''",
+        )
+        .bind(session_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// End a session and revoke the token families issued in it, in one transaction. With
+    /// `keep_offline`, families granted `offline_access` survive (OpenID Connect Core §11).
+    pub async fn end_session(&self, session_id: &str, now: i64, keep_offline: bool) -> anyhow::Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "UPDATE grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL \
-             AND (' ' || scope || ' ') NOT LIKE '% offline_access %'",
+             AND ($3 = 0 OR (' ' || scope || ' ') NOT LIKE '% offline_access %')",
         )
         .bind(session_id)
         .bind(now)
+        .bind(i64::from(keep_offline))
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;

@@ -8,6 +8,8 @@ pub const CSRF: &str = "tessera_csrf";
 pub const SIGN_IN: &str = "tessera_signin";
 /// The id of a passkey ceremony in progress (WebAuthn state stays on the server).
 pub const WEBAUTHN: &str = "tessera_webauthn";
+/// A sign-in or step-up waiting for its second factor.
+pub const SECOND_STEP: &str = "tessera_2fa";
 
 /// The cookie name as sent to browsers for this deployment.
 pub fn name(base: &str, secure: bool) -> String {

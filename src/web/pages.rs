@@ -29,6 +29,8 @@ pub struct LoginPage<'a> {
     pub email: &'a str,
     pub client_name: &'a str,
     pub error: Option<&'a str>,
+    /// A step-up to a passkey: say why the login page is shown.
+    pub passkey_prompt: bool,
 }
 
 #[derive(Template)]
@@ -103,6 +105,57 @@ pub struct AccountPage<'a> {
     pub passkeys: &'a [PasskeyRow],
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "login/second_factor.html")]
+pub struct SecondFactorPage<'a> {
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "login/step_up.html")]
+pub struct StepUpPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+    pub client_name: &'a str,
+    pub wants_passkey: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account/totp.html")]
+pub struct TotpPage<'a> {
+    pub csrf: &'a str,
+    pub enrolled: bool,
+    pub qr_png_base64: &'a str,
+    pub secret: &'a str,
+    pub unused_codes: i64,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "account/recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub codes: &'a [String],
+}
+
+/// One session on the sessions page, written out.
+pub struct SessionRow {
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+    pub methods: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account/sessions.html")]
+pub struct SessionsPage<'a> {
+    pub csrf: &'a str,
+    pub sessions: &'a [SessionRow],
 }
 
 /// `2026-11-25 19:30 UTC` from unix milliseconds (proleptic Gregorian, civil-from-days).

@@ -17,6 +17,8 @@ pub fn app(state: SharedState) -> Router {
         .merge(login::routes::pages())
         .merge(login::passkey_routes::pages())
         .merge(accounts::routes::pages())
+        .merge(accounts::security_routes::pages())
+        .merge(login::factor_routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     Router::new()
         .merge(oidc::routes::api())

@@ -80,10 +80,13 @@ async fn a_passkey_signs_in_without_a_username_and_completes_the_authorization()
     assert_eq!(claims["email"], "pk@example.com");
     // The passkey's last use is shown on the account page.
     assert!(!other.get("/account").await.body.contains("Last used never"));
-    // Discovery publishes both levels, weakest first.
+    // Discovery publishes the levels, weakest first.
     let meta: serde_json::Value =
         reqwest::get(server.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
-    assert_eq!(meta["acr_values_supported"], json!(["urn:tessera:acr:email", "urn:tessera:acr:passkey"]));
+    assert_eq!(
+        meta["acr_values_supported"],
+        json!(["urn:tessera:acr:email", "urn:tessera:acr:mfa", "urn:tessera:acr:passkey"])
+    );
 }
 
 #[tokio::test]

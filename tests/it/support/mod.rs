@@ -104,6 +104,7 @@ impl TestServer {
             allowed_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             consent_required,
             id_token_alg: alg,
+            backchannel_logout_uri: None,
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }

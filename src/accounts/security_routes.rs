@@ -1,0 +1,210 @@
+//! Thin handlers for the account's security pages: the authenticator app with its recovery
+//! codes, and the list of sessions.
+
+use super::sessions;
+use crate::error::{Error, Result};
+use crate::login::{session, totp};
+use crate::state::SharedState;
+use crate::store::SessionRecord;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{self, RecoveryCodesPage, SessionRow, SessionsPage, TotpPage, utc_minute};
+use crate::web::request::Browser;
+use crate::web::responses;
+use axum::extract::{Form, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+pub fn pages() -> Router<SharedState> {
+    Router::new()
+        .route("/account/totp", get(totp_page).post(totp_confirm))
+        .route("/account/totp/recovery-codes", post(new_codes))
+        .route("/account/totp/remove", post(totp_remove))
+        .route("/account/sessions", get(sessions_page))
+        .route("/account/sessions/end", post(end_session))
+        .route("/account/sessions/end-others", post(end_others))
+}
+
+async fn signed_in(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
+    session::current(state, browser.cookie(cookies::SESSION), state.now()).await
+}
+
+async fn email_of(state: &SharedState, s: &SessionRecord) -> Result<String> {
+    Ok(state.store.customer(&s.customer_id).await?.ok_or(Error::NotFound)?.email)
+}
+
+async fn totp_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+) -> Response {
+    render_totp(&state, &csrf, &browser, None).await
+}
+
+async fn render_totp(state: &SharedState, csrf: &CsrfToken, browser: &Browser, error: Option<&str>) -> Response {
+    let shown = async {
+        let Some(s) = signed_in(state, browser).await? else { return Ok(Redirect::to("/login").into_response()) };
+        let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        if totp::enrolled(state, &s.customer_id).await? {
+            let unused_codes = state.store.unused_recovery_codes(&s.customer_id).await?;
+            let page = TotpPage { csrf: &csrf.0, enrolled: true, qr_png_base64: "", secret: "", unused_codes, error };
+            return Ok(pages::render(status, &page));
+        }
+        let email = email_of(state, &s).await?;
+        let enrolment = match totp::pending_enrolment(state, &s, &email).await? {
+            Some(e) if error.is_some() => e,
+            _ => totp::start_enrolment(state, &s, &email).await?,
+        };
+        let page = TotpPage {
+            csrf: &csrf.0,
+            enrolled: false,
+            qr_png_base64: &enrolment.qr_png_base64,
+            secret: &enrolment.secret_base32,
+            unused_codes: 0,
+            error,
+        };
+        Ok::<_, Error>(pages::render(status, &page))
+    };
+    shown.await.unwrap_or_else(responses::page)
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn totp_confirm(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let s = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let email = email_of(&state, &s).await?;
+        totp::confirm_enrolment(&state, &s, &email, &f.code, state.now()).await
+    };
+    match done.await {
+        Ok(codes) => pages::render(StatusCode::OK, &RecoveryCodesPage { codes: &codes }),
+        Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn new_codes(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let s = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        totp::regenerate_recovery_codes(&state, &s, state.now()).await
+    };
+    match done.await {
+        Ok(codes) => pages::render(StatusCode::OK, &RecoveryCodesPage { codes: &codes }),
+        Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn totp_remove(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let s = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        totp::remove(&state, &s, state.now()).await
+    };
+    match done.await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn sessions_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+) -> Response {
+    let shown = async {
+        let now = state.now();
+        let Some(current) = signed_in(&state, &browser).await? else {
+            return Ok(Redirect::to("/login").into_response());
+        };
+        let rows: Vec<SessionRow> = sessions::list(&state, &current.customer_id, now)
+            .await?
+            .into_iter()
+            .map(|s| SessionRow {
+                current: s.id == current.id,
+                device: sessions::device(&s.user_agent),
+                ip: s.ip.clone(),
+                created: utc_minute(s.created_at),
+                last_seen: utc_minute(s.last_seen_at.max(s.created_at)),
+                methods: sessions::methods(&s.amr),
+                id: s.id,
+            })
+            .collect();
+        Ok::<_, Error>(pages::render(StatusCode::OK, &SessionsPage { csrf: &csrf.0, sessions: &rows }))
+    };
+    shown.await.unwrap_or_else(responses::page)
+}
+
+#[derive(Deserialize)]
+struct EndForm {
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+async fn end_session(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<EndForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let current = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        sessions::end_one(&state, &current, &f.id, state.now()).await?;
+        Ok::<_, Error>(current.id == f.id)
+    };
+    match done.await {
+        Ok(true) => {
+            let mut res = Redirect::to("/login").into_response();
+            let cookie = cookies::delete(cookies::SESSION, state.config.secure_cookies());
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            res
+        }
+        Ok(false) => Redirect::to("/account/sessions").into_response(),
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn end_others(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<EndForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let current = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        sessions::end_others(&state, &current, state.now()).await
+    };
+    match done.await {
+        Ok(_) => Redirect::to("/account/sessions").into_response(),
+        Err(e) => responses::page(e),
+    }
+}

@@ -1,0 +1,90 @@
+//! The customer's sessions as the sessions page shows them, and ending them.
+
+use crate::error::{Error, Result};
+use crate::login::session;
+use crate::state::AppState;
+use crate::store::SessionRecord;
+
+/// "Firefox on Linux" from a User-Agent header: enough for a person to recognise a device.
+pub fn device(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        "A browser"
+    };
+    let os = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {os}")
+}
+
+/// How a session was signed in, in words.
+pub fn methods(amr: &str) -> String {
+    let words: Vec<&str> = amr
+        .split(' ')
+        .filter_map(|m| match m {
+            "email" => Some("email"),
+            "otp" => Some("authenticator app"),
+            "rec" => Some("recovery code"),
+            "hwk" | "swk" => Some("passkey"),
+            _ => None,
+        })
+        .collect();
+    if words.is_empty() { "unknown".into() } else { words.join(" + ") }
+}
+
+pub async fn list(state: &AppState, customer_id: &str, now: i64) -> Result<Vec<SessionRecord>> {
+    Ok(state.store.sessions_of(customer_id, now).await?)
+}
+
+/// End one of the customer's own sessions (revoking what was issued in it).
+pub async fn end_one(state: &AppState, current: &SessionRecord, id: &str, now: i64) -> Result<()> {
+    let target = state.store.session_by_id(id, now).await?.filter(|s| s.customer_id == current.customer_id);
+    let target = target.ok_or(Error::NotFound)?;
+    session::end(state, &target, false).await
+}
+
+/// End every session of the customer except `current`.
+pub async fn end_others(state: &AppState, current: &SessionRecord, now: i64) -> Result<usize> {
+    let others: Vec<SessionRecord> =
+        list(state, &current.customer_id, now).await?.into_iter().filter(|s| s.id != current.id).collect();
+    for s in &others {
+        session::end(state, s, false).await?;
+    }
+    Ok(others.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_and_methods_read_plainly() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(device(firefox), "Firefox on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(iphone), "Safari on iOS");
+        assert_eq!(device(""), "A browser on an unknown system");
+        assert_eq!(methods("email otp mfa"), "email + authenticator app");
+        assert_eq!(methods("hwk user"), "passkey");
+    }
+}

@@ -14,6 +14,8 @@ pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
     pub body: String,
+    /// The response's `Set-Cookie` headers, as sent.
+    pub set_cookies: Vec<String>,
 }
 
 impl Page {
@@ -50,7 +52,13 @@ impl Browser {
     async fn page(res: reqwest::Response) -> Page {
         let status = res.status();
         let location = res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string());
-        Page { status, location, body: res.text().await.unwrap() }
+        let set_cookies = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        Page { status, location, body: res.text().await.unwrap(), set_cookies }
     }
 
     pub async fn get(&self, url: &str) -> Page {

@@ -110,6 +110,35 @@ impl TestServer {
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
     }
 
+    /// A confidential client that wants OIDC Back-Channel Logout tokens at `uri`.
+    pub async fn backchannel_client(&self, uri: &str) -> TestClient {
+        let new = NewClient {
+            name: "Shop".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            post_logout_redirect_uris: vec![LOGOUT_URI.into()],
+            public: false,
+            allowed_scopes: vec![],
+            consent_required: false,
+            id_token_alg: None,
+            backchannel_logout_uri: Some(uri.into()),
+        };
+        let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
+        TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
+    }
+
+    /// Exchange a code (with its PKCE verifier) and return the token response.
+    pub async fn exchange(&self, client: &TestClient, code: &str, verifier: &str) -> serde_json::Value {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ];
+        let (status, body) = self.token(client, &form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     pub async fn confidential_client(&self) -> TestClient {
         self.register(false, &["orders:read"], false).await
     }
@@ -225,4 +254,12 @@ pub async fn raise_passkey_counter(server: &TestServer, credential_id: &str, cou
         .execute(&mut conn)
         .await
         .unwrap();
+}
+
+/// The sealed TOTP secret as stored (the test server has one enrolled customer).
+pub async fn stored_totp_secret(server: &TestServer) -> Vec<u8> {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(&server.state.config.database_url()).await.unwrap();
+    let row = sqlx::query("SELECT sealed_secret FROM totp_factors").fetch_one(&mut conn).await.unwrap();
+    row.get::<Vec<u8>, _>(0)
 }

@@ -185,6 +185,9 @@ async fn a_passkey_level_sends_the_person_to_their_passkey() {
     let client = server.confidential_client().await;
     let browser = server.browser();
     signed_in_code(&server, &browser, &client, "pk-up@example.com").await;
+    // With an authenticator app too: a passkey (user-verified) is multi-factor on its own,
+    // so the passkey sign-in below is not followed by a TOTP step.
+    enrol(&server, &browser).await;
     let csrf = between(&browser.get("/account").await.body, "data-csrf=\"", "\"").unwrap();
     let mut passkey = Passkey::register(&browser, &csrf, &server.base).await.unwrap();
     let (url, verifier) = authorize_url(&server, &client, &[("acr_values", "urn:tessera:acr:passkey")]);

@@ -68,7 +68,10 @@ enum ClientCommand {
         json: bool,
     },
     /// Delete an app and everything issued to it.
-    Delete { id: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 fn main() -> ExitCode {

@@ -17,9 +17,15 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
-/// A 128-bit identifier, base64url without padding (22 characters).
+/// A 128-bit identifier, base64url without padding (22 characters). It never starts with
+/// `-` or `_`, so it can be passed on a command line (`tessera client delete ID`).
 pub fn random_id() -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+    loop {
+        let id = URL_SAFE_NO_PAD.encode(random_bytes::<16>());
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
 }
 
 /// `n` decimal digits drawn without modulo bias.
@@ -89,6 +95,15 @@ mod tests {
         let d = random_digits(6);
         assert_eq!(d.len(), 6);
         assert!(d.chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn ids_can_be_command_line_arguments() {
+        for _ in 0..2000 {
+            let id = random_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
     }
 
     #[test]

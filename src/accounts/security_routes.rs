@@ -32,6 +32,12 @@ async fn signed_in(state: &SharedState, browser: &Browser) -> Result<Option<Sess
     session::current(state, browser.cookie(cookies::SESSION), state.now()).await
 }
 
+/// A form post from the signed-in customer: the CSRF token checks out and the session lives.
+async fn form_session(state: &SharedState, csrf: &CsrfToken, browser: &Browser, token: &str) -> Result<SessionRecord> {
+    csrf.verify(token)?;
+    signed_in(state, browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))
+}
+
 async fn email_of(state: &SharedState, s: &SessionRecord) -> Result<String> {
     Ok(state.store.customer(&s.customer_id).await?.ok_or(Error::NotFound)?.email)
 }
@@ -85,8 +91,7 @@ async fn totp_confirm(
     Form(f): Form<CodeForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let s = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
         let email = email_of(&state, &s).await?;
         totp::confirm_enrolment(&state, &s, &email, &f.code, state.now()).await
     };
@@ -104,8 +109,7 @@ async fn new_codes(
     Form(f): Form<CodeForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let s = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
         totp::regenerate_recovery_codes(&state, &s, state.now()).await
     };
     match done.await {
@@ -122,8 +126,7 @@ async fn totp_remove(
     Form(f): Form<CodeForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let s = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
         totp::remove(&state, &s, state.now()).await
     };
     match done.await {
@@ -175,8 +178,7 @@ async fn end_session(
     Form(f): Form<EndForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let current = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let current = form_session(&state, &csrf, &browser, &f.csrf).await?;
         sessions::end_one(&state, &current, &f.id, state.now()).await?;
         Ok::<_, Error>(current.id == f.id)
     };
@@ -199,8 +201,7 @@ async fn end_others(
     Form(f): Form<EndForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let current = signed_in(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let current = form_session(&state, &csrf, &browser, &f.csrf).await?;
         sessions::end_others(&state, &current, state.now()).await
     };
     match done.await {

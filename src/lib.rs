@@ -11,6 +11,7 @@ pub mod error;
 pub mod state;
 
 pub mod accounts;
+pub mod federation;
 pub mod login;
 pub mod oidc;
 

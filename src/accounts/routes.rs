@@ -21,6 +21,7 @@ pub fn pages() -> Router<SharedState> {
         .route("/account", get(account))
         .route("/account/passkeys/rename", post(rename))
         .route("/account/passkeys/remove", post(remove))
+        .route("/account/identities/unlink", post(unlink))
 }
 
 async fn current(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
@@ -67,7 +68,15 @@ async fn render(
                 kind: if p.synced { "synced" } else { "on one device" },
             })
             .collect();
-        let page = AccountPage { csrf: &csrf.0, email: &customer.email, passkeys: &rows, notice, error };
+        let identities = crate::federation::accounts::linked(state, &session.customer_id).await?;
+        let page = AccountPage {
+            csrf: &csrf.0,
+            email: &customer.email,
+            passkeys: &rows,
+            identities: &identities,
+            notice,
+            error,
+        };
         Ok::<_, Error>(pages::render(status, &page))
     };
     shown.await.unwrap_or_else(responses::page)
@@ -105,6 +114,26 @@ async fn remove(
         csrf.verify(&f.csrf)?;
         let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
         passkey::remove(&state, &session, &f.id, state.now()).await
+    };
+    after(&state, &csrf, &browser, done.await).await
+}
+
+#[derive(Deserialize)]
+struct UnlinkForm {
+    csrf: String,
+    connector: String,
+}
+
+async fn unlink(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<UnlinkForm>,
+) -> Response {
+    let done = async {
+        csrf.verify(&f.csrf)?;
+        let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        crate::federation::accounts::unlink(&state, &session.customer_id, &f.connector).await
     };
     after(&state, &csrf, &browser, done.await).await
 }

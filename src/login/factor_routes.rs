@@ -66,6 +66,7 @@ async fn second_factor(
     let authz = step.authz.unwrap_or_default();
     let (session_id, new_cookie) = match finished {
         Finished::NewSession(new) => {
+            super::routes::link_waiting_identity(&state, &browser, &new.record.customer_id, now).await;
             let max_age = session::cookie_max_age(&state, &new.record);
             (new.record.id.clone(), Some(cookies::set(cookies::SESSION, &new.token, max_age, secure)))
         }

@@ -154,6 +154,7 @@ async fn sign_in_finish(
             Ok(new) => new,
             Err(e) => return json_error(e),
         };
+    super::routes::link_waiting_identity(&state, &browser, &new.record.customer_id, now).await;
     if !body.authz.is_empty()
         && let Err(e) = authorize::mark_authenticated(&state, &body.authz, &new.record.id, now).await
     {

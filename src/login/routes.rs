@@ -49,31 +49,59 @@ async fn login_page(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let now = state.now();
-    let (hint, client_name) = if q.authz.is_empty() {
-        (String::new(), String::new())
+    let hint = if q.authz.is_empty() {
+        String::new()
     } else {
-        let request = match authorize::load(&state, &q.authz, now).await {
-            Ok(r) => r,
+        match authorize::load(&state, &q.authz, now).await {
+            Ok(r) => r.login_hint.unwrap_or_default(),
             Err(e) => return responses::page(e),
-        };
-        let name = match state.clients.get(&state.store, &request.client_id, now).await {
-            Ok(Some(c)) => c.name.clone(),
-            Ok(None) => String::new(),
-            Err(e) => return responses::page(e),
-        };
-        (request.login_hint.unwrap_or_default(), name)
+        }
     };
-    pages::render(
-        StatusCode::OK,
-        &LoginPage {
-            csrf: &csrf.0,
-            authz: &q.authz,
-            email: &hint,
-            client_name: &client_name,
-            error: None,
-            passkey_prompt: !q.passkey.is_empty(),
+    let what = LoginView { email: &hint, passkey_prompt: !q.passkey.is_empty(), ..LoginView::default() };
+    render_login(&state, &csrf, &q.authz, StatusCode::OK, what).await
+}
+
+/// What the login page says besides the form.
+#[derive(Default)]
+pub struct LoginView<'a> {
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    pub passkey_prompt: bool,
+}
+
+/// The login page for authorization request `authz` (may be empty), with the app's name and
+/// the enabled social sign-in buttons.
+pub async fn render_login(
+    state: &SharedState,
+    csrf: &CsrfToken,
+    authz: &str,
+    status: StatusCode,
+    what: LoginView<'_>,
+) -> Response {
+    let now = state.now();
+    let client_name = match authorize::load(state, authz, now).await {
+        Ok(r) => match state.clients.get(&state.store, &r.client_id, now).await {
+            Ok(Some(c)) => c.name.clone(),
+            _ => String::new(),
         },
-    )
+        Err(_) => String::new(),
+    };
+    let connectors = match crate::federation::connectors::buttons(state).await {
+        Ok(c) => c,
+        Err(e) => return responses::page(e),
+    };
+    let page = LoginPage {
+        csrf: &csrf.0,
+        authz,
+        email: what.email,
+        client_name: &client_name,
+        error: what.error,
+        notice: what.notice,
+        passkey_prompt: what.passkey_prompt,
+        connectors: &connectors,
+    };
+    pages::render(status, &page)
 }
 
 #[derive(Deserialize)]
@@ -108,15 +136,8 @@ async fn start(
             res
         }
         Err(Error::BadInput(m)) => {
-            let page = LoginPage {
-                csrf: &csrf.0,
-                authz: &f.authz,
-                email: &f.email,
-                client_name: "",
-                error: Some(&m),
-                passkey_prompt: false,
-            };
-            pages::render(StatusCode::BAD_REQUEST, &page)
+            let what = LoginView { email: &f.email, error: Some(&m), ..LoginView::default() };
+            render_login(&state, &csrf, &f.authz, StatusCode::BAD_REQUEST, what).await
         }
         Err(e) => responses::page(e),
     }
@@ -148,6 +169,14 @@ async fn status(State(state): State<SharedState>, browser: Browser) -> Response 
     }
 }
 
+/// A social identity that waited for this account to be proven is linked now.
+pub async fn link_waiting_identity(state: &SharedState, browser: &Browser, customer_id: &str, now: i64) {
+    let cookie = browser.cookie(cookies::FEDERATION_LINK);
+    if let Err(e) = crate::federation::accounts::link_after_proof(state, cookie, customer_id, now).await {
+        tracing::warn!(error = %e, "linking the waiting identity failed");
+    }
+}
+
 /// Open the session in this browser and continue the authorization it came from.
 async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Response {
     let now = state.now();
@@ -168,6 +197,7 @@ async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Re
         Ok(s) => s,
         Err(e) => return responses::page(e),
     };
+    link_waiting_identity(state, browser, &new.record.customer_id, now).await;
     if let Some(id) = &proven.authz {
         // An expired request is reported to the person by the resume step that follows.
         if let Err(e) = authorize::mark_authenticated(state, id, &new.record.id, now).await {

@@ -4,6 +4,7 @@
 
 mod clients;
 mod codes;
+mod connectors;
 mod consents;
 mod customers;
 mod factors;
@@ -13,6 +14,7 @@ mod sessions;
 
 pub use clients::ClientRecord;
 pub use codes::GrantRecord;
+pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;
 pub use factors::TotpRecord;
 pub use keys::SigningKeyRecord;

@@ -10,6 +10,10 @@ pub const SIGN_IN: &str = "tessera_signin";
 pub const WEBAUTHN: &str = "tessera_webauthn";
 /// A sign-in or step-up waiting for its second factor.
 pub const SECOND_STEP: &str = "tessera_2fa";
+/// Binds an upstream provider's answer to the browser that went there.
+pub const FEDERATION: &str = "tessera_fed";
+/// An upstream identity waiting for the customer to prove the account it will be linked to.
+pub const FEDERATION_LINK: &str = "tessera_fedlink";
 
 /// The cookie name as sent to browsers for this deployment.
 pub fn name(base: &str, secure: bool) -> String {

@@ -29,8 +29,11 @@ pub struct LoginPage<'a> {
     pub email: &'a str,
     pub client_name: &'a str,
     pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
     /// A step-up to a passkey: say why the login page is shown.
     pub passkey_prompt: bool,
+    /// Enabled social sign-in connectors: (id, display name).
+    pub connectors: &'a [(String, String)],
 }
 
 #[derive(Template)]
@@ -103,6 +106,8 @@ pub struct AccountPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
     pub passkeys: &'a [PasskeyRow],
+    /// Linked providers: (connector id, provider name, upstream email).
+    pub identities: &'a [(String, String, String)],
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }

@@ -1,7 +1,7 @@
 //! The whole HTTP application: every feature's routes, and the layers around them.
 
 use crate::state::SharedState;
-use crate::{accounts, login, oidc, web};
+use crate::{accounts, federation, login, oidc, web};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::net::SocketAddr;
@@ -19,6 +19,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(accounts::routes::pages())
         .merge(accounts::security_routes::pages())
         .merge(login::factor_routes::pages())
+        .merge(federation::routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     Router::new()
         .merge(oidc::routes::api())

@@ -8,6 +8,7 @@ mod cli;
 mod discovery;
 mod email_login;
 mod factors;
+mod federation;
 mod passkeys;
 mod relying_party;
 mod sessions;

@@ -90,6 +90,30 @@ impl Browser {
         page
     }
 
+    /// GET `url` and follow redirects across sites (relative ones against the current
+    /// address), declining passkey offers; stop at a page, or at a redirect to `stop`.
+    /// Returns the page and its address.
+    pub async fn go(&self, url: &str, stop: &str) -> (Page, String) {
+        let page = self.get(url).await;
+        self.continue_from(page, url, stop).await
+    }
+
+    pub async fn continue_from(&self, mut page: Page, url: &str, stop: &str) -> (Page, String) {
+        let mut current = url::Url::parse(url).unwrap();
+        loop {
+            let next = match (&page.location, offer_skip_link(&page.body)) {
+                (Some(loc), _) => current.join(loc).unwrap(),
+                (None, Some(skip)) => current.join(&skip).unwrap(),
+                (None, None) => return (page, current.to_string()),
+            };
+            if next.as_str().starts_with(stop) {
+                return (page, next.to_string());
+            }
+            current = next;
+            page = self.get(current.as_str()).await;
+        }
+    }
+
     /// From the login page: ask for the sign-in mail. Returns the "check your mail" page.
     pub async fn request_mail(&self, login: &Page, email: &str) -> Page {
         let authz = hidden(&login.body, "authz").unwrap_or_default();

@@ -77,7 +77,8 @@ impl TestServer {
         tokio::spawn(tessera::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        TestServer { base: format!("http://localhost:{port}"), state, clock, smtp, shutdown: Some(tx), _dir: dir }
+        let base = state.config.issuer.clone();
+        TestServer { base, state, clock, smtp, shutdown: Some(tx), _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -124,6 +125,22 @@ impl TestServer {
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
+    }
+
+    /// A confidential client of this server that redirects to `redirect_uri`.
+    pub async fn client_for(&self, redirect_uri: &str) -> TestClient {
+        let new = NewClient {
+            name: "Tessera downstream".into(),
+            redirect_uris: vec![redirect_uri.into()],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            allowed_scopes: vec![],
+            consent_required: false,
+            id_token_alg: None,
+            backchannel_logout_uri: None,
+        };
+        let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
+        TestClient { id: client.id, secret, redirect_uri: redirect_uri.into() }
     }
 
     /// Exchange a code (with its PKCE verifier) and return the token response.

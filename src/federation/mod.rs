@@ -1,0 +1,8 @@
+//! Social login: connectors to upstream providers (admin-configured), the flow towards
+//! them, and how their identities become Tessera accounts.
+
+pub mod accounts;
+pub mod connectors;
+pub mod presets;
+pub mod routes;
+pub mod upstream;

@@ -1,0 +1,122 @@
+//! Thin handlers for signing in through a connector: the redirect to the upstream provider
+//! and its answer (query or form_post).
+
+use super::accounts::{self, Outcome};
+use super::{connectors, upstream};
+use crate::error::Error;
+use crate::login::passkey_routes::continue_url;
+use crate::login::routes::{LoginView, render_login};
+use crate::login::session;
+use crate::oidc::authorize;
+use crate::state::SharedState;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::request::Browser;
+use crate::web::responses;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+pub fn pages() -> Router<SharedState> {
+    Router::new()
+        .route("/login/federated/callback", get(callback_get).post(callback_post))
+        .route("/login/federated/{id}", get(start))
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    #[serde(default)]
+    authz: String,
+    #[serde(default)]
+    remember: String,
+}
+
+async fn start(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> Response {
+    let authz = (!q.authz.is_empty()).then(|| q.authz.clone());
+    let begun = async {
+        let c = connectors::usable(&state, &id).await?;
+        upstream::begin(&state, &c, authz, !q.remember.is_empty()).await
+    };
+    match begun.await {
+        Ok((url, binding)) => {
+            let mut res = Redirect::to(&url).into_response();
+            let cookie = cookies::set(cookies::FEDERATION, &binding, Some(600), state.config.secure_cookies());
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            res
+        }
+        Err(Error::BadInput(m)) => {
+            let what = LoginView { error: Some(&m), ..LoginView::default() };
+            render_login(&state, &csrf, &q.authz, StatusCode::BAD_REQUEST, what).await
+        }
+        Err(e) => responses::page(e),
+    }
+}
+
+async fn callback_get(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(answer): Query<HashMap<String, String>>,
+) -> Response {
+    callback(state, csrf, browser, answer).await
+}
+
+/// Apple answers with response_mode=form_post (a cross-site POST: the binding cookie must
+/// then be SameSite=None, which needs https).
+async fn callback_post(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(answer): Form<HashMap<String, String>>,
+) -> Response {
+    callback(state, csrf, browser, answer).await
+}
+
+async fn callback(state: SharedState, csrf: CsrfToken, browser: Browser, answer: HashMap<String, String>) -> Response {
+    let now = state.now();
+    let secure = state.config.secure_cookies();
+    let resolved = async {
+        let user = upstream::complete(&state, &answer, browser.cookie(cookies::FEDERATION), now).await?;
+        accounts::resolve(&state, user, &browser.facts(), now).await
+    };
+    let mut res = match resolved.await {
+        Ok(Outcome::SignedIn { session: new, authz }) => {
+            let authz = authz.unwrap_or_default();
+            if !authz.is_empty()
+                && let Err(e) = authorize::mark_authenticated(&state, &authz, &new.record.id, now).await
+            {
+                tracing::info!(authz = %authz, error = %e, "federated sign-in finished for a request that is gone");
+            }
+            let mut res = Redirect::to(&continue_url(&authz)).into_response();
+            let max_age = session::cookie_max_age(&state, &new.record);
+            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
+            res
+        }
+        Ok(Outcome::NeedsProof { email, provider, link_cookie, authz }) => {
+            let notice = format!(
+                "You already have an account with {email}. Sign in to it once (with the mail we send, or a passkey) to link your {provider} account."
+            );
+            let what = LoginView { email: &email, notice: Some(&notice), ..LoginView::default() };
+            let mut res = render_login(&state, &csrf, authz.as_deref().unwrap_or(""), StatusCode::OK, what).await;
+            let cookie = cookies::set(cookies::FEDERATION_LINK, &link_cookie, Some(15 * 60), secure);
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            res
+        }
+        Err(Error::BadInput(m)) => {
+            let what = LoginView { error: Some(&m), ..LoginView::default() };
+            render_login(&state, &csrf, "", StatusCode::BAD_REQUEST, what).await
+        }
+        Err(e) => responses::page(e),
+    };
+    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::FEDERATION, secure));
+    res
+}

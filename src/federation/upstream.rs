@@ -1,0 +1,312 @@
+//! Tessera as a client of the upstream provider: authorization code with PKCE, state and
+//! nonce (RFC 6749, RFC 7636, OpenID Connect Core §3.1), ID token validation with the
+//! openidconnect crate (issuer, audience, signature from the upstream JWKS, nonce, expiry),
+//! or, for plain OAuth 2.0 providers, the userinfo response mapped by the connector.
+
+use super::connectors::{Connector, apple_client_secret, is_oidc};
+use super::presets;
+use crate::crypto::secrets;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::{ClientId, IssuerUrl, Nonce};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+const PENDING_TTL_SECS: i64 = 10 * 60;
+
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    connector_id: String,
+    authz: Option<String>,
+    remember: bool,
+    verifier: String,
+    nonce: String,
+    binding_hash: String,
+}
+
+/// Who the upstream says signed in.
+#[derive(Debug, Clone)]
+pub struct UpstreamUser {
+    pub connector: Connector,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// What the upstream reported as `amr`, if anything.
+    pub amr: Vec<String>,
+    pub authz: Option<String>,
+    pub remember: bool,
+}
+
+pub fn redirect_uri(state: &AppState) -> String {
+    state.url("/login/federated/callback")
+}
+
+/// The authorization request to the upstream (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC §3.1.2.1).
+pub fn authorization_url(
+    c: &Connector,
+    endpoint: &str,
+    redirect_uri: &str,
+    state_param: &str,
+    nonce: &str,
+    challenge: &str,
+) -> Result<String> {
+    let mut url =
+        url::Url::parse(endpoint).map_err(|_| Error::bad_input("The provider's sign-in address is not valid."))?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &c.view.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", &c.view.scopes)
+            .append_pair("state", state_param)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256");
+        if is_oidc(&c.view.kind) {
+            q.append_pair("nonce", nonce);
+        }
+        for (k, v) in &c.extra {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// The token request (RFC 6749 §4.1.3, RFC 7636 §4.5), authenticating with
+/// client_secret_post, which every preset's provider documents.
+pub fn token_form(
+    c: &Connector,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    secret: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".into(), code.into()),
+        ("redirect_uri".into(), redirect_uri.into()),
+        ("client_id".into(), c.view.client_id.clone()),
+        ("code_verifier".into(), verifier.into()),
+    ];
+    if let Some(s) = secret {
+        form.push(("client_secret".into(), s.into()));
+    }
+    form
+}
+
+async fn metadata(state: &AppState, c: &Connector) -> Result<CoreProviderMetadata> {
+    let issuer =
+        IssuerUrl::new(c.view.issuer.clone()).map_err(|_| Error::bad_input("The provider is misconfigured."))?;
+    CoreProviderMetadata::discover_async(issuer, &state.http).await.map_err(|e| {
+        tracing::warn!(connector = %c.view.id, error = %e, "upstream discovery failed");
+        Error::bad_input(format!(
+            "{} cannot be reached right now. Try again later, or sign in with your email.",
+            c.view.display_name
+        ))
+    })
+}
+
+/// Start: where to send the browser, and the secret that binds the answer to this browser.
+pub async fn begin(state: &AppState, c: &Connector, authz: Option<String>, remember: bool) -> Result<(String, String)> {
+    let endpoint = if is_oidc(&c.view.kind) {
+        metadata(state, c).await?.authorization_endpoint().url().to_string()
+    } else {
+        c.view.authorization_endpoint.clone()
+    };
+    let state_param = secrets::random_token();
+    let binding = secrets::random_token();
+    let verifier = secrets::random_token();
+    let nonce = secrets::random_token();
+    let challenge =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secrets::sha256(verifier.as_bytes()));
+    let url = authorization_url(c, &endpoint, &redirect_uri(state), &state_param, &nonce, &challenge)?;
+    let pending = Pending {
+        connector_id: c.view.id.clone(),
+        authz,
+        remember,
+        verifier,
+        nonce,
+        binding_hash: secrets::hash(&binding),
+    };
+    state.ephemeral.put_json(&format!("fed:{}", secrets::hash(&state_param)), &pending, PENDING_TTL_SECS).await?;
+    Ok((url, binding))
+}
+
+/// The upstream's answer: check it belongs to this browser, exchange the code, and read
+/// (and for OpenID Connect, verify) who signed in.
+pub async fn complete(
+    state: &AppState,
+    answer: &HashMap<String, String>,
+    binding: Option<&str>,
+    now: i64,
+) -> Result<UpstreamUser> {
+    let expired = || Error::bad_input("This sign-in has expired. Start again.");
+    let state_param = answer.get("state").ok_or_else(expired)?;
+    let key = format!("fed:{}", secrets::hash(state_param));
+    let pending: Pending = state.ephemeral.get_json(&key).await?.ok_or_else(expired)?;
+    // An answer delivered to another browser is refused without spending the sign-in.
+    if !binding.is_some_and(|b| secrets::constant_time_eq(&secrets::hash(b), &pending.binding_hash)) {
+        return Err(Error::bad_input("This sign-in was started in another browser. Start again here."));
+    }
+    // Single use: whoever takes it first wins; a replayed answer finds nothing.
+    let pending: Pending = state.ephemeral.take_json(&key).await?.ok_or_else(expired)?;
+    let c = super::connectors::usable(state, &pending.connector_id).await?;
+    if let Some(error) = answer.get("error") {
+        tracing::info!(connector = %c.view.id, error = %error, "upstream refused the sign-in");
+        let message = if error == "access_denied" {
+            format!("You cancelled the sign-in with {}.", c.view.display_name)
+        } else {
+            format!("{} could not sign you in. Try again, or sign in with your email.", c.view.display_name)
+        };
+        return Err(Error::bad_input(message));
+    }
+    let code = answer.get("code").ok_or_else(expired)?;
+    let failed = |why: &str| {
+        tracing::warn!(connector = %c.view.id, why, "upstream sign-in failed");
+        Error::bad_input(format!(
+            "{} could not sign you in. Try again, or sign in with your email.",
+            c.view.display_name
+        ))
+    };
+    let secret = if c.view.kind == "apple" { Some(apple_client_secret(&c, now)?) } else { c.secret.clone() };
+    let (user, amr) = if is_oidc(&c.view.kind) {
+        let meta = metadata(state, &c).await?;
+        let token_endpoint = meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string();
+        let tokens = token_request(state, &c, &token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
+        let raw = tokens["id_token"].as_str().ok_or_else(|| failed("no id_token in the token response"))?;
+        verify_id_token(&c, &meta, raw, &pending.nonce).map_err(|e| failed(&e))?
+    } else {
+        let tokens =
+            token_request(state, &c, &c.view.token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
+        let access = tokens["access_token"].as_str().ok_or_else(|| failed("no access_token"))?;
+        (oauth2_user(state, &c, access).await.map_err(|e| failed(&format!("{e:#}")))?, Vec::new())
+    };
+    let (subject, email, email_verified, name) = user;
+    if subject.is_empty() {
+        return Err(failed("no subject"));
+    }
+    Ok(UpstreamUser {
+        connector: c,
+        subject,
+        email: email.map(|e| e.trim().to_lowercase()),
+        email_verified,
+        name,
+        amr,
+        authz: pending.authz,
+        remember: pending.remember,
+    })
+}
+
+type Claims = (String, Option<String>, bool, Option<String>);
+
+async fn token_request(
+    state: &AppState,
+    c: &Connector,
+    endpoint: &str,
+    code: &str,
+    verifier: &str,
+    secret: Option<&str>,
+) -> Result<serde_json::Value> {
+    let form = token_form(c, code, &redirect_uri(state), verifier, secret);
+    let res = state.http.post(endpoint).header("accept", "application/json").form(&form).send().await;
+    let fail = |why: String| {
+        tracing::warn!(connector = %c.view.id, why, "upstream token request failed");
+        Error::bad_input(format!(
+            "{} could not sign you in. Try again, or sign in with your email.",
+            c.view.display_name
+        ))
+    };
+    let res = res.map_err(|e| fail(e.to_string()))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.map_err(|e| fail(e.to_string()))?;
+    if !status.is_success() || body.get("error").is_some() {
+        return Err(fail(format!("{status} {body}")));
+    }
+    Ok(body)
+}
+
+fn verify_id_token(
+    c: &Connector,
+    meta: &CoreProviderMetadata,
+    raw: &str,
+    nonce: &str,
+) -> std::result::Result<(Claims, Vec<String>), String> {
+    let token: CoreIdToken =
+        serde_json::from_value(serde_json::Value::String(raw.into())).map_err(|e| e.to_string())?;
+    let multi_tenant = c.view.issuer.contains("{tenantid}") || meta.issuer().as_str().contains("{tenantid}");
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(c.view.client_id.clone()),
+        meta.issuer().clone(),
+        meta.jwks().clone(),
+    )
+    .set_allowed_algs(vec![
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ])
+    .require_issuer_match(!multi_tenant);
+    let claims = token.claims(&verifier, &Nonce::new(nonce.to_string())).map_err(|e| e.to_string())?;
+    if multi_tenant && !presets::microsoft_issuer_matches(meta.issuer().as_str(), claims.issuer().as_str()) {
+        return Err(format!("unexpected issuer {}", claims.issuer().as_str()));
+    }
+    let amr = claims.auth_method_refs().map(|a| a.iter().map(|m| m.to_string()).collect()).unwrap_or_default();
+    let name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+    Ok((
+        (
+            claims.subject().to_string(),
+            claims.email().map(|e| e.to_string()),
+            claims.email_verified().unwrap_or(false),
+            name,
+        ),
+        amr,
+    ))
+}
+
+fn text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A plain OAuth 2.0 provider: who the access token belongs to, through its userinfo URL and
+/// the connector's claim mapping.
+async fn oauth2_user(state: &AppState, c: &Connector, access_token: &str) -> anyhow::Result<Claims> {
+    let get = |url: String| {
+        state
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .header("accept", "application/json")
+            .header("user-agent", "Tessera")
+            .send()
+    };
+    let info: serde_json::Value = get(c.view.userinfo_endpoint.clone()).await?.error_for_status()?.json().await?;
+    let m = &c.view.claim_mapping;
+    let subject_claim = if c.view.kind == "github" || c.view.kind == "facebook" { "id" } else { m.subject.as_str() };
+    let subject = text(&info[subject_claim]).unwrap_or_default();
+    let name = text(&info[m.name.as_str()]);
+    let (email, verified) = match c.view.kind.as_str() {
+        // GitHub: the primary address, and only if GitHub verified it (from /user/emails).
+        "github" => {
+            let emails: serde_json::Value =
+                get("https://api.github.com/user/emails".into()).await?.error_for_status()?.json().await?;
+            let primary = presets::github_primary_verified(&emails);
+            (primary.clone(), primary.is_some())
+        }
+        // Facebook returns only a confirmed primary address in `email`.
+        "facebook" => (text(&info["email"]), info["email"].is_string()),
+        _ => {
+            let verified = match &info[m.email_verified.as_str()] {
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::String(s) => s == "true",
+                _ => false,
+            };
+            (text(&info[m.email.as_str()]), verified)
+        }
+    };
+    Ok((subject, email, verified, name))
+}

@@ -1,0 +1,189 @@
+//! Connectors to upstream identity providers, and the upstream identities linked to
+//! customers.
+
+use super::{SessionRecord, Store};
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct ConnectorRecord {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    pub icon: String,
+    pub position: i64,
+    pub enabled: i64,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub client_id: String,
+    pub sealed_secret: Option<Vec<u8>>,
+    pub scopes: String,
+    pub claim_mapping: String,
+    pub authoritative_email: i64,
+    pub acr: String,
+    pub settings: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct FederatedIdentityRecord {
+    pub connector_id: String,
+    pub subject: String,
+    pub customer_id: String,
+    pub email: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, kind, display_name, icon, position, enabled, issuer, authorization_endpoint, token_endpoint, \
+         userinfo_endpoint, client_id, sealed_secret, scopes, claim_mapping, authoritative_email, acr, settings, \
+         created_at, updated_at"
+    };
+}
+
+impl Store {
+    /// Insert, or replace every field of, a connector.
+    pub async fn save_connector(&self, c: &ConnectorRecord) -> anyhow::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO connectors (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             ON CONFLICT (id) DO UPDATE SET kind = $2, display_name = $3, icon = $4, position = $5, enabled = $6, \
+             issuer = $7, authorization_endpoint = $8, token_endpoint = $9, userinfo_endpoint = $10, client_id = $11, \
+             sealed_secret = $12, scopes = $13, claim_mapping = $14, authoritative_email = $15, acr = $16, \
+             settings = $17, updated_at = $19"
+        ))
+        .bind(&c.id)
+        .bind(&c.kind)
+        .bind(&c.display_name)
+        .bind(&c.icon)
+        .bind(c.position)
+        .bind(c.enabled)
+        .bind(&c.issuer)
+        .bind(&c.authorization_endpoint)
+        .bind(&c.token_endpoint)
+        .bind(&c.userinfo_endpoint)
+        .bind(&c.client_id)
+        .bind(&c.sealed_secret)
+        .bind(&c.scopes)
+        .bind(&c.claim_mapping)
+        .bind(c.authoritative_email)
+        .bind(&c.acr)
+        .bind(&c.settings)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn connector(&self, id: &str) -> anyhow::Result<Option<ConnectorRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM connectors WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn connectors(&self) -> anyhow::Result<Vec<ConnectorRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM connectors ORDER BY position, id"))
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    pub async fn delete_connector(&self, id: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(&self.write).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn federated_identity(
+        &self,
+        connector_id: &str,
+        subject: &str,
+    ) -> anyhow::Result<Option<FederatedIdentityRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT connector_id, subject, customer_id, email, created_at, last_used_at FROM federated_identities \
+             WHERE connector_id = $1 AND subject = $2",
+        )
+        .bind(connector_id)
+        .bind(subject)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn identities_of(&self, customer_id: &str) -> anyhow::Result<Vec<FederatedIdentityRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT connector_id, subject, customer_id, email, created_at, last_used_at FROM federated_identities \
+             WHERE customer_id = $1 ORDER BY created_at",
+        )
+        .bind(customer_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn link_identity(&self, i: &FederatedIdentityRecord) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connector_id, subject) DO NOTHING",
+        )
+        .bind(&i.connector_id)
+        .bind(&i.subject)
+        .bind(&i.customer_id)
+        .bind(&i.email)
+        .bind(i.created_at)
+        .bind(i.last_used_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn unlink_identity(&self, customer_id: &str, connector_id: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM federated_identities WHERE customer_id = $1 AND connector_id = $2")
+            .bind(customer_id)
+            .bind(connector_id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The first federated sign-in of a new person: the customer (verified email from the
+    /// upstream), the linked identity and the session, in one transaction.
+    pub async fn create_federated_customer(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        identity: &FederatedIdentityRecord,
+        session: &SessionRecord,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let created = sqlx::query(
+            "INSERT INTO customers (id, email, email_verified, name, created_at, updated_at) \
+             VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(&identity.customer_id)
+        .bind(email)
+        .bind(name)
+        .bind(identity.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if created.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&identity.connector_id)
+        .bind(&identity.subject)
+        .bind(&identity.customer_id)
+        .bind(&identity.email)
+        .bind(identity.created_at)
+        .execute(&mut *tx)
+        .await?;
+        Self::insert_session_in(&mut tx, session).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,302 @@
+//! Social login: a brand app → Tessera → an upstream OpenID provider (a second Tessera on
+//! loopback) → back; account creation, linking with proof, refusal of unverified addresses,
+//! upstream errors, and tampered ID tokens from a misbehaving provider.
+
+use crate::support::browser::{Browser, Page, hidden};
+use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_param};
+use reqwest::StatusCode;
+use std::sync::{Arc, Mutex};
+use tessera::federation::connectors::{self, ClaimMapping, ConnectorInput};
+
+const APP: &str = "https://app.example/cb";
+
+/// An upstream Tessera on 127.0.0.1 (so its cookies do not mix with the downstream's on
+/// localhost), with a client registered for the downstream's callback.
+async fn upstream_for(down: &TestServer) -> (TestServer, TestClient) {
+    let up = TestServer::start_with(|c| {
+        c.issuer = c.issuer.replace("localhost", "127.0.0.1");
+        c.webauthn_origin = "http://localhost".into();
+    })
+    .await;
+    let client = up.client_for(&down.url("/login/federated/callback")).await;
+    (up, client)
+}
+
+fn oidc_connector(up: &TestServer, client: &TestClient) -> ConnectorInput {
+    ConnectorInput {
+        id: Some("up".into()),
+        kind: Some("oidc".into()),
+        display_name: Some("Upstream".into()),
+        issuer: Some(up.base.clone()),
+        client_id: Some(client.id.clone()),
+        client_secret: client.secret.clone(),
+        ..ConnectorInput::default()
+    }
+}
+
+/// From the downstream login page, through the connector, to the upstream's login page.
+async fn to_upstream(down: &TestServer, browser: &Browser, login: &Page, connector: &str) -> (Page, String) {
+    let authz = hidden(&login.body, "authz").unwrap();
+    browser.go(&down.url(&format!("/login/federated/{connector}?authz={authz}")), APP).await
+}
+
+/// Sign in at the upstream by email, then follow everything back; returns the last page and
+/// where it stopped (the app's redirect URI, or a downstream page).
+async fn upstream_email_sign_in(up: &TestServer, browser: &Browser, login: &Page, email: &str) -> (Page, String) {
+    let authz = hidden(&login.body, "authz").unwrap();
+    browser.post(&up.url("/login/email"), &[("csrf", &login.csrf()), ("email", email), ("authz", &authz)]).await;
+    let token = up.smtp.last_mail_to(email).await.link_token();
+    let confirm = browser.get(&up.url(&format!("/login/link?token={token}"))).await;
+    let done = browser.post(&up.url("/login/link"), &[("csrf", &confirm.csrf()), ("token", &token)]).await;
+    browser.continue_from(done, &up.url("/login/link"), APP).await
+}
+
+#[tokio::test]
+async fn a_customer_signs_in_through_an_upstream_provider_and_gets_an_account() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    let browser = down.browser();
+    let (url, verifier) = authorize_url(&down, &app, &[]);
+    let (login, _) = browser.go(&url, APP).await;
+    assert!(login.body.contains("Continue with Upstream"), "{}", login.body);
+    let (up_login, at) = to_upstream(&down, &browser, &login, "up").await;
+    assert!(at.starts_with(&up.base), "{at}");
+    let (_, back) = upstream_email_sign_in(&up, &browser, &up_login, "fed@example.com").await;
+    assert!(back.starts_with(APP), "{back}");
+    let tokens = down.exchange(&app, &query_param(&back, "code").unwrap(), &verifier).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["email"], "fed@example.com");
+    assert!(claims["amr"].as_array().unwrap().iter().any(|m| m == "fed"), "{claims}");
+    assert_eq!(claims["acr"], "urn:tessera:acr:email");
+    let customer = down.state.store.customer_by_email("fed@example.com").await.unwrap().unwrap();
+    assert_eq!(down.state.store.identities_of(&customer.id).await.unwrap().len(), 1);
+
+    // Next time (prompt=login here, still signed in upstream) it is the same account.
+    let (url, _) = authorize_url(&down, &app, &[("prompt", "login")]);
+    let (login, _) = browser.go(&url, APP).await;
+    let (_, back) = to_upstream(&down, &browser, &login, "up").await;
+    assert!(back.starts_with(APP), "straight back through the upstream's SSO: {back}");
+    let again = down.state.store.customer_by_email("fed@example.com").await.unwrap().unwrap();
+    assert_eq!(again.id, customer.id);
+
+    // The account page lists the linked provider, and unlinking keeps email sign-in.
+    let account = browser.get("/account").await;
+    assert!(account.body.contains("Upstream"), "{}", account.body);
+    let res = browser.post("/account/identities/unlink", &[("csrf", &account.csrf()), ("connector", "up")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(down.state.store.identities_of(&customer.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_existing_account_is_linked_only_after_the_customer_proves_it() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    crate::support::signed_in_code(&down, &down.browser(), &app, "mine@example.com").await;
+    let owner = down.state.store.customer_by_email("mine@example.com").await.unwrap().unwrap();
+
+    let browser = down.browser();
+    let (url, verifier) = authorize_url(&down, &app, &[]);
+    let (login, _) = browser.go(&url, APP).await;
+    let (up_login, _) = to_upstream(&down, &browser, &login, "up").await;
+    let (page, at) = upstream_email_sign_in(&up, &browser, &up_login, "mine@example.com").await;
+    assert!(at.starts_with(&down.base), "{at}");
+    assert!(page.body.contains("You already have an account with mine@example.com"), "{}", page.body);
+    assert!(down.state.store.identities_of(&owner.id).await.unwrap().is_empty(), "not linked yet");
+
+    // Proof: the usual email sign-in to the existing account, from this page.
+    let waiting = browser.request_mail(&page, "mine@example.com").await;
+    assert!(waiting.body.contains("Check your mail"));
+    let token = down.smtp.last_mail_to("mine@example.com").await.link_token();
+    let confirm = browser.get(&format!("/login/link?token={token}")).await;
+    let done = browser.post("/login/link", &[("csrf", &confirm.csrf()), ("token", &token)]).await;
+    let (_, back) = browser.continue_from(done, &down.url("/login/link"), APP).await;
+    assert!(back.starts_with(APP), "{back}");
+    let tokens = down.exchange(&app, &query_param(&back, "code").unwrap(), &verifier).await;
+    assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["sub"], owner.id);
+    assert_eq!(down.state.store.identities_of(&owner.id).await.unwrap().len(), 1, "linked after proof");
+}
+
+#[tokio::test]
+async fn an_unverified_upstream_address_never_links_or_creates_an_account() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    // A plain OAuth 2.0 connector whose mapping finds no verification claim.
+    let input = ConnectorInput {
+        id: Some("plain".into()),
+        kind: Some("oauth2".into()),
+        display_name: Some("Plain".into()),
+        authorization_endpoint: Some(up.url("/authorize")),
+        token_endpoint: Some(up.url("/token")),
+        userinfo_endpoint: Some(up.url("/userinfo")),
+        scopes: Some("openid email".into()),
+        client_id: Some(upstream_client.id.clone()),
+        client_secret: upstream_client.secret.clone(),
+        claim_mapping: Some(ClaimMapping { email_verified: "not_provided".into(), ..ClaimMapping::default() }),
+        ..ConnectorInput::default()
+    };
+    connectors::create(&down.state, input, down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    crate::support::signed_in_code(&down, &down.browser(), &app, "victim@example.com").await;
+    let browser = down.browser();
+    let (url, _) = authorize_url(&down, &app, &[]);
+    let (login, _) = browser.go(&url, APP).await;
+    let (up_login, _) = to_upstream(&down, &browser, &login, "plain").await;
+    let (page, _) = upstream_email_sign_in(&up, &browser, &up_login, "victim@example.com").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("did not confirm your email address"), "{}", page.body);
+    let victim = down.state.store.customer_by_email("victim@example.com").await.unwrap().unwrap();
+    assert!(down.state.store.identities_of(&victim.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn upstream_errors_and_foreign_answers_bring_the_customer_back_with_a_message() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    let browser = down.browser();
+    let (url, _) = authorize_url(&down, &app, &[]);
+    let (login, _) = browser.go(&url, APP).await;
+    let authz = hidden(&login.body, "authz").unwrap();
+    let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
+    let to_upstream = start.location.unwrap();
+    assert!(to_upstream.starts_with(&up.url("/authorize?")));
+    for p in ["code_challenge_method=S256", "nonce=", "state=", "scope=openid"] {
+        assert!(to_upstream.contains(p), "{p} in {to_upstream}");
+    }
+    let st = query_param(&to_upstream, "state").unwrap();
+
+    // An answer that reaches another browser is refused, and spends nothing.
+    let other = down.browser();
+    let page = other.get(&format!("/login/federated/callback?state={st}&code=x")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("another browser"), "{}", page.body);
+
+    // The person said no upstream.
+    let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
+    let st = query_param(&start.location.unwrap(), "state").unwrap();
+    let page = browser.get(&format!("/login/federated/callback?state={st}&error=access_denied")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("You cancelled the sign-in with Upstream"), "{}", page.body);
+    assert!(page.body.contains("autocomplete=\"username webauthn\""), "back on the login page");
+
+    // A code the upstream does not know.
+    let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
+    let st = query_param(&start.location.unwrap(), "state").unwrap();
+    let page = browser.get(&format!("/login/federated/callback?state={st}&code=forged")).await;
+    assert!(page.body.contains("Upstream could not sign you in"), "{}", page.body);
+
+    // A disabled connector is not offered and cannot be used.
+    let off = ConnectorInput { enabled: Some(false), ..ConnectorInput::default() };
+    connectors::update(&down.state, "up", off, down.state.now()).await.unwrap();
+    let (login, _) = browser.go(&authorize_url(&down, &app, &[]).0, APP).await;
+    assert!(!login.body.contains("Continue with Upstream"));
+    let page = browser.get(&format!("/login/federated/up?authz={authz}")).await;
+    assert!(page.body.contains("not available"), "{}", page.body);
+}
+
+/// How the fake provider misbehaves.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Tamper {
+    BadSignature,
+    WrongNonce,
+    WrongAudience,
+    None,
+}
+
+/// A minimal OpenID provider that signs its ID tokens as told.
+async fn fake_provider(mode: Arc<Mutex<Tamper>>, client_id: &str) -> String {
+    use axum::extract::{Form, Query};
+    use axum::response::{IntoResponse, Redirect};
+    use std::collections::HashMap;
+    use tessera::crypto::keys::{Alg, SigningKey};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (key, _) = SigningKey::generate(Alg::Es256).unwrap();
+    let (other, _) = SigningKey::generate(Alg::Es256).unwrap();
+    let key = Arc::new(key);
+    let other = Arc::new(other);
+    let nonces: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let meta = serde_json::json!({
+        "issuer": base, "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"), "response_types_supported": ["code"], "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+    });
+    let jwks = serde_json::json!({ "keys": [key.public_jwk()] });
+    let (iss, aud) = (base.clone(), client_id.to_string());
+    let n1 = nonces.clone();
+    let app = axum::Router::new()
+        .route("/.well-known/openid-configuration", axum::routing::get(move || async move { axum::Json(meta) }))
+        .route("/jwks", axum::routing::get(move || async move { axum::Json(jwks) }))
+        .route(
+            "/authorize",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| async move {
+                n1.lock().unwrap().insert("code-1".into(), q["nonce"].clone());
+                Redirect::to(&format!("{}?code=code-1&state={}", q["redirect_uri"], q["state"])).into_response()
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::post(move |Form(_): Form<HashMap<String, String>>| async move {
+                let mode = *mode.lock().unwrap();
+                let nonce = nonces.lock().unwrap().get("code-1").cloned().unwrap_or_default();
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                let claims = serde_json::json!({
+                    "iss": iss, "sub": "fake-1", "iat": now, "exp": now + 300,
+                    "aud": if mode == Tamper::WrongAudience { "someone-else".to_string() } else { aud.clone() },
+                    "nonce": if mode == Tamper::WrongNonce { "not-yours".to_string() } else { nonce },
+                    "email": "fake@example.com", "email_verified": true,
+                });
+                let signer = if mode == Tamper::BadSignature { &other } else { &key };
+                let mut token = tessera::crypto::jwt::encode(signer, "JWT", &claims);
+                if mode == Tamper::BadSignature {
+                    // Claim the published key id, with another key's signature.
+                    let header = base64::Engine::encode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        serde_json::json!({"alg": "ES256", "kid": key.kid, "typ": "JWT"}).to_string(),
+                    );
+                    let rest = token.split_once('.').unwrap().1.to_string();
+                    token = format!("{header}.{rest}");
+                }
+                axum::Json(serde_json::json!({"access_token": "at", "token_type": "Bearer", "id_token": token}))
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn tampered_upstream_id_tokens_are_refused() {
+    let down = TestServer::start().await;
+    let mode = Arc::new(Mutex::new(Tamper::None));
+    let issuer = fake_provider(mode.clone(), "fake-client").await;
+    let input = ConnectorInput {
+        id: Some("fake".into()),
+        kind: Some("oidc".into()),
+        display_name: Some("Fake".into()),
+        issuer: Some(issuer),
+        client_id: Some("fake-client".into()),
+        client_secret: Some("s".into()),
+        ..ConnectorInput::default()
+    };
+    connectors::create(&down.state, input, down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    for tamper in [Tamper::BadSignature, Tamper::WrongNonce, Tamper::WrongAudience, Tamper::None] {
+        *mode.lock().unwrap() = tamper;
+        let browser = down.browser();
+        let (url, _) = authorize_url(&down, &app, &[]);
+        let (login, _) = browser.go(&url, APP).await;
+        let (page, at) = to_upstream(&down, &browser, &login, "fake").await;
+        if tamper == Tamper::None {
+            assert!(at.starts_with(APP), "an honest token signs in: {at} {}", page.body);
+        } else {
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{tamper:?}");
+            assert!(page.body.contains("Fake could not sign you in"), "{tamper:?}: {}", page.body);
+            assert!(down.state.store.customer_by_email("fake@example.com").await.unwrap().is_none(), "{tamper:?}");
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod error;
 pub mod state;
 
 pub mod accounts;
+pub mod admin;
 pub mod federation;
 pub mod login;
 pub mod oidc;

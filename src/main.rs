@@ -1,4 +1,6 @@
-//! The `tessera` command: serve, migrate, and manage clients.
+//! The `tessera` command: serve, migrate, and manage clients and connectors.
+
+mod connector_cli;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -26,6 +28,9 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage social sign-in connectors (upstream identity providers).
+    #[command(subcommand)]
+    Connector(connector_cli::ConnectorCommand),
     /// Manage registered apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -116,6 +121,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(c, config).await,
+        Command::Connector(c) => connector_cli::run(c, config).await,
     }
 }
 

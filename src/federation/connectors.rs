@@ -326,3 +326,58 @@ pub fn apple_client_secret(c: &Connector, now: i64) -> Result<String> {
     });
     Ok(jwt::encode(&key, "JWT", &claims))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apples_client_secret_is_an_es256_jwt_from_the_team_and_key() {
+        let (key, der) = SigningKey::generate(Alg::Es256).unwrap();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der)
+        );
+        let c = Connector {
+            view: ConnectorView {
+                id: "apple".into(),
+                kind: "apple".into(),
+                display_name: "Apple".into(),
+                icon: String::new(),
+                position: 0,
+                enabled: true,
+                issuer: "https://appleid.apple.com".into(),
+                authorization_endpoint: String::new(),
+                token_endpoint: String::new(),
+                userinfo_endpoint: String::new(),
+                client_id: "com.example.web".into(),
+                has_secret: true,
+                scopes: "openid name email".into(),
+                claim_mapping: ClaimMapping::default(),
+                authoritative_email: false,
+                acr: String::new(),
+                settings: json!({"team_id": "TEAM123456", "key_id": "KEY1234567"}),
+            },
+            secret: Some(pem),
+            extra: vec![],
+        };
+        let token = apple_client_secret(&c, 1_700_000_000_000).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let decode = |p: &str| -> serde_json::Value {
+            serde_json::from_slice(
+                &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).unwrap(),
+            )
+            .unwrap()
+        };
+        let (header, claims) = (decode(parts[0]), decode(parts[1]));
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("ES256"), Some("KEY1234567")));
+        assert_eq!(claims["iss"], "TEAM123456");
+        assert_eq!(claims["sub"], "com.example.web");
+        assert_eq!(claims["aud"], "https://appleid.apple.com");
+        assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 180 * 86400);
+        // Signed by that key.
+        let message = format!("{}.{}", parts[0], parts[1]);
+        let sig = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[2]).unwrap();
+        assert!(key.verify(message.as_bytes(), &sig));
+    }
+}

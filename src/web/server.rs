@@ -1,7 +1,7 @@
 //! The whole HTTP application: every feature's routes, and the layers around them.
 
 use crate::state::SharedState;
-use crate::{accounts, federation, login, oidc, web};
+use crate::{accounts, admin, federation, login, oidc, web};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::net::SocketAddr;
@@ -23,6 +23,7 @@ pub fn app(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     Router::new()
         .merge(oidc::routes::api())
+        .merge(admin::routes::api())
         .merge(pages)
         .merge(web::assets::routes())
         .layer(axum::middleware::from_fn(web::security_headers::layer))

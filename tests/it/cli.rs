@@ -78,3 +78,47 @@ fn migrate_creates_the_embedded_database() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("tessera.db").exists());
 }
+
+#[test]
+fn connectors_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "cli-secret-value-77";
+    let out = tessera(
+        dir.path(),
+        &[
+            "connector",
+            "create",
+            "--id",
+            "gh",
+            "--kind",
+            "github",
+            "--name",
+            "GitHub",
+            "--client-id",
+            "abc",
+            "--client-secret",
+            secret,
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["authorization_endpoint"], "https://github.com/login/oauth/authorize");
+    assert_eq!(created["has_secret"], true);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+
+    let out = tessera(dir.path(), &["connector", "update", "gh", "--name", "GitHub.com", "--json"]);
+    let updated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((updated["display_name"].as_str(), updated["has_secret"].as_bool()), (Some("GitHub.com"), Some(true)));
+    let out = tessera(dir.path(), &["connector", "disable", "gh"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("disabled"));
+    let out = tessera(dir.path(), &["connector", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gh"));
+    // Bad input is refused with the reason.
+    let out =
+        tessera(dir.path(), &["connector", "create", "--id", "x", "--kind", "nope", "--name", "X", "--client-id", "c"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kind must be"));
+    assert!(tessera(dir.path(), &["connector", "delete", "gh"]).status.success());
+    assert!(!tessera(dir.path(), &["connector", "delete", "gh"]).status.success());
+}

@@ -30,7 +30,7 @@ enum Command {
     Migrate,
     /// Manage social sign-in connectors (upstream identity providers).
     #[command(subcommand)]
-    Connector(connector_cli::ConnectorCommand),
+    Connector(Box<connector_cli::ConnectorCommand>),
     /// Manage registered apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -121,7 +121,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(c, config).await,
-        Command::Connector(c) => connector_cli::run(c, config).await,
+        Command::Connector(c) => connector_cli::run(*c, config).await,
     }
 }
 

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 const PENDING_TTL_SECS: i64 = 10 * 60;
+/// Clocks differ: an ID token up to this much past its `exp` (by our clock) still counts.
+pub const CLOCK_SKEW_MS: i64 = 60_000;
 
 #[derive(Serialize, Deserialize)]
 struct Pending {
@@ -175,7 +177,7 @@ pub async fn complete(
         let token_endpoint = meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string();
         let tokens = token_request(state, &c, &token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
         let raw = tokens["id_token"].as_str().ok_or_else(|| failed("no id_token in the token response"))?;
-        verify_id_token(&c, &meta, raw, &pending.nonce).map_err(|e| failed(&e))?
+        verify_id_token(&c, &meta, raw, &pending.nonce, now).map_err(|e| failed(&e))?
     } else {
         let tokens =
             token_request(state, &c, &c.view.token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
@@ -231,6 +233,7 @@ fn verify_id_token(
     meta: &CoreProviderMetadata,
     raw: &str,
     nonce: &str,
+    now: i64,
 ) -> std::result::Result<(Claims, Vec<String>), String> {
     let token: CoreIdToken =
         serde_json::from_value(serde_json::Value::String(raw.into())).map_err(|e| e.to_string())?;
@@ -246,7 +249,8 @@ fn verify_id_token(
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         CoreJwsSigningAlgorithm::EdDsa,
     ])
-    .require_issuer_match(!multi_tenant);
+    .require_issuer_match(!multi_tenant)
+    .set_time_fn(move || chrono::DateTime::from_timestamp_millis(now - CLOCK_SKEW_MS).unwrap_or_default());
     let claims = token.claims(&verifier, &Nonce::new(nonce.to_string())).map_err(|e| e.to_string())?;
     if multi_tenant && !presets::microsoft_issuer_matches(meta.issuer().as_str(), claims.issuer().as_str()) {
         return Err(format!("unexpected issuer {}", claims.issuer().as_str()));

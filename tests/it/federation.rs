@@ -205,6 +205,10 @@ enum Tamper {
     BadSignature,
     WrongNonce,
     WrongAudience,
+    /// Expired five minutes ago: refused.
+    ExpiredLongAgo,
+    /// Expired 30 seconds ago: within the clock-skew tolerance.
+    ExpiredJustNow,
     None,
 }
 
@@ -245,8 +249,13 @@ async fn fake_provider(mode: Arc<Mutex<Tamper>>, client_id: &str) -> String {
                 let mode = *mode.lock().unwrap();
                 let nonce = nonces.lock().unwrap().get("code-1").cloned().unwrap_or_default();
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                let exp = match mode {
+                    Tamper::ExpiredLongAgo => now - 300,
+                    Tamper::ExpiredJustNow => now - 30,
+                    _ => now + 300,
+                };
                 let claims = serde_json::json!({
-                    "iss": iss, "sub": "fake-1", "iat": now, "exp": now + 300,
+                    "iss": iss, "sub": "fake-1", "iat": now - 400, "exp": exp,
                     "aud": if mode == Tamper::WrongAudience { "someone-else".to_string() } else { aud.clone() },
                     "nonce": if mode == Tamper::WrongNonce { "not-yours".to_string() } else { nonce },
                     "email": "fake@example.com", "email_verified": true,
@@ -285,14 +294,21 @@ async fn tampered_upstream_id_tokens_are_refused() {
     };
     connectors::create(&down.state, input, down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
-    for tamper in [Tamper::BadSignature, Tamper::WrongNonce, Tamper::WrongAudience, Tamper::None] {
+    for tamper in [
+        Tamper::BadSignature,
+        Tamper::WrongNonce,
+        Tamper::WrongAudience,
+        Tamper::ExpiredLongAgo,
+        Tamper::None,
+        Tamper::ExpiredJustNow,
+    ] {
         *mode.lock().unwrap() = tamper;
         let browser = down.browser();
         let (url, _) = authorize_url(&down, &app, &[]);
         let (login, _) = browser.go(&url, APP).await;
         let (page, at) = to_upstream(&down, &browser, &login, "fake").await;
-        if tamper == Tamper::None {
-            assert!(at.starts_with(APP), "an honest token signs in: {at} {}", page.body);
+        if tamper == Tamper::None || tamper == Tamper::ExpiredJustNow {
+            assert!(at.starts_with(APP), "{tamper:?} signs in: {at} {}", page.body);
         } else {
             assert_eq!(page.status, StatusCode::BAD_REQUEST, "{tamper:?}");
             assert!(page.body.contains("Fake could not sign you in"), "{tamper:?}: {}", page.body);

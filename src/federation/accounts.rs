@@ -8,6 +8,7 @@ use super::upstream::UpstreamUser;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::login::session::{self, Browser, NewSession};
+use crate::login::totp::{self, SecondStep};
 use crate::state::AppState;
 use crate::store::FederatedIdentityRecord;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,10 @@ pub const AMR_FED: &str = "fed";
 const LINK_TTL_SECS: i64 = 15 * 60;
 
 pub enum Outcome {
+    /// The account has an authenticator app: it is the second step, as after an email proof.
+    SecondStep {
+        cookie: String,
+    },
     SignedIn {
         session: NewSession,
         authz: Option<String>,
@@ -47,6 +52,16 @@ pub async fn resolve(state: &AppState, user: UpstreamUser, browser: &Browser<'_>
     let open =
         |customer_id: &str| session::new_session(state, customer_id, &c.acr, &amr(&user), browser, user.remember, now);
     if let Some(identity) = state.store.federated_identity(&c.id, &user.subject).await? {
+        if totp::enrolled(state, &identity.customer_id).await? {
+            let step = SecondStep {
+                customer_id: identity.customer_id.clone(),
+                first_amr: amr(&user),
+                authz: user.authz.clone(),
+                remember: user.remember,
+                upgrade_session: None,
+            };
+            return Ok(Outcome::SecondStep { cookie: totp::park(state, &step).await? });
+        }
         let new = open(&identity.customer_id);
         state.store.insert_session(&new.record).await?;
         tracing::info!(connector = %c.id, customer = %identity.customer_id, "signed in through a connector");

@@ -135,6 +135,9 @@ fn apply(r: &mut ConnectorRecord, input: ConnectorInput, state: &AppState) -> Re
         r.display_name = v.trim().to_string();
     }
     if let Some(v) = input.icon {
+        if !(v.is_empty() || v.starts_with("data:image/") || v.starts_with('/')) {
+            return Err(Error::bad_input("icon must be a data:image/… URL or a path on this server"));
+        }
         r.icon = v;
     }
     if let Some(v) = input.position {
@@ -304,8 +307,23 @@ pub async fn usable(state: &AppState, id: &str) -> Result<Connector> {
 }
 
 /// The buttons on the login page: enabled connectors in their order.
-pub async fn buttons(state: &AppState) -> Result<Vec<(String, String)>> {
-    Ok(state.store.connectors().await?.into_iter().filter(|r| r.enabled != 0).map(|r| (r.id, r.display_name)).collect())
+pub async fn buttons(state: &AppState) -> Result<Vec<Button>> {
+    Ok(state
+        .store
+        .connectors()
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled != 0)
+        .map(|r| Button { id: r.id, name: r.display_name, icon: r.icon })
+        .collect())
+}
+
+/// A button on the login page.
+pub struct Button {
+    pub id: String,
+    pub name: String,
+    /// A `data:` URL or a path on this server (the page's CSP allows no other images).
+    pub icon: String,
 }
 
 /// Sign in with Apple's client secret: an ES256 JWT signed with the developer's private key

@@ -101,6 +101,12 @@ async fn callback(state: SharedState, csrf: CsrfToken, browser: Browser, answer:
             res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
             res
         }
+        Ok(Outcome::SecondStep { cookie }) => {
+            let mut res = Redirect::to("/login/second-factor").into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &cookie, Some(600), secure));
+            res
+        }
         Ok(Outcome::NeedsProof { email, provider, link_cookie, authz }) => {
             let notice = format!(
                 "You already have an account with {email}. Sign in to it once (with the mail we send, or a passkey) to link your {provider} account."

@@ -184,7 +184,17 @@ pub async fn complete(
         let access = tokens["access_token"].as_str().ok_or_else(|| failed("no access_token"))?;
         (oauth2_user(state, &c, access).await.map_err(|e| failed(&format!("{e:#}")))?, Vec::new())
     };
-    let (subject, email, email_verified, name) = user;
+    let (subject, email, email_verified, mut name) = user;
+    // Sign in with Apple sends the person's name once, on the first sign-in, in a `user`
+    // form field next to the code (never in the ID token).
+    if c.view.kind == "apple"
+        && name.is_none()
+        && let Some(user) = answer.get("user").and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
+    {
+        let n = &user["name"];
+        let full = format!("{} {}", n["firstName"].as_str().unwrap_or(""), n["lastName"].as_str().unwrap_or(""));
+        name = Some(full.trim().to_string()).filter(|f| !f.is_empty());
+    }
     if subject.is_empty() {
         return Err(failed("no subject"));
     }

@@ -32,8 +32,8 @@ pub struct LoginPage<'a> {
     pub notice: Option<&'a str>,
     /// A step-up to a passkey: say why the login page is shown.
     pub passkey_prompt: bool,
-    /// Enabled social sign-in connectors: (id, display name).
-    pub connectors: &'a [(String, String)],
+    /// Enabled social sign-in connectors.
+    pub connectors: &'a [crate::federation::connectors::Button],
 }
 
 #[derive(Template)]

@@ -88,6 +88,10 @@ async fn connectors_are_managed_validated_and_their_secrets_never_echoed() {
         (json!({"id": "x", "kind": "github", "display_name": "X"}), "client_id is required"),
         (json!({"id": "x", "kind": "github", "display_name": "X", "client_id": "c", "colour": "red"}), "unknown field"),
         (github.clone(), "exists already"),
+        (
+            json!({"id": "x", "kind": "github", "display_name": "X", "client_id": "c", "icon": "https://cdn.example/x.png"}),
+            "icon must be",
+        ),
     ] {
         let (status, _, body) = call(&server, "POST", "/admin/api/v1/connectors", t, Some(bad)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

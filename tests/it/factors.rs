@@ -6,7 +6,7 @@ use crate::support::{TestServer, authorize_url, jwt_claims, query_param, signed_
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn totp_code(secret: &str, now_ms: i64) -> String {
+pub fn totp_code(secret: &str, now_ms: i64) -> String {
     let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
     let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
     totp.generate((now_ms / 1000) as u64).to_string()
@@ -22,7 +22,7 @@ fn between(html: &str, start: &str, end: &str) -> Option<String> {
 }
 
 /// Enrol an authenticator app for the browser's customer; returns (secret, recovery codes).
-async fn enrol(server: &TestServer, browser: &Browser) -> (String, Vec<String>) {
+pub async fn enrol(server: &TestServer, browser: &Browser) -> (String, Vec<String>) {
     let page = browser.get("/account/totp").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("src=\"data:image/png;base64,iVBOR"), "an inline PNG QR code");

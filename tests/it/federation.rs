@@ -81,6 +81,21 @@ async fn a_customer_signs_in_through_an_upstream_provider_and_gets_an_account() 
     let again = down.state.store.customer_by_email("fed@example.com").await.unwrap().unwrap();
     assert_eq!(again.id, customer.id);
 
+    // With an authenticator app on the account, a federated sign-in asks for it too.
+    let (secret, _) = crate::factors::enrol(&down, &browser).await;
+    down.clock.advance_secs(30);
+    let (url, verifier) = authorize_url(&down, &app, &[("prompt", "login")]);
+    let (login, _) = browser.go(&url, APP).await;
+    let (page, at) = to_upstream(&down, &browser, &login, "up").await;
+    assert!(page.body.contains("Enter the code from your authenticator app"), "{at}: {}", page.body);
+    let code = crate::factors::totp_code(&secret, down.state.now());
+    let done = browser.post("/login/second-factor", &[("csrf", &page.csrf()), ("code", &code)]).await;
+    let (_, back) = browser.continue_from(done, &down.url("/login/second-factor"), APP).await;
+    let tokens = down.exchange(&app, &query_param(&back, "code").unwrap(), &verifier).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["acr"], "urn:tessera:acr:mfa");
+    assert!(claims["amr"].as_array().unwrap().iter().any(|m| m == "fed"));
+
     // The account page lists the linked provider, and unlinking keeps email sign-in.
     let account = browser.get("/account").await;
     assert!(account.body.contains("Upstream"), "{}", account.body);

@@ -2,7 +2,9 @@
 //! them, and how their identities become Tessera accounts.
 
 pub mod accounts;
+pub mod apple;
 pub mod connectors;
+pub mod oauth2;
 pub mod presets;
 pub mod routes;
 pub mod upstream;

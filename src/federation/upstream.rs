@@ -3,7 +3,8 @@
 //! openidconnect crate (issuer, audience, signature from the upstream JWKS, nonce, expiry),
 //! or, for plain OAuth 2.0 providers, the userinfo response mapped by the connector.
 
-use super::connectors::{Connector, apple_client_secret, is_oidc};
+use super::apple::apple_client_secret;
+use super::connectors::{Connector, is_oidc};
 use super::presets;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
@@ -182,7 +183,7 @@ pub async fn complete(
         let tokens =
             token_request(state, &c, &c.view.token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
         let access = tokens["access_token"].as_str().ok_or_else(|| failed("no access_token"))?;
-        (oauth2_user(state, &c, access).await.map_err(|e| failed(&format!("{e:#}")))?, Vec::new())
+        (super::oauth2::user(state, &c, access).await.map_err(|e| failed(&format!("{e:#}")))?, Vec::new())
     };
     let (subject, email, email_verified, mut name) = user;
     // Sign in with Apple sends the person's name once, on the first sign-in, in a `user`
@@ -210,7 +211,8 @@ pub async fn complete(
     })
 }
 
-type Claims = (String, Option<String>, bool, Option<String>);
+/// (subject, email, email verified, name) as the upstream reported them.
+pub type Claims = (String, Option<String>, bool, Option<String>);
 
 async fn token_request(
     state: &AppState,
@@ -276,53 +278,6 @@ fn verify_id_token(
         ),
         amr,
     ))
-}
-
-fn text(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A plain OAuth 2.0 provider: who the access token belongs to, through its userinfo URL and
-/// the connector's claim mapping.
-async fn oauth2_user(state: &AppState, c: &Connector, access_token: &str) -> anyhow::Result<Claims> {
-    let get = |url: String| {
-        state
-            .http
-            .get(url)
-            .bearer_auth(access_token)
-            .header("accept", "application/json")
-            .header("user-agent", "Tessera")
-            .send()
-    };
-    let info: serde_json::Value = get(c.view.userinfo_endpoint.clone()).await?.error_for_status()?.json().await?;
-    let m = &c.view.claim_mapping;
-    let subject_claim = if c.view.kind == "github" || c.view.kind == "facebook" { "id" } else { m.subject.as_str() };
-    let subject = text(&info[subject_claim]).unwrap_or_default();
-    let name = text(&info[m.name.as_str()]);
-    let (email, verified) = match c.view.kind.as_str() {
-        // GitHub: the primary address, and only if GitHub verified it (from /user/emails).
-        "github" => {
-            let emails: serde_json::Value =
-                get("https://api.github.com/user/emails".into()).await?.error_for_status()?.json().await?;
-            let primary = presets::github_primary_verified(&emails);
-            (primary.clone(), primary.is_some())
-        }
-        // Facebook returns only a confirmed primary address in `email`.
-        "facebook" => (text(&info["email"]), info["email"].is_string()),
-        _ => {
-            let verified = match &info[m.email_verified.as_str()] {
-                serde_json::Value::Bool(b) => *b,
-                serde_json::Value::String(s) => s == "true",
-                _ => false,
-            };
-            (text(&info[m.email.as_str()]), verified)
-        }
-    };
-    Ok((subject, email, verified, name))
 }
 
 #[cfg(test)]

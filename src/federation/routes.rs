@@ -49,7 +49,7 @@ async fn start(
     match begun.await {
         Ok((url, binding)) => {
             let mut res = Redirect::to(&url).into_response();
-            let cookie = cookies::set(cookies::FEDERATION, &binding, Some(600), state.config.secure_cookies());
+            let cookie = cookies::set_cross_site(cookies::FEDERATION, &binding, 600, state.config.secure_cookies());
             res.headers_mut().append(header::SET_COOKIE, cookie);
             res
         }

@@ -45,6 +45,17 @@ pub fn set(base: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> 
     HeaderValue::from_str(&c).expect("cookie values are base64url")
 }
 
+/// A cookie that must come back on a cross-site POST (an upstream provider answering with
+/// response_mode=form_post): SameSite=None, which browsers accept only with Secure, so on
+/// plain-http development it falls back to Lax.
+pub fn set_cross_site(base: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    if !secure {
+        return set(base, value, Some(max_age_secs), false);
+    }
+    let c = format!("{}={value}; Path=/; HttpOnly; SameSite=None; Secure; Max-Age={max_age_secs}", name(base, true));
+    HeaderValue::from_str(&c).expect("cookie values are base64url")
+}
+
 pub fn delete(base: &str, secure: bool) -> HeaderValue {
     set(base, "", Some(0), secure)
 }
@@ -62,5 +73,8 @@ mod tests {
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; tessera_session=xyz"));
         assert_eq!(get(&h, SESSION, false), Some("xyz"));
         assert_eq!(get(&h, SESSION, true), None);
+        let cross = set_cross_site(FEDERATION, "b", 600, true);
+        assert_eq!(cross, "__Host-tessera_fed=b; Path=/; HttpOnly; SameSite=None; Secure; Max-Age=600");
+        assert!(set_cross_site(FEDERATION, "b", 600, false).to_str().unwrap().contains("SameSite=Lax"));
     }
 }

@@ -28,6 +28,17 @@ async fn current(state: &SharedState, browser: &Browser) -> Result<Option<Sessio
     session::current(state, browser.cookie(cookies::SESSION), state.now()).await
 }
 
+/// A form post from the signed-in customer: the CSRF token checks out and the session lives.
+pub(super) async fn form_session(
+    state: &SharedState,
+    csrf: &CsrfToken,
+    browser: &Browser,
+    token: &str,
+) -> Result<SessionRecord> {
+    csrf.verify(token)?;
+    current(state, browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))
+}
+
 #[derive(Deserialize)]
 struct AccountQuery {
     #[serde(default)]
@@ -97,8 +108,7 @@ async fn rename(
     Form(f): Form<PasskeyForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
         passkey::rename(&state, &session, &f.id, &f.name).await
     };
     after(&state, &csrf, &browser, done.await).await
@@ -111,8 +121,7 @@ async fn remove(
     Form(f): Form<PasskeyForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
         passkey::remove(&state, &session, &f.id, state.now()).await
     };
     after(&state, &csrf, &browser, done.await).await
@@ -131,8 +140,7 @@ async fn unlink(
     Form(f): Form<UnlinkForm>,
 ) -> Response {
     let done = async {
-        csrf.verify(&f.csrf)?;
-        let session = current(&state, &browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))?;
+        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
         crate::federation::accounts::unlink(&state, &session.customer_id, &f.connector).await
     };
     after(&state, &csrf, &browser, done.await).await

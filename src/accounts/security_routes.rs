@@ -1,6 +1,7 @@
 //! Thin handlers for the account's security pages: the authenticator app with its recovery
 //! codes, and the list of sessions.
 
+use super::routes::form_session;
 use super::sessions;
 use crate::error::{Error, Result};
 use crate::login::{session, totp};
@@ -30,12 +31,6 @@ pub fn pages() -> Router<SharedState> {
 
 async fn signed_in(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
     session::current(state, browser.cookie(cookies::SESSION), state.now()).await
-}
-
-/// A form post from the signed-in customer: the CSRF token checks out and the session lives.
-async fn form_session(state: &SharedState, csrf: &CsrfToken, browser: &Browser, token: &str) -> Result<SessionRecord> {
-    csrf.verify(token)?;
-    signed_in(state, browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))
 }
 
 async fn email_of(state: &SharedState, s: &SessionRecord) -> Result<String> {

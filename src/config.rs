@@ -50,6 +50,9 @@ pub struct Config {
     pub webauthn_origin: String,
     /// The name authenticators show for this site.
     pub webauthn_rp_name: String,
+    // Sessions (issue #10: session hygiene).
+    /// A session not used for this long ends, whatever its lifetime (default a week).
+    pub session_idle_timeout_secs: i64,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             webauthn_rp_id: String::new(),
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
+            session_idle_timeout_secs: 7 * 86400,
         }
     }
 }
@@ -203,6 +207,7 @@ impl Config {
             ("persistent_session_ttl_secs", self.persistent_session_ttl_secs),
             ("sign_in_link_ttl_secs", self.sign_in_link_ttl_secs),
             ("authorization_request_ttl_secs", self.authorization_request_ttl_secs),
+            ("session_idle_timeout_secs", self.session_idle_timeout_secs),
         ] {
             if v <= 0 {
                 return Err(err(key, "must be a positive number of seconds"));

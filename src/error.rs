@@ -49,6 +49,9 @@ pub enum Error {
     /// Too many attempts; the message is shown to the person.
     #[error("rate limited")]
     RateLimited { message: &'static str, retry_after_secs: u64 },
+    /// Changing how the account signs in needs a recent proof at its strongest level first.
+    #[error("step-up required")]
+    StepUpRequired,
     #[error("not found")]
     NotFound,
     #[error("internal error: {0:#}")]
@@ -84,6 +87,7 @@ impl Error {
             Error::InsufficientScope(_) => "insufficient_scope",
             Error::RateLimited { .. } => "temporarily_unavailable",
             Error::NotFound => "invalid_request",
+            Error::StepUpRequired => "interaction_required",
             Error::Internal(_) => "server_error",
         }
     }
@@ -108,6 +112,7 @@ impl Error {
             Error::RequestUriNotSupported => "the request_uri parameter is not supported".into(),
             Error::RateLimited { message, .. } => Cow::Borrowed(message),
             Error::NotFound => "not found".into(),
+            Error::StepUpRequired => "confirm it is you before changing how you sign in".into(),
             Error::Internal(_) => "the server could not complete the request".into(),
         }
     }

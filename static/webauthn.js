@@ -80,6 +80,8 @@
       body: JSON.stringify(body || {})
     }).then(function (res) {
       return res.json().then(function (data) {
+        // A change of sign-in methods needs a fresh proof first: go and give it, then come back.
+        if (res.status === 403 && data.step_up) window.location.assign(data.step_up);
         if (!res.ok) throw new Error(data.error || "Something went wrong. Please try again.");
         return data;
       });

@@ -1,6 +1,8 @@
 //! Thin handlers for the account page: the customer's passkeys, to rename or remove.
 
 use crate::error::{Error, Result};
+use crate::login::factor_change::Renewed;
+use crate::login::passkey_routes::renewed_cookie;
 use crate::login::{passkey, session};
 use crate::state::SharedState;
 use crate::store::SessionRecord;
@@ -10,7 +12,7 @@ use crate::web::pages::{self, AccountPage, PasskeyRow, utc_minute};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -43,6 +45,9 @@ pub(super) async fn form_session(
 struct AccountQuery {
     #[serde(default)]
     created: String,
+    /// A sign-in method just changed: offer to end the other sessions.
+    #[serde(default)]
+    changed: String,
 }
 
 async fn account(
@@ -51,8 +56,14 @@ async fn account(
     browser: Browser,
     Query(q): Query<AccountQuery>,
 ) -> Response {
-    let notice = (!q.created.is_empty()).then_some("Your passkey is ready. Next time, sign in with it.");
-    render(&state, &csrf, &browser, StatusCode::OK, notice, None).await
+    let notice = if !q.created.is_empty() {
+        Some("Your passkey is ready. Next time, sign in with it.")
+    } else if !q.changed.is_empty() {
+        Some("Your sign-in methods changed, and we sent you a mail about it.")
+    } else {
+        None
+    };
+    render(&state, &csrf, &browser, StatusCode::OK, notice, None, !q.changed.is_empty()).await
 }
 
 async fn render(
@@ -62,6 +73,7 @@ async fn render(
     status: StatusCode,
     notice: Option<&str>,
     error: Option<&str>,
+    offer_end_others: bool,
 ) -> Response {
     let shown = async {
         let Some(session) = current(state, browser).await? else {
@@ -87,6 +99,7 @@ async fn render(
             identities: &identities,
             notice,
             error,
+            offer_end_others,
         };
         Ok::<_, Error>(pages::render(status, &page))
     };
@@ -109,7 +122,7 @@ async fn rename(
 ) -> Response {
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        passkey::rename(&state, &session, &f.id, &f.name).await
+        passkey::rename(&state, &session, &f.id, &f.name).await.map(|()| None)
     };
     after(&state, &csrf, &browser, done.await).await
 }
@@ -122,7 +135,7 @@ async fn remove(
 ) -> Response {
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        passkey::remove(&state, &session, &f.id, state.now()).await
+        passkey::remove(&state, &session, &f.id, state.now()).await.map(Some)
     };
     after(&state, &csrf, &browser, done.await).await
 }
@@ -141,16 +154,23 @@ async fn unlink(
 ) -> Response {
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        crate::federation::accounts::unlink(&state, &session.customer_id, &f.connector).await
+        crate::federation::accounts::unlink(&state, &session, &f.connector, state.now()).await.map(Some)
     };
     after(&state, &csrf, &browser, done.await).await
 }
 
-/// Back to the account page (POST/redirect/GET), or the page again with the problem.
-async fn after(state: &SharedState, csrf: &CsrfToken, browser: &Browser, done: Result<()>) -> Response {
+/// Back to the account page (POST/redirect/GET), or the page again with the problem. After a
+/// change to how the account signs in, the session has a new secret, and the page offers to
+/// end the other sessions.
+async fn after(state: &SharedState, csrf: &CsrfToken, browser: &Browser, done: Result<Option<Renewed>>) -> Response {
     match done {
-        Ok(()) => Redirect::to("/account").into_response(),
-        Err(Error::BadInput(m)) => render(state, csrf, browser, StatusCode::BAD_REQUEST, None, Some(&m)).await,
+        Ok(None) => Redirect::to("/account").into_response(),
+        Ok(Some(renewed)) => {
+            let mut res = Redirect::to("/account?changed=1").into_response();
+            res.headers_mut().append(header::SET_COOKIE, renewed_cookie(state, &renewed));
+            res
+        }
+        Err(Error::BadInput(m)) => render(state, csrf, browser, StatusCode::BAD_REQUEST, None, Some(&m), false).await,
         Err(e) => responses::page(e),
     }
 }

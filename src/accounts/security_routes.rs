@@ -4,6 +4,8 @@
 use super::routes::form_session;
 use super::sessions;
 use crate::error::{Error, Result};
+use crate::login::factor_change::Renewed;
+use crate::login::passkey_routes::renewed_cookie;
 use crate::login::{session, totp};
 use crate::state::SharedState;
 use crate::store::SessionRecord;
@@ -48,6 +50,7 @@ async fn totp_page(
 async fn render_totp(state: &SharedState, csrf: &CsrfToken, browser: &Browser, error: Option<&str>) -> Response {
     let shown = async {
         let Some(s) = signed_in(state, browser).await? else { return Ok(Redirect::to("/login").into_response()) };
+        let now = state.now();
         let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         if totp::enrolled(state, &s.customer_id).await? {
             let unused_codes = state.store.unused_recovery_codes(&s.customer_id).await?;
@@ -57,7 +60,7 @@ async fn render_totp(state: &SharedState, csrf: &CsrfToken, browser: &Browser, e
         let email = email_of(state, &s).await?;
         let enrolment = match totp::pending_enrolment(state, &s, &email).await? {
             Some(e) if error.is_some() => e,
-            _ => totp::start_enrolment(state, &s, &email).await?,
+            _ => totp::start_enrolment(state, &s, &email, now).await?,
         };
         let page = TotpPage {
             csrf: &csrf.0,
@@ -69,7 +72,22 @@ async fn render_totp(state: &SharedState, csrf: &CsrfToken, browser: &Browser, e
         };
         Ok::<_, Error>(pages::render(status, &page))
     };
-    shown.await.unwrap_or_else(responses::page)
+    shown.await.unwrap_or_else(after_error)
+}
+
+/// A change that needs a fresh proof comes back to this page after it.
+fn after_error(e: Error) -> Response {
+    match e {
+        Error::StepUpRequired => responses::step_up("/account/totp"),
+        e => responses::page(e),
+    }
+}
+
+/// The recovery codes, shown once, with the session's new secret in the cookie.
+fn codes_page(state: &SharedState, codes: &[String], renewed: &Renewed) -> Response {
+    let mut res = pages::render(StatusCode::OK, &RecoveryCodesPage { codes });
+    res.headers_mut().append(header::SET_COOKIE, renewed_cookie(state, renewed));
+    res
 }
 
 #[derive(Deserialize)]
@@ -91,9 +109,9 @@ async fn totp_confirm(
         totp::confirm_enrolment(&state, &s, &email, &f.code, state.now()).await
     };
     match done.await {
-        Ok(codes) => pages::render(StatusCode::OK, &RecoveryCodesPage { codes: &codes }),
+        Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
         Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
-        Err(e) => responses::page(e),
+        Err(e) => after_error(e),
     }
 }
 
@@ -108,9 +126,9 @@ async fn new_codes(
         totp::regenerate_recovery_codes(&state, &s, state.now()).await
     };
     match done.await {
-        Ok(codes) => pages::render(StatusCode::OK, &RecoveryCodesPage { codes: &codes }),
+        Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
         Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
-        Err(e) => responses::page(e),
+        Err(e) => after_error(e),
     }
 }
 
@@ -125,9 +143,13 @@ async fn totp_remove(
         totp::remove(&state, &s, state.now()).await
     };
     match done.await {
-        Ok(()) => Redirect::to("/account").into_response(),
+        Ok(renewed) => {
+            let mut res = Redirect::to("/account?changed=1").into_response();
+            res.headers_mut().append(header::SET_COOKIE, renewed_cookie(&state, &renewed));
+            res
+        }
         Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
-        Err(e) => responses::page(e),
+        Err(e) => after_error(e),
     }
 }
 

@@ -5,37 +5,7 @@ use crate::login::session;
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
-/// "Firefox on Linux" from a User-Agent header: enough for a person to recognise a device.
-pub fn device(user_agent: &str) -> String {
-    let ua = user_agent;
-    let browser = if ua.contains("Edg/") {
-        "Edge"
-    } else if ua.contains("OPR/") {
-        "Opera"
-    } else if ua.contains("Firefox/") {
-        "Firefox"
-    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
-        "Chrome"
-    } else if ua.contains("Safari/") {
-        "Safari"
-    } else {
-        "A browser"
-    };
-    let os = if ua.contains("Android") {
-        "Android"
-    } else if ua.contains("iPhone") || ua.contains("iPad") {
-        "iOS"
-    } else if ua.contains("Windows") {
-        "Windows"
-    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
-        "macOS"
-    } else if ua.contains("Linux") || ua.contains("X11") {
-        "Linux"
-    } else {
-        "an unknown system"
-    };
-    format!("{browser} on {os}")
-}
+pub use crate::login::session::device;
 
 /// How a session was signed in, in words.
 pub fn methods(amr: &str) -> String {
@@ -46,6 +16,7 @@ pub fn methods(amr: &str) -> String {
             "otp" => Some("authenticator app"),
             "rec" => Some("recovery code"),
             "hwk" | "swk" => Some("passkey"),
+            "fed" => Some("social sign-in"),
             _ => None,
         })
         .collect();
@@ -53,7 +24,8 @@ pub fn methods(amr: &str) -> String {
 }
 
 pub async fn list(state: &AppState, customer_id: &str, now: i64) -> Result<Vec<SessionRecord>> {
-    Ok(state.store.sessions_of(customer_id, now).await?)
+    let all = state.store.sessions_of(customer_id, now).await?;
+    Ok(all.into_iter().filter(|s| !session::idle(state, s, now)).collect())
 }
 
 /// End one of the customer's own sessions (revoking what was issued in it).

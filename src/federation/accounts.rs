@@ -7,10 +7,12 @@
 use super::upstream::UpstreamUser;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::login::factor_change::{self, Change, Renewed};
+use crate::login::finish::{self, Attempt, Opened, Proof};
 use crate::login::session::{self, Browser, NewSession};
-use crate::login::totp::{self, SecondStep};
 use crate::state::AppState;
 use crate::store::FederatedIdentityRecord;
+use crate::store::SessionRecord;
 use serde::{Deserialize, Serialize};
 
 /// RFC 8176 §2: `fed`, federated authentication.
@@ -19,8 +21,10 @@ const LINK_TTL_SECS: i64 = 15 * 60;
 
 pub enum Outcome {
     /// The account has an authenticator app: it is the second step, as after an email proof.
+    /// A provider trusted for its addresses is linked once that step is passed.
     SecondStep {
         cookie: String,
+        link_cookie: Option<String>,
     },
     SignedIn {
         session: NewSession,
@@ -47,25 +51,21 @@ fn amr(user: &UpstreamUser) -> String {
     session::amr_union(AMR_FED, &user.amr.join(" "))
 }
 
-pub async fn resolve(state: &AppState, user: UpstreamUser, browser: &Browser<'_>, now: i64) -> Result<Outcome> {
+/// Which account the upstream identity signs in to. Every branch that signs in goes through
+/// `finish::open_session`, so the account's second factor applies to federation too.
+pub async fn resolve(
+    state: &AppState,
+    user: UpstreamUser,
+    browser: Browser<'_>,
+    previous: Option<SessionRecord>,
+    now: i64,
+) -> Result<Outcome> {
     let c = &user.connector.view;
-    let open =
-        |customer_id: &str| session::new_session(state, customer_id, &c.acr, &amr(&user), browser, user.remember, now);
+    let a = Attempt { authz: user.authz.clone(), remember: user.remember, browser, previous };
+    let proof = || Proof { acr: c.acr.clone(), amr: amr(&user), multi_factor: false };
     if let Some(identity) = state.store.federated_identity(&c.id, &user.subject).await? {
-        if totp::enrolled(state, &identity.customer_id).await? {
-            let step = SecondStep {
-                customer_id: identity.customer_id.clone(),
-                first_amr: amr(&user),
-                authz: user.authz.clone(),
-                remember: user.remember,
-                upgrade_session: None,
-            };
-            return Ok(Outcome::SecondStep { cookie: totp::park(state, &step).await? });
-        }
-        let new = open(&identity.customer_id);
-        state.store.insert_session(&new.record).await?;
-        tracing::info!(connector = %c.id, customer = %identity.customer_id, "signed in through a connector");
-        return Ok(Outcome::SignedIn { session: new, authz: user.authz });
+        tracing::info!(connector = %c.id, customer = %identity.customer_id, "signing in through a connector");
+        return opened(state, &identity.customer_id, proof(), &a, now).await;
     }
     let unverified = || {
         tracing::warn!(connector = %c.id, "upstream address not verified; refused");
@@ -83,36 +83,67 @@ pub async fn resolve(state: &AppState, user: UpstreamUser, browser: &Browser<'_>
         created_at: now,
         last_used_at: Some(now),
     };
+    let pending = |customer_id: String| PendingLink {
+        connector_id: c.id.clone(),
+        subject: user.subject.clone(),
+        email: email.clone(),
+        customer_id,
+    };
     if let Some(existing) = state.store.customer_by_email(&email).await? {
         if c.authoritative_email {
-            state.store.link_identity(&identity(&existing.id)).await?;
-            let new = open(&existing.id);
-            state.store.insert_session(&new.record).await?;
-            tracing::info!(connector = %c.id, customer = %existing.id, "linked by a trusted verified address");
-            return Ok(Outcome::SignedIn { session: new, authz: user.authz });
+            return match opened(state, &existing.id, proof(), &a, now).await? {
+                // Linked only once the account's own second factor is passed.
+                Outcome::SecondStep { cookie, .. } => {
+                    let link = park_link(state, &pending(existing.id)).await?;
+                    Ok(Outcome::SecondStep { cookie, link_cookie: Some(link) })
+                }
+                signed_in => {
+                    state.store.link_identity(&identity(&existing.id)).await?;
+                    // Attached without a mail proof: the owner's next mail proof reviews it
+                    // (an account with a passkey keeps its proof: removing one needs the passkey).
+                    if state.store.passkeys_of(&existing.id).await?.is_empty() {
+                        state.store.forget_mailbox_proof(&existing.id).await?;
+                    }
+                    tracing::info!(connector = %c.id, customer = %existing.id, "linked by a trusted verified address");
+                    Ok(signed_in)
+                }
+            };
         }
-        let link = secrets::random_token();
-        let pending = PendingLink {
-            connector_id: c.id.clone(),
-            subject: user.subject.clone(),
-            email: email.clone(),
-            customer_id: existing.id,
-        };
-        state.ephemeral.put_json(&format!("fed-link:{}", secrets::hash(&link)), &pending, LINK_TTL_SECS).await?;
-        return Ok(Outcome::NeedsProof {
-            email,
-            provider: c.display_name.clone(),
-            link_cookie: link,
-            authz: user.authz,
-        });
+        let link_cookie = park_link(state, &pending(existing.id)).await?;
+        return Ok(Outcome::NeedsProof { email, provider: c.display_name.clone(), link_cookie, authz: user.authz });
     }
-    let new = open(&secrets::random_id());
+    // A new account has no second factor yet; its session is stored with it, atomically.
+    let new = session::successor(
+        state,
+        a.previous.as_ref(),
+        &secrets::random_id(),
+        &c.acr,
+        &amr(&user),
+        &a.browser,
+        user.remember,
+        now,
+    );
     let id = identity(&new.record.customer_id);
     if !state.store.create_federated_customer(&email, user.name.as_deref(), &id, &new.record).await? {
         return Err(Error::bad_input("Please try again."));
     }
+    session::retire_previous(state, a.previous.as_ref(), &new.record).await?;
     tracing::info!(connector = %c.id, customer = %id.customer_id, "account created through a connector");
     Ok(Outcome::SignedIn { session: new, authz: user.authz })
+}
+
+async fn opened(state: &AppState, customer_id: &str, proof: Proof, a: &Attempt<'_>, now: i64) -> Result<Outcome> {
+    Ok(match finish::open_session(state, customer_id, proof, a, now).await? {
+        Opened::SecondStep(cookie) => Outcome::SecondStep { cookie, link_cookie: None },
+        Opened::Session(new) | Opened::Review(new) => Outcome::SignedIn { session: new, authz: a.authz.clone() },
+    })
+}
+
+/// Keep the upstream identity until the account it names is proven; returns the cookie secret.
+async fn park_link(state: &AppState, pending: &PendingLink) -> Result<String> {
+    let link = secrets::random_token();
+    state.ephemeral.put_json(&format!("fed-link:{}", secrets::hash(&link)), pending, LINK_TTL_SECS).await?;
+    Ok(link)
 }
 
 /// After a sign-in that proved an account: link the upstream identity that waited for it,
@@ -156,7 +187,9 @@ pub async fn linked(state: &AppState, customer_id: &str) -> Result<Vec<(String, 
 
 /// Unlink a provider. Allowed while another way to sign in remains: the verified mailbox
 /// (always, for accounts with an address), a passkey, or another linked provider.
-pub async fn unlink(state: &AppState, customer_id: &str, connector_id: &str) -> Result<()> {
+pub async fn unlink(state: &AppState, session: &SessionRecord, connector_id: &str, now: i64) -> Result<Renewed> {
+    factor_change::require_fresh(state, session, now).await?;
+    let customer_id = session.customer_id.as_str();
     let customer = state.store.customer(customer_id).await?.ok_or(Error::NotFound)?;
     let others =
         state.store.identities_of(customer_id).await?.into_iter().filter(|i| i.connector_id != connector_id).count();
@@ -168,5 +201,5 @@ pub async fn unlink(state: &AppState, customer_id: &str, connector_id: &str) -> 
         return Err(Error::NotFound);
     }
     tracing::info!(connector = %connector_id, customer = %customer_id, "identity unlinked");
-    Ok(())
+    factor_change::changed(state, session, Change::IdentityUnlinked, now).await
 }

@@ -4,10 +4,7 @@
 use super::accounts::{self, Outcome};
 use super::{connectors, upstream};
 use crate::error::Error;
-use crate::login::passkey_routes::continue_url;
-use crate::login::routes::{LoginView, render_login};
-use crate::login::session;
-use crate::oidc::authorize;
+use crate::login::routes::{LoginView, landed, previous_session, render_login};
 use crate::state::SharedState;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
@@ -86,25 +83,27 @@ async fn callback(state: SharedState, csrf: CsrfToken, browser: Browser, answer:
     let secure = state.config.secure_cookies();
     let resolved = async {
         let user = upstream::complete(&state, &answer, browser.cookie(cookies::FEDERATION), now).await?;
-        accounts::resolve(&state, user, &browser.facts(), now).await
+        let previous = previous_session(&state, &browser).await?;
+        accounts::resolve(&state, user, browser.facts(), previous, now).await
     };
     let mut res = match resolved.await {
         Ok(Outcome::SignedIn { session: new, authz }) => {
             let authz = authz.unwrap_or_default();
-            if !authz.is_empty()
-                && let Err(e) = authorize::mark_authenticated(&state, &authz, &new.record.id, now).await
-            {
-                tracing::info!(authz = %authz, error = %e, "federated sign-in finished for a request that is gone");
+            let (next, set) = landed(&state, &browser, &new, &authz, now).await;
+            let mut res = Redirect::to(&next).into_response();
+            for c in set {
+                res.headers_mut().append(header::SET_COOKIE, c);
             }
-            let mut res = Redirect::to(&continue_url(&authz)).into_response();
-            let max_age = session::cookie_max_age(&state, &new.record);
-            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
             res
         }
-        Ok(Outcome::SecondStep { cookie }) => {
+        Ok(Outcome::SecondStep { cookie, link_cookie }) => {
             let mut res = Redirect::to("/login/second-factor").into_response();
             res.headers_mut()
                 .append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &cookie, Some(600), secure));
+            if let Some(link) = link_cookie {
+                let cookie = cookies::set(cookies::FEDERATION_LINK, &link, Some(15 * 60), secure);
+                res.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             res
         }
         Ok(Outcome::NeedsProof { email, provider, link_cookie, authz }) => {

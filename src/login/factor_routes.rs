@@ -1,13 +1,13 @@
 //! Thin handlers for the second step of a sign-in (authenticator app or recovery code) and
 //! for step-up requests from apps.
 
-use super::passkey_routes::continue_url;
+use super::finish;
 use super::session;
 use super::step_up::{self, StepUp};
 use super::totp::{self, Finished};
 use crate::error::Error;
-use crate::oidc::authorize;
 use crate::state::SharedState;
+use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
 use crate::web::pages::{self, SecondFactorPage, StepUpPage};
@@ -55,39 +55,36 @@ async fn second_factor(
     }
     let now = state.now();
     let cookie = browser.cookie(cookies::SECOND_STEP);
-    let (step, finished) = match totp::finish(&state, cookie, &f.code, &browser.facts(), now).await {
+    let finished = async {
+        let previous = super::routes::previous_session(&state, &browser).await?;
+        totp::finish(&state, cookie, &f.code, browser.facts(), previous, now).await
+    };
+    let (step, finished) = match finished.await {
         Ok(done) => done,
         Err(Error::BadInput(m)) => {
             return pages::render(StatusCode::BAD_REQUEST, &SecondFactorPage { csrf: &csrf.0, error: Some(&m) });
         }
         Err(e) => return responses::page(e),
     };
-    let secure = state.config.secure_cookies();
     let authz = step.authz.unwrap_or_default();
-    let (session_id, new_cookie) = match finished {
-        Finished::NewSession(new) => {
-            super::routes::link_waiting_identity(&state, &browser, &new.record.customer_id, now).await;
-            let max_age = session::cookie_max_age(&state, &new.record);
-            (new.record.id.clone(), Some(cookies::set(cookies::SESSION, &new.token, max_age, secure)))
-        }
-        Finished::Upgraded(s) => (s.id, None),
-    };
-    if !authz.is_empty()
-        && let Err(e) = authorize::mark_authenticated(&state, &authz, &session_id, now).await
-    {
-        tracing::info!(authz = %authz, error = %e, "second step finished for a request that is gone");
-    }
-    let mut res = Redirect::to(&continue_url(&authz)).into_response();
-    if let Some(c) = new_cookie {
+    let (Finished::NewSession(new) | Finished::Upgraded(new)) = finished;
+    let (next, set) = super::routes::landed(&state, &browser, &new, &authz, now).await;
+    let mut res = Redirect::to(&next).into_response();
+    for c in set {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
-    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SECOND_STEP, secure));
+    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SECOND_STEP, state.config.secure_cookies()));
     res
 }
 
 #[derive(Deserialize)]
 struct StepUpQuery {
+    /// The authorization request that asked for a stronger level…
+    #[serde(default)]
     authz: String,
+    /// …or the page of the account area where a change waits for a fresh proof.
+    #[serde(default)]
+    next: String,
 }
 
 async fn step_up_page(
@@ -102,6 +99,9 @@ async fn step_up_page(
         Ok(None) => return Redirect::to(&format!("/login?authz={}", q.authz)).into_response(),
         Err(e) => return responses::page(e),
     };
+    if q.authz.is_empty() {
+        return step_up_for_change(&state, &session, &q.next, now).await;
+    }
     match step_up::next(&state, &q.authz, &session, now).await {
         Ok(StepUp::SecondFactor(step)) => {
             let mut res = Redirect::to("/login/second-factor").into_response();
@@ -110,12 +110,32 @@ async fn step_up_page(
             res
         }
         Ok(StepUp::Passkey) => Redirect::to(&format!("/login?authz={}&passkey=1", q.authz)).into_response(),
+        Ok(StepUp::Mailbox) => Redirect::to(&format!("/login?authz={}", q.authz)).into_response(),
         Ok(StepUp::Unreachable { client_name, wants_passkey }) => pages::render(
             StatusCode::OK,
             &StepUpPage { csrf: &csrf.0, authz: &q.authz, client_name: &client_name, wants_passkey },
         ),
         Err(e) => responses::page(e),
     }
+}
+
+/// A change in the account area needs a fresh proof at the account's strongest level: ask for
+/// it in place, then come back to `next`.
+async fn step_up_for_change(state: &SharedState, session: &SessionRecord, next: &str, now: i64) -> Response {
+    let next = finish::valid_next(next).unwrap_or("/account");
+    let secure = state.config.secure_cookies();
+    let mut res = match step_up::for_change(state, session, now).await {
+        Ok(StepUp::SecondFactor(step)) => {
+            let mut res = Redirect::to("/login/second-factor").into_response();
+            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &step, Some(600), secure));
+            res
+        }
+        Ok(StepUp::Passkey) => Redirect::to(&format!("/login?passkey=1&next={next}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/login?next={next}")).into_response(),
+        Err(e) => return responses::page(e),
+    };
+    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::NEXT, next, Some(15 * 60), secure));
+    res
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,13 @@
 //! How a person proves who they are: one file per method, plus the browser session.
 
 pub mod email;
+pub mod factor_change;
 pub mod factor_routes;
+pub mod finish;
 pub mod passkey;
 pub mod passkey_routes;
+pub mod review;
+pub mod review_routes;
 pub mod routes;
 pub mod session;
 pub mod step_up;

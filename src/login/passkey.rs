@@ -6,6 +6,7 @@
 //! that travels in an HttpOnly cookie (bound to the browser) and is taken exactly once, so a
 //! replayed or stale response finds nothing.
 
+use super::factor_change::{self, Change, Renewed};
 use super::session::{self, ACR_PASSKEY, Browser, NewSession};
 use crate::config::Config;
 use crate::crypto::secrets;
@@ -64,7 +65,9 @@ pub async fn start_registration(
     state: &AppState,
     session: &SessionRecord,
     email: &str,
+    now: i64,
 ) -> Result<(String, CreationChallengeResponse)> {
+    factor_change::require_fresh(state, session, now).await?;
     let existing = state.store.passkeys_of(&session.customer_id).await?;
     let exclude: Vec<CredentialID> =
         existing.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok()).collect();
@@ -92,12 +95,13 @@ pub async fn finish_registration(
     credential: &RegisterPublicKeyCredential,
     name: &str,
     now: i64,
-) -> Result<PasskeyRecord> {
+) -> Result<(PasskeyRecord, Renewed)> {
     let ceremony: RegistrationCeremony = state
         .ephemeral
         .take_json(&reg_key(ceremony_id))
         .await?
         .ok_or_else(|| Error::bad_input("This request timed out. Please try again."))?;
+    factor_change::require_fresh(state, session, now).await?;
     if ceremony.customer_id != session.customer_id {
         return Err(Error::bad_input("This request belongs to another sign-in. Please try again."));
     }
@@ -125,7 +129,8 @@ pub async fn finish_registration(
         return Err(Error::bad_input("This passkey is already registered."));
     }
     tracing::info!(customer = %record.customer_id, passkey = %record.id, "passkey registered");
-    Ok(record)
+    let renewed = factor_change::changed(state, session, Change::PasskeyAdded, now).await?;
+    Ok((record, renewed))
 }
 
 fn default_name(synced: bool) -> String {
@@ -150,6 +155,7 @@ pub async fn finish_sign_in(
     ceremony_id: &str,
     credential: &PublicKeyCredential,
     browser: &Browser<'_>,
+    previous_session: Option<&SessionRecord>,
     remember: bool,
     now: i64,
 ) -> Result<NewSession> {
@@ -194,10 +200,14 @@ pub async fn finish_sign_in(
     record.user_verified = i64::from(result.user_verified());
     record.last_used_at = Some(now);
     let amr = amr(result.backup_eligible(), result.user_verified());
-    let new = session::new_session(state, &record.customer_id, ACR_PASSKEY, &amr, browser, remember, now);
+    // A passkey with user verification is multi-factor by itself, so no second step is due
+    // (`finish::open_session`); the session is stored in the same transaction as the counter.
+    let new =
+        session::successor(state, previous_session, &record.customer_id, ACR_PASSKEY, &amr, browser, remember, now);
     if !state.store.use_passkey(&record, previous, &new.record).await? {
         return Err(Error::bad_input("This passkey was just used elsewhere. Please try again."));
     }
+    session::retire_previous(state, previous_session, &new.record).await?;
     tracing::info!(session = %new.record.id, customer = %record.customer_id, passkey = %record.id, "signed in with a passkey");
     Ok(new)
 }
@@ -234,9 +244,6 @@ pub async fn list(state: &AppState, customer_id: &str) -> Result<Vec<PasskeyView
         .collect())
 }
 
-/// How recent a sign-in must be to remove a passkey.
-pub const RECENT_SIGN_IN_MS: i64 = 10 * 60 * 1000;
-
 pub async fn rename(state: &AppState, session: &SessionRecord, id: &str, name: &str) -> Result<()> {
     let name: String = name.trim().chars().take(60).collect();
     if name.is_empty() {
@@ -248,15 +255,13 @@ pub async fn rename(state: &AppState, session: &SessionRecord, id: &str, name: &
     Ok(())
 }
 
-pub async fn remove(state: &AppState, session: &SessionRecord, id: &str, now: i64) -> Result<()> {
-    if now - session.auth_time > RECENT_SIGN_IN_MS {
-        return Err(Error::bad_input("For your security, sign in again before removing a passkey."));
-    }
+pub async fn remove(state: &AppState, session: &SessionRecord, id: &str, now: i64) -> Result<Renewed> {
+    factor_change::require_fresh(state, session, now).await?;
     if !state.store.delete_passkey(&session.customer_id, id).await? {
         return Err(Error::NotFound);
     }
     tracing::info!(customer = %session.customer_id, passkey = %id, "passkey removed");
-    Ok(())
+    factor_change::changed(state, session, Change::PasskeyRemoved, now).await
 }
 
 /// Offer "create a passkey" after an email sign-in: only to customers without one, and at

@@ -2,10 +2,10 @@
 //! and the "create a passkey" offer page. JSON requests carry the CSRF token in the
 //! `X-CSRF-Token` header.
 
+use super::factor_change::Renewed;
 use super::passkey::{self, PublicKeyCredential, RegisterPublicKeyCredential};
 use super::session;
 use crate::error::{Error, Result};
-use crate::oidc::authorize;
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
@@ -14,7 +14,7 @@ use crate::web::pages::{self, PasskeyOfferPage};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -32,7 +32,7 @@ pub fn pages() -> Router<SharedState> {
 
 /// Where the person goes once signed in: back into the authorization, or their account.
 pub fn continue_url(authz: &str) -> String {
-    if authz.is_empty() { "/account".into() } else { format!("/authorize/resume?authz={authz}") }
+    super::finish::continue_url(authz, None)
 }
 
 fn check_csrf(csrf: &CsrfToken, headers: &HeaderMap) -> Result<()> {
@@ -45,8 +45,16 @@ async fn signed_in(state: &SharedState, browser: &Browser) -> Result<SessionReco
         .ok_or_else(|| Error::bad_input("Your session has ended. Sign in again."))
 }
 
-/// A JSON error a person can read: `{"error": "..."}`.
+/// A JSON error a person can read: `{"error": "..."}`; when a fresh proof is needed first,
+/// `step_up` says where the script sends the person.
 fn json_error(e: Error) -> Response {
+    if let Error::StepUpRequired = e {
+        let body = json!({
+            "error": "Confirm it is you before adding a passkey.",
+            "step_up": responses::step_up_url("/account"),
+        });
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
     let message = match &e {
         Error::BadInput(m) => m.to_string(),
         Error::NotFound => "This passkey no longer exists.".into(),
@@ -79,7 +87,7 @@ async fn register_start(
         check_csrf(&csrf, &headers)?;
         let session = signed_in(&state, &browser).await?;
         let customer = state.store.customer(&session.customer_id).await?.ok_or(Error::NotFound)?;
-        passkey::start_registration(&state, &session, &customer.email).await
+        passkey::start_registration(&state, &session, &customer.email, state.now()).await
     };
     match started.await {
         Ok((id, options)) => with_ceremony_cookie(&state, options, &id),
@@ -108,7 +116,11 @@ async fn register_finish(
         passkey::finish_registration(&state, ceremony, &session, &body.credential, &body.name, state.now()).await
     };
     match finished.await {
-        Ok(p) => Json(json!({ "id": p.id, "name": p.name })).into_response(),
+        Ok((p, renewed)) => {
+            let mut res = Json(json!({ "id": p.id, "name": p.name })).into_response();
+            res.headers_mut().append(header::SET_COOKIE, renewed_cookie(&state, &renewed));
+            res
+        }
         Err(e) => json_error(e),
     }
 }
@@ -149,23 +161,27 @@ async fn sign_in_finish(
     }
     let now = state.now();
     let ceremony = browser.cookie(cookies::WEBAUTHN).unwrap_or("");
-    let new =
-        match passkey::finish_sign_in(&state, ceremony, &body.credential, &browser.facts(), body.remember, now).await {
-            Ok(new) => new,
-            Err(e) => return json_error(e),
-        };
-    super::routes::link_waiting_identity(&state, &browser, &new.record.customer_id, now).await;
-    if !body.authz.is_empty()
-        && let Err(e) = authorize::mark_authenticated(&state, &body.authz, &new.record.id, now).await
-    {
-        tracing::info!(authz = %body.authz, error = %e, "passkey sign-in finished for a request that is gone");
+    let signed = async {
+        let previous = super::routes::previous_session(&state, &browser).await?;
+        let facts = browser.facts();
+        passkey::finish_sign_in(&state, ceremony, &body.credential, &facts, previous.as_ref(), body.remember, now).await
+    };
+    let new = match signed.await {
+        Ok(new) => new,
+        Err(e) => return json_error(e),
+    };
+    let (next, set) = super::routes::landed(&state, &browser, &new, &body.authz, now).await;
+    let mut res = Json(json!({ "redirect": next })).into_response();
+    for c in set {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
-    let secure = state.config.secure_cookies();
-    let mut res = Json(json!({ "redirect": continue_url(&body.authz) })).into_response();
-    let max_age = session::cookie_max_age(&state, &new.record);
-    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
-    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::WEBAUTHN, secure));
+    res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::WEBAUTHN, state.config.secure_cookies()));
     res
+}
+
+/// The session cookie with the secret a factor change gave the session.
+pub fn renewed_cookie(state: &SharedState, renewed: &Renewed) -> HeaderValue {
+    cookies::set(cookies::SESSION, &renewed.token, renewed.max_age, state.config.secure_cookies())
 }
 
 #[derive(Deserialize)]

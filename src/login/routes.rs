@@ -1,17 +1,20 @@
 //! Thin handlers for the sign-in pages.
 
 use super::email::{self, LinkOutcome, LinkView, Proven, Status};
-use super::{passkey, passkey_routes, session, totp};
+use super::finish::{self, Attempt, Opened};
+use super::passkey;
+use super::session::{self, NewSession};
 use crate::error::Error;
 use crate::oidc::authorize;
 use crate::state::SharedState;
+use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
 use crate::web::pages::{self, CheckMailPage, DonePage, LinkPage, LoginPage};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -41,6 +44,9 @@ struct LoginQuery {
     /// Set when a step-up sends the person here for their passkey.
     #[serde(default)]
     passkey: String,
+    /// A page of the account area to return to after signing in (a step-up for a change).
+    #[serde(default)]
+    next: String,
 }
 
 async fn login_page(
@@ -58,7 +64,12 @@ async fn login_page(
         }
     };
     let what = LoginView { email: &hint, passkey_prompt: !q.passkey.is_empty(), ..LoginView::default() };
-    render_login(&state, &csrf, &q.authz, StatusCode::OK, what).await
+    let mut res = render_login(&state, &csrf, &q.authz, StatusCode::OK, what).await;
+    if let Some(next) = finish::valid_next(&q.next) {
+        let cookie = cookies::set(cookies::NEXT, next, Some(15 * 60), state.config.secure_cookies());
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    res
 }
 
 /// What the login page says besides the form.
@@ -177,43 +188,73 @@ pub async fn link_waiting_identity(state: &SharedState, browser: &Browser, custo
     }
 }
 
+/// The tail of every sign-in that opened a session: the provider identity that waited for
+/// this proof is linked, the authorization is marked authenticated, and the session cookie
+/// is set. Returns where to continue and the cookies to set.
+pub async fn landed(
+    state: &SharedState,
+    browser: &Browser,
+    new: &NewSession,
+    authz: &str,
+    now: i64,
+) -> (String, Vec<HeaderValue>) {
+    link_waiting_identity(state, browser, &new.record.customer_id, now).await;
+    // An expired request is reported to the person by the resume step that follows.
+    if !authz.is_empty()
+        && let Err(e) = authorize::mark_authenticated(state, authz, &new.record.id, now).await
+    {
+        tracing::info!(authz = %authz, error = %e, "sign-in finished for a request that is gone");
+    }
+    let next = finish::continue_url(authz, browser.cookie(cookies::NEXT));
+    let secure = state.config.secure_cookies();
+    let max_age = session::cookie_max_age(state, &new.record);
+    (next, vec![cookies::set(cookies::SESSION, &new.token, max_age, secure), cookies::delete(cookies::NEXT, secure)])
+}
+
+/// The session this browser holds now, if any (a new sign-in renews or replaces it).
+pub async fn previous_session(state: &SharedState, browser: &Browser) -> crate::error::Result<Option<SessionRecord>> {
+    session::current(state, browser.cookie(cookies::SESSION), state.now()).await
+}
+
 /// Open the session in this browser and continue the authorization it came from.
 async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Response {
     let now = state.now();
     let secure = state.config.secure_cookies();
-    // An account with an authenticator app needs it as the second step.
-    match totp::second_step_after_email(state, &proven.email, proven.authz.clone(), proven.remember).await {
-        Ok(Some(step)) => {
+    let opened = async {
+        let previous = previous_session(state, browser).await?;
+        let a = Attempt { authz: proven.authz.clone(), remember: proven.remember, browser: browser.facts(), previous };
+        finish::after_email(state, &proven.email, &a, now).await
+    };
+    let authz = proven.authz.clone().unwrap_or_default();
+    let mut res = match opened.await {
+        // An account with an authenticator app needs it as the second step.
+        Ok(Opened::SecondStep(step)) => {
             let mut res = Redirect::to("/login/second-factor").into_response();
-            let ttl = Some(10 * 60);
-            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &step, ttl, secure));
-            res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SIGN_IN, secure));
-            return res;
+            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &step, Some(600), secure));
+            res
         }
-        Ok(None) => {}
-        Err(e) => return responses::page(e),
-    }
-    let new = match session::sign_in_with_email(state, &proven.email, &browser.facts(), proven.remember, now).await {
-        Ok(s) => s,
+        Ok(Opened::Review(new)) => {
+            let mut res = Redirect::to(&format!("/login/review?authz={authz}")).into_response();
+            let max_age = session::cookie_max_age(state, &new.record);
+            res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
+            res
+        }
+        Ok(Opened::Session(new)) => {
+            let (mut next, set) = landed(state, browser, &new, &authz, now).await;
+            // After an email sign-in, offer a passkey (at most once a week, never nagging).
+            match passkey::should_offer(state, &new.record.customer_id, now).await {
+                Ok(true) => next = format!("/passkey/offer?authz={authz}"),
+                Ok(false) => {}
+                Err(e) => return responses::page(e),
+            }
+            let mut res = Redirect::to(&next).into_response();
+            for c in set {
+                res.headers_mut().append(header::SET_COOKIE, c);
+            }
+            res
+        }
         Err(e) => return responses::page(e),
     };
-    link_waiting_identity(state, browser, &new.record.customer_id, now).await;
-    if let Some(id) = &proven.authz {
-        // An expired request is reported to the person by the resume step that follows.
-        if let Err(e) = authorize::mark_authenticated(state, id, &new.record.id, now).await {
-            tracing::info!(authz = %id, error = %e, "sign-in finished for a request that is gone");
-        }
-    }
-    let authz = proven.authz.unwrap_or_default();
-    // After an email sign-in, offer a passkey (at most once a week, never nagging).
-    let next = match passkey::should_offer(state, &new.record.customer_id, now).await {
-        Ok(true) => format!("/passkey/offer?authz={authz}"),
-        Ok(false) => passkey_routes::continue_url(&authz),
-        Err(e) => return responses::page(e),
-    };
-    let mut res = Redirect::to(&next).into_response();
-    let max_age = session::cookie_max_age(state, &new.record);
-    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &new.token, max_age, secure));
     res.headers_mut().append(header::SET_COOKIE, cookies::delete(cookies::SIGN_IN, secure));
     res
 }

@@ -62,40 +62,119 @@ pub struct NewSession {
     pub record: SessionRecord,
 }
 
-/// The live session behind a session cookie, if any (and note that it was seen).
+/// The live session behind a session cookie, if any (and note that it was seen). A session
+/// left unused for longer than `session_idle_timeout_secs` ends here, whatever its lifetime.
 pub async fn current(state: &AppState, cookie: Option<&str>, now: i64) -> Result<Option<SessionRecord>> {
     match cookie {
         Some(token) if !token.is_empty() => {
-            let session = state.store.session_by_token(&secrets::hash(token), now).await?;
-            if let Some(s) = &session
-                && now - s.last_seen_at > 60_000
-            {
+            let Some(s) = state.store.session_by_token(&secrets::hash(token), now).await? else { return Ok(None) };
+            if idle(state, &s, now) {
+                tracing::info!(session = %s.id, "session ended after the idle timeout");
+                end(state, &s, true).await?;
+                return Ok(None);
+            }
+            if now - s.last_seen_at > 60_000 {
                 state.store.touch_session(&s.id, now).await?;
             }
-            Ok(session)
+            Ok(Some(s))
         }
         _ => Ok(None),
     }
 }
 
-/// The session cookie's Max-Age: persistent sessions outlive the browser, others do not.
-pub fn cookie_max_age(state: &AppState, session: &SessionRecord) -> Option<i64> {
-    (session.persistent != 0).then_some(state.config.persistent_session_ttl_secs)
+/// Whether a session went unused for longer than the idle timeout.
+pub fn idle(state: &AppState, session: &SessionRecord, now: i64) -> bool {
+    now - session.last_seen_at.max(session.auth_time) > state.config.session_idle_timeout_secs.saturating_mul(1000)
 }
 
-/// Open a session for the owner of a mailbox just proven, creating the customer on the
-/// first handshake.
-pub async fn sign_in_with_email(
+/// The session that a sign-in in this browser sets. When the browser's `previous` session is
+/// the same customer's, it is renewed: its secret (the cookie) is new, so a planted or stolen
+/// cookie value dies (session fixation), while its public id (`sid`) stays, so the apps'
+/// back-channel logout still matches. Otherwise a new session is made; `retire_previous`
+/// then ends the old one.
+#[allow(clippy::too_many_arguments)]
+pub fn successor(
     state: &AppState,
-    email: &str,
+    previous: Option<&SessionRecord>,
+    customer_id: &str,
+    acr: &str,
+    amr: &str,
     browser: &Browser<'_>,
     remember: bool,
     now: i64,
-) -> Result<NewSession> {
-    let NewSession { token, mut record } = new_session(state, "", ACR_EMAIL, AMR_EMAIL, browser, remember, now);
-    record.customer_id = state.store.sign_in_with_email(email, &secrets::random_id(), &record).await?;
-    tracing::info!(session = %record.id, customer = %record.customer_id, "signed in with email");
-    Ok(NewSession { token, record })
+) -> NewSession {
+    let mut new = new_session(state, customer_id, acr, amr, browser, remember, now);
+    if let Some(p) = previous.filter(|p| p.customer_id == customer_id) {
+        new.record.id = p.id.clone();
+        new.record.created_at = p.created_at;
+    }
+    new
+}
+
+/// A browser holds one session: once `new` is stored, the browser's previous session ends
+/// unless `new` renewed it. Offline grants survive, as in RP-initiated logout.
+pub async fn retire_previous(state: &AppState, previous: Option<&SessionRecord>, new: &SessionRecord) -> Result<()> {
+    match previous {
+        Some(p) if p.id != new.id => end(state, p, true).await,
+        _ => Ok(()),
+    }
+}
+
+/// Give a session a new secret (after a step-up or a factor change); returns the new cookie
+/// value. The old value stops working at once.
+pub async fn rotate(state: &AppState, session: &SessionRecord) -> Result<String> {
+    let token = secrets::random_token();
+    state.store.rotate_session_token(&session.id, &secrets::hash(&token)).await?;
+    Ok(token)
+}
+
+/// The strongest level the account's own factors reach: a passkey, else an authenticator app
+/// (with the mailbox), else the mailbox alone. Changing a factor needs a recent proof at it.
+pub async fn strongest_level(state: &AppState, customer_id: &str) -> Result<&'static str> {
+    if !state.store.passkeys_of(customer_id).await?.is_empty() {
+        return Ok(ACR_PASSKEY);
+    }
+    if state.store.totp_factor(customer_id).await?.is_some() {
+        return Ok(ACR_MFA);
+    }
+    Ok(ACR_EMAIL)
+}
+
+/// "Firefox on Linux" from a User-Agent header: enough for a person to recognise a device.
+pub fn device(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else {
+        "A browser"
+    };
+    let os = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {os}")
+}
+
+/// The session cookie's Max-Age: persistent sessions outlive the browser, others do not.
+pub fn cookie_max_age(state: &AppState, session: &SessionRecord) -> Option<i64> {
+    (session.persistent != 0).then_some(state.config.persistent_session_ttl_secs)
 }
 
 /// A session for `customer_id` just authenticated with `acr`/`amr`, not yet stored.

@@ -17,6 +17,8 @@ pub enum StepUp {
     Passkey,
     /// Nothing enrolled reaches the level: offer to set something up, or cancel.
     Unreachable { client_name: String, wants_passkey: bool },
+    /// Prove the mailbox again (an account with no other factor).
+    Mailbox,
 }
 
 pub async fn next(state: &AppState, authz: &str, session: &SessionRecord, now: i64) -> Result<StepUp> {
@@ -55,4 +57,24 @@ pub async fn cancel(state: &AppState, authz: &str, now: i64) -> Result<Authoriza
 /// stronger) within `within_ms`. Privacy requests and factor changes use this.
 pub fn satisfied(session: &SessionRecord, acr: &str, within_ms: i64, now: i64) -> bool {
     session::fresh_enough(session, acr, within_ms, now)
+}
+
+/// What proves the account's strongest level again, before a change to its factors
+/// (`factor_change::require_fresh`): the authenticator app as a step-up of this session, a
+/// passkey, or the mailbox for an account with nothing else.
+pub async fn for_change(state: &AppState, session: &SessionRecord, _now: i64) -> Result<StepUp> {
+    Ok(match session::strongest_level(state, &session.customer_id).await? {
+        ACR_PASSKEY => StepUp::Passkey,
+        ACR_MFA => {
+            let step = SecondStep {
+                customer_id: session.customer_id.clone(),
+                first_amr: session.amr.clone(),
+                authz: None,
+                remember: session.persistent != 0,
+                upgrade_session: Some(session.id.clone()),
+            };
+            StepUp::SecondFactor(totp::park(state, &step).await?)
+        }
+        _ => StepUp::Mailbox,
+    })
 }

@@ -5,6 +5,8 @@
 //! (RFC 6238 §5.2); five wrong codes in a row lock the factor for 15 minutes; every attempt
 //! is rate limited per address and logged.
 
+use super::factor_change::{self, Change, Renewed};
+use super::finish::{self, Attempt};
 use super::session::{self, ACR_MFA, AMR_MFA, AMR_OTP, AMR_RECOVERY, Browser, NewSession};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
@@ -57,7 +59,8 @@ fn enrol_key(session_id: &str) -> String {
 }
 
 /// Start enrolment: a new secret, kept (unconfirmed) for this session only.
-pub async fn start_enrolment(state: &AppState, session: &SessionRecord, email: &str) -> Result<Enrolment> {
+pub async fn start_enrolment(state: &AppState, session: &SessionRecord, email: &str, now: i64) -> Result<Enrolment> {
+    factor_change::require_fresh(state, session, now).await?;
     // RFC 4226 §4 recommends 160 bits.
     let bytes = secrets::random_vec(20);
     let t = totp(bytes.clone(), email, &issuer_name(state))?;
@@ -81,7 +84,8 @@ pub async fn confirm_enrolment(
     email: &str,
     code: &str,
     now: i64,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, Renewed)> {
+    factor_change::require_fresh(state, session, now).await?;
     let base32 = state
         .ephemeral
         .get(&enrol_key(&session.id))
@@ -104,7 +108,7 @@ pub async fn confirm_enrolment(
     state.store.enrol_totp(&record, &hashes).await?;
     state.ephemeral.delete(&enrol_key(&session.id)).await?;
     tracing::info!(customer = %session.customer_id, "authenticator app enrolled");
-    Ok(codes)
+    Ok((codes, factor_change::changed(state, session, Change::AppAdded, now).await?))
 }
 
 /// Ten codes like `k3vq-9xmt` (8 characters of 31: about 40 bits each), and their hashes for the store.
@@ -120,30 +124,26 @@ fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
     (codes, hashes)
 }
 
-pub async fn regenerate_recovery_codes(state: &AppState, session: &SessionRecord, now: i64) -> Result<Vec<String>> {
-    require_recent(session, now)?;
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    session: &SessionRecord,
+    now: i64,
+) -> Result<(Vec<String>, Renewed)> {
+    factor_change::require_fresh(state, session, now).await?;
     if state.store.totp_factor(&session.customer_id).await?.is_none() {
         return Err(Error::bad_input("Add an authenticator app first."));
     }
     let (codes, hashes) = new_recovery_codes();
     state.store.replace_recovery_codes(&session.customer_id, &hashes).await?;
     tracing::info!(customer = %session.customer_id, "recovery codes regenerated");
-    Ok(codes)
+    Ok((codes, factor_change::changed(state, session, Change::RecoveryCodes, now).await?))
 }
 
-pub async fn remove(state: &AppState, session: &SessionRecord, now: i64) -> Result<()> {
-    require_recent(session, now)?;
+pub async fn remove(state: &AppState, session: &SessionRecord, now: i64) -> Result<Renewed> {
+    factor_change::require_fresh(state, session, now).await?;
     state.store.remove_totp(&session.customer_id).await?;
     tracing::info!(customer = %session.customer_id, "authenticator app removed");
-    Ok(())
-}
-
-fn require_recent(session: &SessionRecord, now: i64) -> Result<()> {
-    if session::fresh_enough(session, session::ACR_EMAIL, super::passkey::RECENT_SIGN_IN_MS, now) {
-        Ok(())
-    } else {
-        Err(Error::bad_input("For your security, sign in again before changing your sign-in methods."))
-    }
+    factor_change::changed(state, session, Change::AppRemoved, now).await
 }
 
 pub async fn enrolled(state: &AppState, customer_id: &str) -> Result<bool> {
@@ -219,28 +219,6 @@ pub async fn park(state: &AppState, step: &SecondStep) -> Result<String> {
     Ok(id)
 }
 
-/// After an email proof: if the account has an authenticator app, park the second step and
-/// return the cookie secret for it; `None` means the email alone signs in.
-pub async fn second_step_after_email(
-    state: &AppState,
-    email: &str,
-    authz: Option<String>,
-    remember: bool,
-) -> Result<Option<String>> {
-    let Some(customer) = state.store.customer_by_email(email).await? else { return Ok(None) };
-    if !enrolled(state, &customer.id).await? {
-        return Ok(None);
-    }
-    let step = SecondStep {
-        customer_id: customer.id,
-        first_amr: session::AMR_EMAIL.into(),
-        authz,
-        remember,
-        upgrade_session: None,
-    };
-    Ok(Some(park(state, &step).await?))
-}
-
 pub async fn parked(state: &AppState, cookie: Option<&str>) -> Result<SecondStep> {
     let gone = || Error::bad_input("This sign-in has expired. Start again from the app.");
     let id = cookie.filter(|c| !c.is_empty()).ok_or_else(gone)?;
@@ -251,8 +229,8 @@ pub async fn parked(state: &AppState, cookie: Option<&str>) -> Result<SecondStep
 pub enum Finished {
     /// A new session (sign-in): set its cookie.
     NewSession(NewSession),
-    /// A stronger existing session (step-up).
-    Upgraded(SessionRecord),
+    /// A stronger existing session (step-up), with its new secret for the cookie.
+    Upgraded(NewSession),
 }
 
 /// Verify the code for the parked step and finish it.
@@ -260,7 +238,8 @@ pub async fn finish(
     state: &AppState,
     cookie: Option<&str>,
     code: &str,
-    browser: &Browser<'_>,
+    browser: Browser<'_>,
+    previous: Option<SessionRecord>,
     now: i64,
 ) -> Result<(SecondStep, Finished)> {
     let step = parked(state, cookie).await?;
@@ -277,15 +256,17 @@ pub async fn finish(
                 .await?
                 .ok_or_else(|| Error::bad_input("Your session has ended. Sign in again from the app."))?;
             let amr = session::amr_union(&current.amr, &amr);
-            state.store.upgrade_session(id, ACR_MFA, &amr, now).await?;
+            // A step-up gives the session a new secret (session fixation).
+            let token = secrets::random_token();
+            let token_hash = secrets::hash(&token);
+            state.store.upgrade_session(id, &token_hash, ACR_MFA, &amr, now).await?;
             tracing::info!(session = %id, "session stepped up with a second factor");
-            Finished::Upgraded(SessionRecord { acr: ACR_MFA.into(), amr, auth_time: now, ..current })
+            let record = SessionRecord { acr: ACR_MFA.into(), amr, auth_time: now, token_hash, ..current };
+            Finished::Upgraded(NewSession { token, record })
         }
         None => {
-            let new = session::new_session(state, &step.customer_id, ACR_MFA, &amr, browser, step.remember, now);
-            state.store.insert_session(&new.record).await?;
-            tracing::info!(session = %new.record.id, customer = %step.customer_id, "signed in with two factors");
-            Finished::NewSession(new)
+            let a = Attempt { authz: step.authz.clone(), remember: step.remember, browser, previous };
+            Finished::NewSession(finish::establish(state, &step.customer_id, ACR_MFA, &amr, &a, now).await?)
         }
     };
     Ok((step, finished))

@@ -88,3 +88,38 @@ pub fn sign_in_mail(to: &str, link: &str, code: &str, minutes: i64) -> anyhow::R
         outbox_note: Some(format!("sign-in link for {to}: {link}")),
     })
 }
+
+#[derive(Template)]
+#[template(path = "mail/factor_changed/body.txt")]
+struct FactorChangedText<'a> {
+    what: &'a str,
+    when: &'a str,
+    device: &'a str,
+    security_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/factor_changed/body.html")]
+struct FactorChangedHtml<'a> {
+    what: &'a str,
+    when: &'a str,
+    device: &'a str,
+    security_url: &'a str,
+}
+
+/// "A passkey was added": sent after every change to how the account signs in.
+pub fn factor_changed_mail(
+    to: &str,
+    what: &str,
+    when: &str,
+    device: &str,
+    security_url: &str,
+) -> anyhow::Result<OutgoingMail> {
+    Ok(OutgoingMail {
+        to: to.to_string(),
+        subject: format!("{what} on your account"),
+        text: FactorChangedText { what, when, device, security_url }.render()?,
+        html: FactorChangedHtml { what, when, device, security_url }.render()?,
+        outbox_note: None,
+    })
+}

@@ -29,28 +29,41 @@ macro_rules! columns {
 }
 
 impl Store {
-    /// The first handshake: find or create the customer with this (now verified) address and
-    /// open a session for them, in one transaction. Returns the customer id.
-    pub async fn sign_in_with_email(
-        &self,
-        email: &str,
-        new_customer_id: &str,
-        session: &SessionRecord,
-    ) -> anyhow::Result<String> {
-        let mut tx = self.write.begin().await?;
-        let (customer_id,): (String,) = sqlx::query_as(
-            "INSERT INTO customers (id, email, email_verified, created_at, updated_at) VALUES ($1, $2, 1, $3, $3) \
-             ON CONFLICT (email) DO UPDATE SET email_verified = 1 RETURNING id",
+    /// An email proof: find or create the customer with this (now verified) address, in one
+    /// statement. Returns the customer id and whether this is the first proof of the mailbox
+    /// of an account that was set up without one (through a provider).
+    pub async fn prove_mailbox(&self, email: &str, new_customer_id: &str, now: i64) -> anyhow::Result<(String, bool)> {
+        let (customer_id, proven_at): (String, Option<i64>) = sqlx::query_as(
+            "INSERT INTO customers (id, email, email_verified, mailbox_proven_at, created_at, updated_at) \
+             VALUES ($1, $2, 1, $3, $3, $3) \
+             ON CONFLICT (email) DO UPDATE SET email_verified = 1 RETURNING id, mailbox_proven_at",
         )
         .bind(new_customer_id)
         .bind(email)
-        .bind(session.created_at)
-        .fetch_one(&mut *tx)
+        .bind(now)
+        .fetch_one(&self.write)
         .await?;
-        let session = SessionRecord { customer_id: customer_id.clone(), ..session.clone() };
-        Self::insert_session_in(&mut tx, &session).await?;
-        tx.commit().await?;
-        Ok(customer_id)
+        Ok((customer_id, proven_at.is_none()))
+    }
+
+    /// The owner proved the mailbox and reviewed what is attached to the account.
+    pub async fn mark_mailbox_proven(&self, customer_id: &str, now: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE customers SET mailbox_proven_at = $2 WHERE id = $1")
+            .bind(customer_id)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Something was attached without a proof of the mailbox (a provider linked by its
+    /// address alone): the next mail proof shows the owner what is attached.
+    pub async fn forget_mailbox_proof(&self, customer_id: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE customers SET mailbox_proven_at = NULL WHERE id = $1")
+            .bind(customer_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     pub async fn insert_session(&self, session: &SessionRecord) -> anyhow::Result<()> {
@@ -68,7 +81,9 @@ impl Store {
             .await?)
     }
 
-    /// Insert a session inside the caller's transaction.
+    /// Store a session inside the caller's transaction: insert it, or renew the session with
+    /// the same id (same customer only): new secret, level, methods and times; its creation
+    /// time stays.
     pub(super) async fn insert_session_in(
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         session: &SessionRecord,
@@ -76,7 +91,11 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO sessions (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, auth_time = excluded.auth_time, \
+             acr = excluded.acr, amr = excluded.amr, user_agent = excluded.user_agent, ip = excluded.ip, \
+             expires_at = excluded.expires_at, last_seen_at = excluded.last_seen_at, persistent = excluded.persistent \
+             WHERE sessions.customer_id = excluded.customer_id"
         ))
         .bind(&session.id)
         .bind(&session.token_hash)
@@ -128,15 +147,35 @@ impl Store {
         Ok(())
     }
 
-    /// A step-up: the session now carries a stronger `acr`, the union `amr`, a new auth_time.
-    pub async fn upgrade_session(&self, id: &str, acr: &str, amr: &str, auth_time: i64) -> anyhow::Result<()> {
-        sqlx::query("UPDATE sessions SET acr = $2, amr = $3, auth_time = $4, last_seen_at = $4 WHERE id = $1")
+    /// A new secret for a session: the old cookie value stops working.
+    pub async fn rotate_session_token(&self, id: &str, token_hash: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE sessions SET token_hash = $2 WHERE id = $1")
             .bind(id)
-            .bind(acr)
-            .bind(amr)
-            .bind(auth_time)
+            .bind(token_hash)
             .execute(&self.write)
             .await?;
+        Ok(())
+    }
+
+    /// A step-up: the session now carries a stronger `acr`, the union `amr`, a new auth_time.
+    pub async fn upgrade_session(
+        &self,
+        id: &str,
+        token_hash: &str,
+        acr: &str,
+        amr: &str,
+        auth_time: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET acr = $2, amr = $3, auth_time = $4, last_seen_at = $4, token_hash = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(acr)
+        .bind(amr)
+        .bind(auth_time)
+        .bind(token_hash)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 

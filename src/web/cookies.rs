@@ -15,6 +15,9 @@ pub const FEDERATION: &str = "tessera_fed";
 /// An upstream identity waiting for the customer to prove the account it will be linked to.
 pub const FEDERATION_LINK: &str = "tessera_fedlink";
 
+/// The page of the account area a step-up returns to (`/account…` only).
+pub const NEXT: &str = "tessera_next";
+
 /// The cookie name as sent to browsers for this deployment.
 pub fn name(base: &str, secure: bool) -> String {
     if secure { format!("__Host-{base}") } else { base.to_string() }

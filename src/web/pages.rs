@@ -110,6 +110,21 @@ pub struct AccountPage<'a> {
     pub identities: &'a [(String, String, String)],
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// After a change of sign-in methods: offer to end every other session.
+    pub offer_end_others: bool,
+}
+
+/// The first mail proof of an account set up through a provider: keep or remove what is attached.
+#[derive(Template)]
+#[template(path = "login/review.html")]
+pub struct ReviewPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+    /// (connector id, provider name, address at the provider)
+    pub identities: &'a [(String, String, String)],
+    /// (passkey id, name)
+    pub passkeys: &'a [(String, String)],
+    pub totp: bool,
 }
 
 #[derive(Template)]

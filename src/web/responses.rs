@@ -19,7 +19,7 @@ fn log_internal(e: &Error) {
 fn status(e: &Error) -> StatusCode {
     match e {
         Error::InvalidClient(_) | Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-        Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        Error::InsufficientScope(_) | Error::StepUpRequired => StatusCode::FORBIDDEN,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,6 +57,9 @@ pub fn bearer(e: Error) -> Response {
 
 /// A page for a person, in plain words.
 pub fn page(e: Error) -> Response {
+    if let Error::StepUpRequired = e {
+        return step_up("/account");
+    }
     log_internal(&e);
     let (title, message) = match &e {
         Error::Internal(_) => {
@@ -72,6 +75,17 @@ pub fn page(e: Error) -> Response {
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     }
     res
+}
+
+/// Ask for a fresh proof of the account's strongest factor, then come back to `next` (a page
+/// of the account area).
+pub fn step_up(next: &str) -> Response {
+    Redirect::to(&step_up_url(next)).into_response()
+}
+
+pub fn step_up_url(next: &str) -> String {
+    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("/login/step-up?next={next}")
 }
 
 /// An authorization response: a 303 redirect, or an auto-submitting form (form_post).

@@ -19,6 +19,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(accounts::routes::pages())
         .merge(accounts::security_routes::pages())
         .merge(login::factor_routes::pages())
+        .merge(login::review_routes::pages())
         .merge(federation::routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     Router::new()

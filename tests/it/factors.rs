@@ -39,6 +39,17 @@ pub async fn enrol(server: &TestServer, browser: &Browser) -> (String, Vec<Strin
     (secret, codes)
 }
 
+/// Prove the authenticator app again before a change (a step-up of the browser's session,
+/// asked for in place), as a change of sign-in methods requires.
+pub async fn prove_app(server: &TestServer, browser: &Browser, secret: &str) {
+    server.clock.advance_secs(30);
+    let page = browser.follow(browser.get("/login/step-up?next=/account").await).await;
+    assert!(page.body.contains("Enter the code from your authenticator app"), "{}", page.body);
+    let code = totp_code(secret, server.state.now());
+    let done = browser.post("/login/second-factor", &[("csrf", &page.csrf()), ("code", &code)]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+}
+
 /// An email sign-in in a fresh browser that stops at the second-factor page.
 async fn email_step(server: &TestServer, url: &str, email: &str) -> (Browser, Page) {
     let browser = server.browser();
@@ -108,11 +119,11 @@ async fn an_authenticator_app_becomes_the_second_step_of_email_sign_in() {
     let again = browser.post("/login/second-factor", &[("csrf", &page.csrf()), ("code", &codes[0])]).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
 
-    // New recovery codes need a recent sign-in, and replace the old ones.
+    // New recovery codes need a recent proof of the app (asked for in place), and replace the old ones.
     let stale = first.get("/account/totp").await;
     let refused = first.post("/account/totp/recovery-codes", &[("csrf", &stale.csrf())]).await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.body.contains("sign in again"), "{}", refused.body);
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.location.as_deref(), Some("/login/step-up?next=%2Faccount%2Ftotp"));
     let fresh = signed.get("/account/totp").await;
     assert!(fresh.body.contains("9 unused recovery codes"), "{}", fresh.body);
     let renewed = signed.post("/account/totp/recovery-codes", &[("csrf", &fresh.csrf())]).await;
@@ -187,7 +198,12 @@ async fn a_passkey_level_sends_the_person_to_their_passkey() {
     signed_in_code(&server, &browser, &client, "pk-up@example.com").await;
     // With an authenticator app too: a passkey (user-verified) is multi-factor on its own,
     // so the passkey sign-in below is not followed by a TOTP step.
-    enrol(&server, &browser).await;
+    let (secret, _) = enrol(&server, &browser).await;
+    // Adding the passkey is a change of sign-in methods: the app is asked for first.
+    let csrf = between(&browser.get("/account").await.body, "data-csrf=\"", "\"").unwrap();
+    let (status, _) = crate::support::passkey::post_json(&browser, &csrf, "/passkey/register/start", json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not with the email-level session");
+    prove_app(&server, &browser, &secret).await;
     let csrf = between(&browser.get("/account").await.body, "data-csrf=\"", "\"").unwrap();
     let mut passkey = Passkey::register(&browser, &csrf, &server.base).await.unwrap();
     let (url, verifier) = authorize_url(&server, &client, &[("acr_values", "urn:tessera:acr:passkey")]);

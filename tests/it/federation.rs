@@ -331,3 +331,71 @@ async fn tampered_upstream_id_tokens_are_refused() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_account_linked_by_a_trusted_address_still_asks_for_its_authenticator_app() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    let trusted = ConnectorInput { authoritative_email: Some(true), ..oidc_connector(&up, &upstream_client) };
+    connectors::create(&down.state, trusted, down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    let owner = down.browser();
+    crate::support::signed_in_code(&down, &owner, &app, "guarded@example.com").await;
+    crate::factors::enrol(&down, &owner).await;
+    let customer = down.state.store.customer_by_email("guarded@example.com").await.unwrap().unwrap();
+
+    // Through the trusted provider, the address links the account, but the app is still asked for.
+    let browser = down.browser();
+    let (url, _) = authorize_url(&down, &app, &[]);
+    let (login, _) = browser.go(&url, APP).await;
+    let (up_login, _) = to_upstream(&down, &browser, &login, "up").await;
+    let (page, at) = upstream_email_sign_in(&up, &browser, &up_login, "guarded@example.com").await;
+    assert!(page.body.contains("Enter the code from your authenticator app"), "{at}: {}", page.body);
+    assert!(!at.starts_with(APP), "no authorization without the second factor: {at}");
+    assert!(down.state.store.identities_of(&customer.id).await.unwrap().is_empty(), "linked only after the app");
+    let account = browser.get("/account").await;
+    assert_eq!(account.location.as_deref(), Some("/login"), "no session was opened");
+}
+
+#[tokio::test]
+async fn the_first_mail_proof_of_an_account_made_through_a_provider_reviews_what_is_attached() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+
+    // Someone controls "victim@example.com" at the provider (not the mailbox) and sets up the
+    // account here with their own authenticator app.
+    let squatter = down.browser();
+    let (url, _) = authorize_url(&down, &app, &[]);
+    let (login, _) = squatter.go(&url, APP).await;
+    let (up_login, _) = to_upstream(&down, &squatter, &login, "up").await;
+    let (_, back) = upstream_email_sign_in(&up, &squatter, &up_login, "victim@example.com").await;
+    assert!(back.starts_with(APP), "{back}");
+    crate::factors::enrol(&down, &squatter).await;
+    let customer = down.state.store.customer_by_email("victim@example.com").await.unwrap().unwrap();
+
+    // The owner of the mailbox signs in by mail: they see what is attached, and keep nothing.
+    let owner = down.browser();
+    let (url, _) = authorize_url(&down, &app, &[]);
+    let review = owner.sign_in_with_link(&down, &url, "victim@example.com").await;
+    assert!(review.body.contains("Check what is attached to your account"), "{}", review.body);
+    assert!(review.body.contains("Upstream") && review.body.contains("Authenticator app"), "{}", review.body);
+    assert_eq!(squatter.get("/account").await.location.as_deref(), Some("/login"), "other sessions ended");
+    let authz = crate::support::browser::hidden(&review.body, "authz").unwrap_or_default();
+    let done = owner
+        .post(
+            "/login/review",
+            &[("csrf", &review.csrf()), ("authz", &authz), ("remove_identity", "up"), ("remove_totp", "1")],
+        )
+        .await;
+    let (_, back) = owner.continue_from(done, &down.url("/login/review"), APP).await;
+    assert!(back.starts_with(APP), "{back}");
+    assert!(down.state.store.identities_of(&customer.id).await.unwrap().is_empty());
+    assert!(down.state.store.totp_factor(&customer.id).await.unwrap().is_none());
+
+    // Proven once: the next mail sign-in goes straight through.
+    let (url, _) = authorize_url(&down, &app, &[("prompt", "login")]);
+    let again = owner.sign_in_with_link(&down, &url, "victim@example.com").await;
+    assert!(!again.body.contains("Check what is attached"), "{}", again.body);
+}

@@ -13,5 +13,6 @@ mod federation;
 mod passkeys;
 mod relying_party;
 mod sessions;
+mod takeover;
 mod tidy;
 mod tokens;

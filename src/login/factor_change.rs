@@ -1,0 +1,81 @@
+//! Changing how an account signs in: adding or removing a passkey, enrolling or removing the
+//! authenticator app, new recovery codes, unlinking a provider.
+//!
+//! Threat model: a phished mail code gives an email-level session. If that session could add
+//! a passkey or an app, it would upgrade itself to the levels apps ask for in step-up and
+//! lock the owner out. So every change needs a proof at the account's strongest level within
+//! ten minutes (`require_fresh`); the person is asked for it in place and comes back. Every
+//! change gives the session a new secret and is mailed to the customer (`changed`).
+
+use super::session;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::SessionRecord;
+
+/// How recent the proof at the account's strongest level must be.
+pub const WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// Refuse (`StepUpRequired`) unless `session` proved the account's strongest level recently.
+pub async fn require_fresh(state: &AppState, session: &SessionRecord, now: i64) -> Result<()> {
+    let level = session::strongest_level(state, &session.customer_id).await?;
+    if session::fresh_enough(session, level, WINDOW_MS, now) { Ok(()) } else { Err(Error::StepUpRequired) }
+}
+
+/// What changed, in words for the mail ("A passkey was added").
+pub enum Change {
+    PasskeyAdded,
+    PasskeyRemoved,
+    AppAdded,
+    AppRemoved,
+    RecoveryCodes,
+    IdentityUnlinked,
+}
+
+impl Change {
+    fn words(&self) -> &'static str {
+        match self {
+            Change::PasskeyAdded => "A passkey was added",
+            Change::PasskeyRemoved => "A passkey was removed",
+            Change::AppAdded => "An authenticator app was added",
+            Change::AppRemoved => "The authenticator app was removed",
+            Change::RecoveryCodes => "You made new recovery codes",
+            Change::IdentityUnlinked => "A social sign-in was unlinked",
+        }
+    }
+}
+
+/// The session's new secret after a change: the route must put it in the cookie.
+#[must_use]
+pub struct Renewed {
+    pub token: String,
+    pub max_age: Option<i64>,
+}
+
+/// After a change: a new session secret, and a mail to the customer saying what changed,
+/// when, from which device, with a link to the security page. A mail that cannot be sent
+/// does not undo the change; it is logged.
+pub async fn changed(state: &AppState, session: &SessionRecord, change: Change, now: i64) -> Result<Renewed> {
+    let token = session::rotate(state, session).await?;
+    tracing::info!(customer = %session.customer_id, change = change.words(), "sign-in methods changed");
+    if let Some(customer) = state.store.customer(&session.customer_id).await? {
+        let when = chrono::DateTime::from_timestamp_millis(now)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let device = session::device(&session.user_agent);
+        let mail = crate::mail::factor_changed_mail(
+            &customer.email,
+            change.words(),
+            &when,
+            &device,
+            &state.url("/account/sessions"),
+        );
+        let sent = match mail {
+            Ok(m) => state.mailer.send(&state.mail_from, m).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::error!(error = %format!("{e:#}"), "the mail about a changed sign-in method was not sent");
+        }
+    }
+    Ok(Renewed { token, max_age: session::cookie_max_age(state, session) })
+}

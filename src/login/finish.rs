@@ -1,0 +1,141 @@
+//! The one way a sign-in ends. Every method proves a first factor for a customer and ends
+//! here: `open_session` asks for the account's authenticator app when the proof was a single
+//! factor (a passkey is multi-factor by itself), then renews or replaces the browser's
+//! session. Email proofs come through `after_email`, which also catches the first proof of
+//! the mailbox of an account that was set up through a provider (see `review`).
+//!
+//! Threat model: a second factor that some sign-in path forgets is no second factor at all,
+//! and a session that outlives a sign-in in the same browser (or keeps its secret across
+//! one) is a fixation target. Routes never open sessions themselves.
+
+use super::review;
+use super::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
+use super::totp::{self, SecondStep};
+use crate::crypto::secrets;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store::SessionRecord;
+
+/// What the sign-in proved.
+pub struct Proof {
+    pub acr: String,
+    pub amr: String,
+    /// A passkey with user verification proves possession and the person at once.
+    pub multi_factor: bool,
+}
+
+impl Proof {
+    pub fn email() -> Proof {
+        Proof { acr: ACR_EMAIL.into(), amr: AMR_EMAIL.into(), multi_factor: false }
+    }
+}
+
+/// The circumstances of one sign-in: the request it continues, "keep me signed in", the
+/// browser, and the session that browser already holds.
+pub struct Attempt<'a> {
+    pub authz: Option<String>,
+    pub remember: bool,
+    pub browser: Browser<'a>,
+    pub previous: Option<SessionRecord>,
+}
+
+pub enum Opened {
+    /// The account's authenticator app is due: the secret for the parked step's cookie.
+    SecondStep(String),
+    Session(NewSession),
+    /// The first mail proof of an account set up through a provider: a session is open and
+    /// every other one ended; the owner reviews what is attached before going on.
+    Review(NewSession),
+}
+
+/// Open a session for `customer_id` after `proof`, or park the second step it still needs.
+pub async fn open_session(
+    state: &AppState,
+    customer_id: &str,
+    proof: Proof,
+    a: &Attempt<'_>,
+    now: i64,
+) -> Result<Opened> {
+    if !proof.multi_factor && totp::enrolled(state, customer_id).await? {
+        let step = SecondStep {
+            customer_id: customer_id.to_string(),
+            first_amr: proof.amr,
+            authz: a.authz.clone(),
+            remember: a.remember,
+            upgrade_session: None,
+        };
+        return Ok(Opened::SecondStep(totp::park(state, &step).await?));
+    }
+    Ok(Opened::Session(establish(state, customer_id, &proof.acr, &proof.amr, a, now).await?))
+}
+
+/// Store the session of a finished sign-in and end the browser's previous one, if it was
+/// someone else's (the same customer's is renewed with a new secret).
+pub async fn establish(
+    state: &AppState,
+    customer_id: &str,
+    acr: &str,
+    amr: &str,
+    a: &Attempt<'_>,
+    now: i64,
+) -> Result<NewSession> {
+    let previous = a.previous.as_ref();
+    let new = session::successor(state, previous, customer_id, acr, amr, &a.browser, a.remember, now);
+    state.store.insert_session(&new.record).await?;
+    session::retire_previous(state, previous, &new.record).await?;
+    tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
+    Ok(new)
+}
+
+/// A mailbox was just proven (link, code or approval on another device): find or create its
+/// customer and open the session.
+pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i64) -> Result<Opened> {
+    let (customer_id, first_proof) = state.store.prove_mailbox(email, &secrets::random_id(), now).await?;
+    if first_proof {
+        if review::anything_attached(state, &customer_id).await? {
+            // Whoever set the account up through a provider may not own the mailbox: the
+            // factors they attached are not asked for, their sessions end, and the owner
+            // decides what stays.
+            for s in state.store.sessions_of(&customer_id, now).await? {
+                session::end(state, &s, false).await?;
+            }
+            let new = establish(state, &customer_id, ACR_EMAIL, AMR_EMAIL, a, now).await?;
+            review::begin(state, &new.record).await?;
+            tracing::warn!(customer = %customer_id, "first mail proof of an account set up through a provider");
+            return Ok(Opened::Review(new));
+        }
+        state.store.mark_mailbox_proven(&customer_id, now).await?;
+    }
+    open_session(state, &customer_id, Proof::email(), a, now).await
+}
+
+/// Where a finished sign-in continues: the authorization request it came from, else the page
+/// of the account area a step-up was for, else the account page.
+pub fn continue_url(authz: &str, next: Option<&str>) -> String {
+    if !authz.is_empty() {
+        return format!("/authorize/resume?authz={authz}");
+    }
+    next.and_then(valid_next).unwrap_or("/account").to_string()
+}
+
+/// A return path inside the account area, and nothing else (no open redirect).
+pub fn valid_next(next: &str) -> Option<&str> {
+    let inside = next == "/account" || next.starts_with("/account/");
+    let plain = next.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'-' || b == b'_');
+    (inside && plain && !next.contains("//")).then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_ins_continue_only_inside_the_account_area() {
+        assert_eq!(continue_url("abc", Some("/account/totp")), "/authorize/resume?authz=abc");
+        assert_eq!(continue_url("", Some("/account/totp")), "/account/totp");
+        assert_eq!(continue_url("", None), "/account");
+        for bad in ["https://evil.example/", "//evil.example", "/account//evil", "/accounting", "/account/x?y=1"] {
+            assert_eq!(continue_url("", Some(bad)), "/account", "{bad}");
+        }
+    }
+}

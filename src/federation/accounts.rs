@@ -147,13 +147,28 @@ async fn park_link(state: &AppState, pending: &PendingLink) -> Result<String> {
 }
 
 /// After a sign-in that proved an account: link the upstream identity that waited for it,
-/// if it was waiting for this very account. Returns whether a link was made.
-pub async fn link_after_proof(state: &AppState, cookie: Option<&str>, customer_id: &str, now: i64) -> Result<bool> {
+/// if it was waiting for this very account. Linking is a change of sign-in methods, so the
+/// sign-in must have reached the account's strongest level (a mail proof does not link a
+/// provider to an account that has a passkey; the passkey does). Returns whether a link was made.
+pub async fn link_after_proof(
+    state: &AppState,
+    cookie: Option<&str>,
+    session: &SessionRecord,
+    now: i64,
+) -> Result<bool> {
     let Some(link) = cookie.filter(|c| !c.is_empty()) else { return Ok(false) };
     let key = format!("fed-link:{}", secrets::hash(link));
-    let Some(p) = state.ephemeral.take_json::<PendingLink>(&key).await? else { return Ok(false) };
-    if p.customer_id != customer_id {
+    let Some(p) = state.ephemeral.get_json::<PendingLink>(&key).await? else { return Ok(false) };
+    if p.customer_id != session.customer_id {
+        state.ephemeral.delete(&key).await?;
         tracing::warn!(connector = %p.connector_id, "link proof came from another account; not linked");
+        return Ok(false);
+    }
+    if factor_change::require_fresh(state, session, now).await.is_err() {
+        tracing::info!(connector = %p.connector_id, "linking waits for a proof at the account's strongest level");
+        return Ok(false);
+    }
+    if state.ephemeral.take_json::<PendingLink>(&key).await?.is_none() {
         return Ok(false);
     }
     let identity = FederatedIdentityRecord {
@@ -165,7 +180,8 @@ pub async fn link_after_proof(state: &AppState, cookie: Option<&str>, customer_i
         last_used_at: Some(now),
     };
     state.store.link_identity(&identity).await?;
-    tracing::info!(connector = %p.connector_id, customer = %customer_id, "identity linked after proof");
+    tracing::info!(connector = %p.connector_id, customer = %session.customer_id, "identity linked after proof");
+    factor_change::notify(state, session, Change::IdentityLinked, now).await?;
     Ok(true)
 }
 

@@ -28,6 +28,7 @@ pub enum Change {
     AppAdded,
     AppRemoved,
     RecoveryCodes,
+    IdentityLinked,
     IdentityUnlinked,
 }
 
@@ -39,6 +40,7 @@ impl Change {
             Change::AppAdded => "An authenticator app was added",
             Change::AppRemoved => "The authenticator app was removed",
             Change::RecoveryCodes => "You made new recovery codes",
+            Change::IdentityLinked => "A social sign-in was linked",
             Change::IdentityUnlinked => "A social sign-in was unlinked",
         }
     }
@@ -56,6 +58,12 @@ pub struct Renewed {
 /// does not undo the change; it is logged.
 pub async fn changed(state: &AppState, session: &SessionRecord, change: Change, now: i64) -> Result<Renewed> {
     let token = session::rotate(state, session).await?;
+    notify(state, session, change, now).await?;
+    Ok(Renewed { token, max_age: session::cookie_max_age(state, session) })
+}
+
+/// Mail the customer what changed, when and from which device (the session's browser).
+pub async fn notify(state: &AppState, session: &SessionRecord, change: Change, now: i64) -> Result<()> {
     tracing::info!(customer = %session.customer_id, change = change.words(), "sign-in methods changed");
     if let Some(customer) = state.store.customer(&session.customer_id).await? {
         let when = chrono::DateTime::from_timestamp_millis(now)
@@ -77,5 +85,5 @@ pub async fn changed(state: &AppState, session: &SessionRecord, change: Change, 
             tracing::error!(error = %format!("{e:#}"), "the mail about a changed sign-in method was not sent");
         }
     }
-    Ok(Renewed { token, max_age: session::cookie_max_age(state, session) })
+    Ok(())
 }

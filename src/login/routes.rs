@@ -181,9 +181,9 @@ async fn status(State(state): State<SharedState>, browser: Browser) -> Response 
 }
 
 /// A social identity that waited for this account to be proven is linked now.
-pub async fn link_waiting_identity(state: &SharedState, browser: &Browser, customer_id: &str, now: i64) {
+pub async fn link_waiting_identity(state: &SharedState, browser: &Browser, session: &SessionRecord, now: i64) {
     let cookie = browser.cookie(cookies::FEDERATION_LINK);
-    if let Err(e) = crate::federation::accounts::link_after_proof(state, cookie, customer_id, now).await {
+    if let Err(e) = crate::federation::accounts::link_after_proof(state, cookie, session, now).await {
         tracing::warn!(error = %e, "linking the waiting identity failed");
     }
 }
@@ -198,7 +198,7 @@ pub async fn landed(
     authz: &str,
     now: i64,
 ) -> (String, Vec<HeaderValue>) {
-    link_waiting_identity(state, browser, &new.record.customer_id, now).await;
+    link_waiting_identity(state, browser, &new.record, now).await;
     // An expired request is reported to the person by the resume step that follows.
     if !authz.is_empty()
         && let Err(e) = authorize::mark_authenticated(state, authz, &new.record.id, now).await

@@ -399,3 +399,34 @@ async fn the_first_mail_proof_of_an_account_made_through_a_provider_reviews_what
     let again = owner.sign_in_with_link(&down, &url, "victim@example.com").await;
     assert!(!again.body.contains("Check what is attached"), "{}", again.body);
 }
+
+#[tokio::test]
+async fn linking_a_provider_needs_the_accounts_strongest_factor_and_is_mailed() {
+    let down = TestServer::start().await;
+    let (up, upstream_client) = upstream_for(&down).await;
+    connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
+    let app = down.confidential_client().await;
+    let owner = down.browser();
+    crate::support::signed_in_code(&down, &owner, &app, "strong@example.com").await;
+    let csrf = crate::support::passkey::account_csrf(&owner).await;
+    let mut passkey = crate::support::passkey::Passkey::register(&owner, &csrf, &down.base).await.unwrap();
+    let customer = down.state.store.customer_by_email("strong@example.com").await.unwrap().unwrap();
+
+    // The provider names the account's address; a mail proof alone does not link it.
+    let browser = down.browser();
+    let (url, _) = authorize_url(&down, &app, &[]);
+    let (login, _) = browser.go(&url, APP).await;
+    let (up_login, _) = to_upstream(&down, &browser, &login, "up").await;
+    let (page, _) = upstream_email_sign_in(&up, &browser, &up_login, "strong@example.com").await;
+    assert!(page.body.contains("You already have an account"), "{}", page.body);
+    browser.sign_in_from(&down, page, "strong@example.com").await;
+    assert!(down.state.store.identities_of(&customer.id).await.unwrap().is_empty(), "not with the mail alone");
+
+    // The passkey links it, and the customer hears about it.
+    let csrf = crate::support::passkey::account_csrf(&browser).await;
+    let (status, body) = passkey.sign_in(&browser, &csrf, &down.base, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(down.state.store.identities_of(&customer.id).await.unwrap().len(), 1);
+    let mail = down.smtp.last_mail_to("strong@example.com").await.decoded();
+    assert!(mail.contains("social sign-in was linked"), "{mail}");
+}

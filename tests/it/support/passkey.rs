@@ -21,6 +21,14 @@ pub struct Passkey {
     pub user_handle: Vec<u8>,
 }
 
+/// The CSRF token that the account page's scripts send.
+pub async fn account_csrf(browser: &Browser) -> String {
+    let page = browser.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let at = page.body.find("data-csrf=\"").expect("the account page has data-csrf") + 11;
+    page.body[at..].split('"').next().unwrap().to_string()
+}
+
 /// POST JSON with the page's CSRF token in the header.
 pub async fn post_json(browser: &Browser, csrf: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let res = browser.http.post(browser.abs(path)).header("X-CSRF-Token", csrf).json(&body).send().await.unwrap();

@@ -37,6 +37,10 @@ pub enum Error {
     RequestNotSupported,
     #[error("request_uri_not_supported")]
     RequestUriNotSupported,
+    /// RFC 6750 §3.1: the request carries no access token at all; the challenge then names
+    /// no error code.
+    #[error("no access token")]
+    MissingToken,
     /// RFC 6750 §3.1: a missing, expired, revoked or malformed access token.
     #[error("invalid_token: {0}")]
     InvalidToken(&'static str),
@@ -83,7 +87,7 @@ impl Error {
             Error::UnmetAuthenticationRequirements(_) => "unmet_authentication_requirements",
             Error::RequestNotSupported => "request_not_supported",
             Error::RequestUriNotSupported => "request_uri_not_supported",
-            Error::InvalidToken(_) => "invalid_token",
+            Error::InvalidToken(_) | Error::MissingToken => "invalid_token",
             Error::InsufficientScope(_) => "insufficient_scope",
             Error::RateLimited { .. } => "temporarily_unavailable",
             Error::NotFound => "invalid_request",
@@ -112,6 +116,7 @@ impl Error {
             Error::RequestUriNotSupported => "the request_uri parameter is not supported".into(),
             Error::RateLimited { message, .. } => Cow::Borrowed(message),
             Error::NotFound => "not found".into(),
+            Error::MissingToken => "an access token is required".into(),
             Error::StepUpRequired => "confirm it is you before changing how you sign in".into(),
             Error::Internal(_) => "the server could not complete the request".into(),
         }

@@ -6,6 +6,7 @@ use crate::login::session;
 use crate::state::SharedState;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
+use crate::web::extract::{OAuthForm, UserInfoRequest, bearer_token};
 use crate::web::pages::{self, ConsentPage, DonePage, LogoutPage};
 use crate::web::request::Browser;
 use crate::web::responses;
@@ -138,15 +139,11 @@ async fn consent_answer(
     next_response(consent::approve(&state, &f.authz, session.as_ref(), now).await)
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
-}
-
 fn authorization_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }
 
-async fn token(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+async fn token(State(state): State<SharedState>, headers: HeaderMap, OAuthForm(pairs): OAuthForm) -> Response {
     match grants::token(&state, authorization_header(&headers), pairs, state.now()).await {
         Ok(t) => Json(t).into_response(),
         Err(e) => responses::oauth_json(e),
@@ -160,29 +157,26 @@ async fn userinfo_get(State(state): State<SharedState>, headers: HeaderMap) -> R
     }
 }
 
-/// RFC 6750 §2.1 header, or §2.2 form body `access_token`.
-async fn userinfo_post(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
-    let from_body = pairs.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.as_str());
-    let token = match (bearer_token(&headers), from_body) {
-        (Some(_), Some(_)) => {
-            return responses::bearer(crate::error::Error::invalid_request("send the access token one way, not two"));
-        }
-        (h, b) => h.or(b),
+/// RFC 6750 §2.1 header (with any body or none), or §2.2 form body `access_token`.
+async fn userinfo_post(State(state): State<SharedState>, UserInfoRequest(token): UserInfoRequest) -> Response {
+    let token = match token {
+        Ok(t) => t,
+        Err(e) => return responses::bearer(e),
     };
-    match userinfo::userinfo(&state, token, state.now()).await {
+    match userinfo::userinfo(&state, token.as_deref(), state.now()).await {
         Ok(c) => Json(c).into_response(),
         Err(e) => responses::bearer(e),
     }
 }
 
-async fn introspect(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+async fn introspect(State(state): State<SharedState>, headers: HeaderMap, OAuthForm(pairs): OAuthForm) -> Response {
     match introspection::introspect(&state, authorization_header(&headers), pairs, state.now()).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => responses::oauth_json(e),
     }
 }
 
-async fn revoke(State(state): State<SharedState>, headers: HeaderMap, Form(pairs): Form<Pairs>) -> Response {
+async fn revoke(State(state): State<SharedState>, headers: HeaderMap, OAuthForm(pairs): OAuthForm) -> Response {
     match revocation::revoke(&state, authorization_header(&headers), pairs, state.now()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => responses::oauth_json(e),

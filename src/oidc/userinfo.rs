@@ -7,7 +7,7 @@ use crate::state::AppState;
 use serde_json::{Map, Value};
 
 pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) -> Result<Map<String, Value>> {
-    let token = access_token.ok_or(Error::InvalidToken("an access token is required"))?;
+    let token = access_token.ok_or(Error::MissingToken)?;
     let claims = tokens::check_access_token(state, token, now)?;
     let scope = Scopes::parse(&claims.scope)?;
     if !scope.contains("openid") {

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod cookies;
 pub mod csrf;
+pub mod extract;
 pub mod pages;
 pub mod request;
 pub mod responses;

@@ -18,7 +18,7 @@ fn log_internal(e: &Error) {
 
 fn status(e: &Error) -> StatusCode {
     match e {
-        Error::InvalidClient(_) | Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+        Error::InvalidClient(_) | Error::InvalidToken(_) | Error::MissingToken => StatusCode::UNAUTHORIZED,
         Error::InsufficientScope(_) | Error::StepUpRequired => StatusCode::FORBIDDEN,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::NotFound => StatusCode::NOT_FOUND,
@@ -38,11 +38,15 @@ pub fn oauth_json(e: Error) -> Response {
     res
 }
 
-/// RFC 6750 §3: bearer-token errors carry their code in `WWW-Authenticate`.
+/// RFC 6750 §3: bearer-token errors carry their code in `WWW-Authenticate`; a request with
+/// no credentials at all gets the bare challenge (§3.1) and an empty body.
 pub fn bearer(e: Error) -> Response {
     log_internal(&e);
-    let mut res =
-        (status(&e), Json(json!({ "error": e.oauth_code(), "error_description": e.description() }))).into_response();
+    let mut res = if let Error::MissingToken = e {
+        status(&e).into_response()
+    } else {
+        (status(&e), Json(json!({ "error": e.oauth_code(), "error_description": e.description() }))).into_response()
+    };
     let challenge = match &e {
         Error::InvalidToken(_) | Error::InsufficientScope(_) | Error::InvalidRequest(_) => {
             format!("Bearer realm=\"tessera\", error=\"{}\", error_description=\"{}\"", e.oauth_code(), e.description())

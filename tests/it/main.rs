@@ -11,6 +11,7 @@ mod email_login;
 mod factors;
 mod federation;
 mod passkeys;
+mod protocol;
 mod relying_party;
 mod sessions;
 mod takeover;

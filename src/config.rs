@@ -53,6 +53,11 @@ pub struct Config {
     // Sessions (issue #10: session hygiene).
     /// A session not used for this long ends, whatever its lifetime (default a week).
     pub session_idle_timeout_secs: i64,
+    // Browser apps (issue #11: CORS).
+    /// Web origins allowed to call /token, /userinfo, /introspect and /revoke from a browser,
+    /// besides the origins of registered redirect URIs; space-separated, e.g.
+    /// `"https://shop.example https://app.example"`.
+    pub cors_allowed_origins: String,
 }
 
 impl Default for Config {
@@ -83,6 +88,7 @@ impl Default for Config {
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
             session_idle_timeout_secs: 7 * 86400,
+            cors_allowed_origins: String::new(),
         }
     }
 }
@@ -211,6 +217,11 @@ impl Config {
         ] {
             if v <= 0 {
                 return Err(err(key, "must be a positive number of seconds"));
+            }
+        }
+        for o in self.cors_allowed_origins.split_whitespace() {
+            if crate::oidc::cors::origin_of(o).as_deref() != Some(o) {
+                return Err(err("cors_allowed_origins", format!("{o:?} is not an origin like https://app.example")));
             }
         }
         let origin = url::Url::parse(&self.webauthn_origin())

@@ -25,6 +25,8 @@ pub struct AppState {
     pub webauthn: crate::login::passkey::Webauthn,
     /// Access tokens already verified (signature and claims), until they expire.
     pub verified_tokens: crate::oidc::verified::VerifiedTokens,
+    /// The web origins allowed to call the API from a browser (CORS), cached.
+    pub cors_origins: crate::oidc::cors::Origins,
     /// Outgoing HTTP (back-channel logout): short timeout, no redirects.
     pub http: reqwest::Client,
 }
@@ -55,6 +57,7 @@ impl AppState {
             clock,
             webauthn,
             verified_tokens: Default::default(),
+            cors_origins: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())

@@ -6,6 +6,8 @@ pub mod backchannel;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
+pub mod cors;
+pub mod cors_routes;
 pub mod discovery;
 pub mod grants;
 pub mod introspection;

@@ -22,8 +22,9 @@ pub fn app(state: SharedState) -> Router {
         .merge(login::review_routes::pages())
         .merge(federation::routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
+    let api = oidc::routes::api().layer(axum::middleware::from_fn_with_state(state.clone(), oidc::cors_routes::layer));
     Router::new()
-        .merge(oidc::routes::api())
+        .merge(api)
         .merge(admin::routes::api())
         .merge(pages)
         .merge(web::assets::routes())

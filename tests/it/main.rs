@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod authorize;
 mod cli;
+mod cors;
 mod discovery;
 mod email_login;
 mod factors;

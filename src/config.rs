@@ -50,6 +50,12 @@ pub struct Config {
     pub webauthn_origin: String,
     /// The name authenticators show for this site.
     pub webauthn_rp_name: String,
+    // Issue #10, cross-device slice: mail limits a stranger cannot turn against a customer.
+    /// Sign-in mails to one address from all networks together per 15 minutes, before
+    /// further mails to it are slowed down (never refused for good).
+    pub sign_in_mails_per_address_all_networks: u64,
+    /// Past that cap, at least this long between two sign-in mails to the address.
+    pub sign_in_mails_slowed_interval_secs: i64,
 }
 
 impl Default for Config {
@@ -79,6 +85,9 @@ impl Default for Config {
             webauthn_rp_id: String::new(),
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
+            // Issue #10, cross-device slice.
+            sign_in_mails_per_address_all_networks: 20,
+            sign_in_mails_slowed_interval_secs: 60,
         }
     }
 }
@@ -221,6 +230,13 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             return Err(err("db_max_connections", "must be at least 1"));
+        }
+        // Issue #10, cross-device slice.
+        if self.sign_in_mails_per_address_all_networks == 0 {
+            return Err(err("sign_in_mails_per_address_all_networks", "must be at least 1"));
+        }
+        if !(1..=15 * 60).contains(&self.sign_in_mails_slowed_interval_secs) {
+            return Err(err("sign_in_mails_slowed_interval_secs", "must be between 1 and 900 seconds"));
         }
         Ok(())
     }

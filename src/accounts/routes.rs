@@ -1,7 +1,7 @@
 //! Thin handlers for the account page: the customer's passkeys, to rename or remove.
 
 use crate::error::{Error, Result};
-use crate::login::{passkey, session};
+use crate::login::{email, passkey, session};
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
@@ -22,6 +22,7 @@ pub fn pages() -> Router<SharedState> {
         .route("/account/passkeys/rename", post(rename))
         .route("/account/passkeys/remove", post(remove))
         .route("/account/identities/unlink", post(unlink))
+        .route("/account/cross-device", post(cross_device))
 }
 
 async fn current(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
@@ -80,11 +81,13 @@ async fn render(
             })
             .collect();
         let identities = crate::federation::accounts::linked(state, &session.customer_id).await?;
+        let cross_device = email::cross_device_approval(state, &session.customer_id).await?;
         let page = AccountPage {
             csrf: &csrf.0,
             email: &customer.email,
             passkeys: &rows,
             identities: &identities,
+            cross_device,
             notice,
             error,
         };
@@ -142,6 +145,26 @@ async fn unlink(
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
         crate::federation::accounts::unlink(&state, &session.customer_id, &f.connector).await
+    };
+    after(&state, &csrf, &browser, done.await).await
+}
+
+#[derive(Deserialize)]
+struct CrossDeviceForm {
+    csrf: String,
+    /// "1" to allow approving sign-ins from another device, "0" to refuse it.
+    allow: String,
+}
+
+async fn cross_device(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CrossDeviceForm>,
+) -> Response {
+    let done = async {
+        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
+        email::set_cross_device_approval(&state, &session.customer_id, f.allow == "1", state.now()).await
     };
     after(&state, &csrf, &browser, done.await).await
 }

@@ -1,7 +1,9 @@
 //! How a person proves who they are: one file per method, plus the browser session.
 
+pub mod approval;
 pub mod email;
 pub mod factor_routes;
+pub mod mail_limits;
 pub mod passkey;
 pub mod passkey_routes;
 pub mod routes;

@@ -38,9 +38,9 @@ pub struct Config {
     pub persistent_session_ttl_secs: i64,
     pub sign_in_link_ttl_secs: i64,
     pub authorization_request_ttl_secs: i64,
-    /// Sign-in mails per address per 15 minutes.
+    /// Sign-in mails per address per 15 minutes, counted per (address, client network).
     pub sign_in_mails_per_address: u64,
-    /// Sign-in mails per client IP per 15 minutes.
+    /// Sign-in mails per client network (IPv4 address, IPv6 /64) per 15 minutes.
     pub sign_in_mails_per_ip: u64,
     /// How long cached clients are trusted before re-reading them from the store.
     pub client_cache_secs: i64,

@@ -38,9 +38,9 @@ pub struct Config {
     pub persistent_session_ttl_secs: i64,
     pub sign_in_link_ttl_secs: i64,
     pub authorization_request_ttl_secs: i64,
-    /// Sign-in mails per address per 15 minutes.
+    /// Sign-in mails per address per 15 minutes, counted per (address, client network).
     pub sign_in_mails_per_address: u64,
-    /// Sign-in mails per client IP per 15 minutes.
+    /// Sign-in mails per client network (IPv4 address, IPv6 /64) per 15 minutes.
     pub sign_in_mails_per_ip: u64,
     /// How long cached clients are trusted before re-reading them from the store.
     pub client_cache_secs: i64,
@@ -58,6 +58,12 @@ pub struct Config {
     /// besides the origins of registered redirect URIs; space-separated, e.g.
     /// `"https://shop.example https://app.example"`.
     pub cors_allowed_origins: String,
+    // Issue #10, cross-device slice: mail limits a stranger cannot turn against a customer.
+    /// Sign-in mails to one address from all networks together per 15 minutes, before
+    /// further mails to it are slowed down (never refused for good).
+    pub sign_in_mails_per_address_all_networks: u64,
+    /// Past that cap, at least this long between two sign-in mails to the address.
+    pub sign_in_mails_slowed_interval_secs: i64,
 }
 
 impl Default for Config {
@@ -89,6 +95,9 @@ impl Default for Config {
             webauthn_rp_name: "Tessera".into(),
             session_idle_timeout_secs: 7 * 86400,
             cors_allowed_origins: String::new(),
+            // Issue #10, cross-device slice.
+            sign_in_mails_per_address_all_networks: 20,
+            sign_in_mails_slowed_interval_secs: 60,
         }
     }
 }
@@ -237,6 +246,13 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             return Err(err("db_max_connections", "must be at least 1"));
+        }
+        // Issue #10, cross-device slice.
+        if self.sign_in_mails_per_address_all_networks == 0 {
+            return Err(err("sign_in_mails_per_address_all_networks", "must be at least 1"));
+        }
+        if !(1..=15 * 60).contains(&self.sign_in_mails_slowed_interval_secs) {
+            return Err(err("sign_in_mails_slowed_interval_secs", "must be between 1 and 900 seconds"));
         }
         Ok(())
     }

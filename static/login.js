@@ -12,7 +12,7 @@
         if (s.status === "approved") { stopped = true; form.submit(); return; }
         if (s.status === "gone") {
           stopped = true;
-          document.getElementById("waiting").textContent = "This sign-in has expired. Ask for a new mail.";
+          document.getElementById("waiting").textContent = "This sign-in has ended: it expired, or was stopped on another device. Ask for a new mail.";
           return;
         }
         setTimeout(poll, 2000);

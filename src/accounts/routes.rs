@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::login::factor_change::Renewed;
 use crate::login::passkey_routes::renewed_cookie;
-use crate::login::{passkey, session};
+use crate::login::{email, passkey, session};
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
@@ -24,6 +24,7 @@ pub fn pages() -> Router<SharedState> {
         .route("/account/passkeys/rename", post(rename))
         .route("/account/passkeys/remove", post(remove))
         .route("/account/identities/unlink", post(unlink))
+        .route("/account/cross-device", post(cross_device))
 }
 
 async fn current(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
@@ -92,11 +93,13 @@ async fn render(
             })
             .collect();
         let identities = crate::federation::accounts::linked(state, &session.customer_id).await?;
+        let cross_device = email::cross_device_approval(state, &session.customer_id).await?;
         let page = AccountPage {
             csrf: &csrf.0,
             email: &customer.email,
             passkeys: &rows,
             identities: &identities,
+            cross_device,
             notice,
             error,
             offer_end_others,
@@ -155,6 +158,26 @@ async fn unlink(
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
         crate::federation::accounts::unlink(&state, &session, &f.connector, state.now()).await.map(Some)
+    };
+    after(&state, &csrf, &browser, done.await).await
+}
+
+#[derive(Deserialize)]
+struct CrossDeviceForm {
+    csrf: String,
+    /// "1" to allow approving sign-ins from another device, "0" to refuse it.
+    allow: String,
+}
+
+async fn cross_device(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<CrossDeviceForm>,
+) -> Response {
+    let done = async {
+        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
+        email::set_cross_device_approval(&state, &session.customer_id, f.allow == "1", state.now()).await.map(|()| None)
     };
     after(&state, &csrf, &browser, done.await).await
 }

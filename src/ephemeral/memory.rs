@@ -38,6 +38,25 @@ impl MemoryEphemeral {
         self.lock().remove(key).filter(|(_, exp)| *exp > now).map(|(v, _)| v)
     }
 
+    pub fn compare_and_swap(&self, key: &str, expected: &str, new: Option<String>, ttl_secs: i64) -> bool {
+        let now = self.clock.now_ms();
+        let mut map = self.lock();
+        if !map.get(key).is_some_and(|(v, exp)| *exp > now && v == expected) {
+            return false;
+        }
+        match new {
+            Some(v) => map.insert(key.to_string(), (v, now + ttl_secs * 1000)),
+            None => map.remove(key),
+        };
+        true
+    }
+
+    pub fn hits(&self, key: &str, window_secs: i64) -> u64 {
+        let now = self.clock.now_ms();
+        let key = format!("{key}@{}", now / (window_secs * 1000));
+        self.lock().get(&key).filter(|(_, exp)| *exp > now).and_then(|(v, _)| v.parse().ok()).unwrap_or(0)
+    }
+
     pub fn hit(&self, key: &str, window_secs: i64) -> u64 {
         let now = self.clock.now_ms();
         let window = now / (window_secs * 1000);
@@ -70,12 +89,31 @@ mod tests {
     }
 
     #[test]
+    fn compare_and_swap_changes_only_the_expected_value() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let m = MemoryEphemeral::new(clock.clone());
+        assert!(!m.compare_and_swap("a", "1", Some("2".into()), 10), "nothing to swap");
+        m.put("a", "1".into(), 10);
+        assert!(!m.compare_and_swap("a", "0", Some("2".into()), 10));
+        assert!(m.compare_and_swap("a", "1", Some("2".into()), 10));
+        assert!(!m.compare_and_swap("a", "1", Some("3".into()), 10), "a stale read loses");
+        assert!(m.compare_and_swap("a", "2", None, 10));
+        assert_eq!(m.get("a"), None);
+        m.put("b", "1".into(), 10);
+        clock.advance_secs(11);
+        assert!(!m.compare_and_swap("b", "1", Some("2".into()), 10), "expired values are gone");
+    }
+
+    #[test]
     fn hits_count_per_window() {
         let clock = Arc::new(ManualClock::starting_now());
         let m = MemoryEphemeral::new(clock.clone());
+        assert_eq!(m.hits("k", 60), 0);
         assert_eq!(m.hit("k", 60), 1);
         assert_eq!(m.hit("k", 60), 2);
+        assert_eq!(m.hits("k", 60), 2);
         clock.advance_secs(61);
+        assert_eq!(m.hits("k", 60), 0);
         assert_eq!(m.hit("k", 60), 1);
     }
 }

@@ -44,6 +44,27 @@ impl Ephemeral {
         Ok(())
     }
 
+    /// Replace the value at `key` with `new` (or delete it, for `None`) only if it is still
+    /// `expected`: read-modify-write without lost updates (Redis: WATCH/MULTI or a script).
+    pub async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: &str,
+        new: Option<String>,
+        ttl_secs: i64,
+    ) -> anyhow::Result<bool> {
+        Ok(match self {
+            Ephemeral::Memory(m) => m.compare_and_swap(key, expected, new, ttl_secs),
+        })
+    }
+
+    /// The count of events in the current window of `key`, without counting one.
+    pub async fn hits(&self, key: &str, window_secs: i64) -> anyhow::Result<u64> {
+        Ok(match self {
+            Ephemeral::Memory(m) => m.hits(key, window_secs),
+        })
+    }
+
     /// Count one more event in the fixed window `window_secs` for `key`; returns the count.
     pub async fn hit(&self, key: &str, window_secs: i64) -> anyhow::Result<u64> {
         Ok(match self {

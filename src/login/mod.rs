@@ -1,9 +1,11 @@
 //! How a person proves who they are: one file per method, plus the browser session.
 
+pub mod approval;
 pub mod email;
 pub mod factor_change;
 pub mod factor_routes;
 pub mod finish;
+pub mod mail_limits;
 pub mod passkey;
 pub mod passkey_routes;
 pub mod review;

@@ -1,6 +1,7 @@
 //! Thin handlers for the sign-in pages.
 
-use super::email::{self, LinkOutcome, LinkView, Proven, Status};
+use super::approval::Approval;
+use super::email::{self, Asker, LinkOutcome, LinkView, Proven, Status};
 use super::finish::{self, Attempt, Opened};
 use super::passkey;
 use super::session::{self, NewSession};
@@ -136,7 +137,9 @@ async fn start(
         return responses::page(e);
     }
     let authz = (!f.authz.is_empty()).then(|| f.authz.clone());
-    match email::start(&state, &f.email, authz, !f.remember.is_empty(), &browser.ip, state.now()).await {
+    let network = browser.network();
+    let asker = Asker { ip: &browser.ip, network: &network, user_agent: &browser.user_agent };
+    match email::start(&state, &f.email, authz, !f.remember.is_empty(), &asker, state.now()).await {
         Ok(binding) => {
             let mut res = Redirect::to("/login/email/wait").into_response();
             let ttl = Some(state.config.sign_in_link_ttl_secs);
@@ -163,7 +166,10 @@ async fn wait_page(
         return Redirect::to("/login").into_response();
     };
     match email::waiting_for(&state, binding, state.now()).await {
-        Ok(address) => pages::render(StatusCode::OK, &CheckMailPage { csrf: &csrf.0, email: &address, error: None }),
+        Ok(w) => pages::render(
+            StatusCode::OK,
+            &CheckMailPage { csrf: &csrf.0, email: &w.email, number: w.number, error: None },
+        ),
         Err(e) => responses::page(e),
     }
 }
@@ -281,9 +287,9 @@ async fn code(
     match email::verify_code(&state, binding, &f.code, now).await {
         Ok(proven) => signed_in(&state, &browser, proven).await,
         Err(Error::BadInput(m)) => match email::waiting_for(&state, binding, now).await {
-            Ok(address) => pages::render(
+            Ok(w) => pages::render(
                 StatusCode::BAD_REQUEST,
-                &CheckMailPage { csrf: &csrf.0, email: &address, error: Some(&m) },
+                &CheckMailPage { csrf: &csrf.0, email: &w.email, number: w.number, error: Some(&m) },
             ),
             Err(_) => responses::page(Error::BadInput(m)),
         },
@@ -327,15 +333,13 @@ async fn link_page(
     browser: Browser,
     Query(q): Query<LinkQuery>,
 ) -> Response {
+    let page = |email: &str, same_browser: bool, approval: Option<&Approval>| {
+        pages::render(StatusCode::OK, &LinkPage { csrf: &csrf.0, token: &q.token, email, same_browser, approval })
+    };
     match email::inspect_link(&state, &q.token, browser.cookie(cookies::SIGN_IN), state.now()).await {
-        Ok(LinkView::SameBrowser { email }) => pages::render(
-            StatusCode::OK,
-            &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: true },
-        ),
-        Ok(LinkView::OtherBrowser { email }) => pages::render(
-            StatusCode::OK,
-            &LinkPage { csrf: &csrf.0, token: &q.token, email: &email, same_browser: false },
-        ),
+        Ok(LinkView::SameBrowser { email }) => page(&email, true, None),
+        Ok(LinkView::OtherBrowser { email, approval }) => page(&email, false, Some(&approval)),
+        Ok(LinkView::CrossDeviceOff { email }) => page(&email, false, None),
         Err(e) => responses::page(e),
     }
 }
@@ -344,6 +348,9 @@ async fn link_page(
 struct LinkForm {
     csrf: String,
     token: String,
+    /// The number picked on the approval page (another browser only).
+    #[serde(default)]
+    number: String,
 }
 
 async fn link_use(
@@ -355,11 +362,20 @@ async fn link_use(
     if let Err(e) = csrf.verify(&f.csrf) {
         return responses::page(e);
     }
-    match email::use_link(&state, &f.token, browser.cookie(cookies::SIGN_IN), state.now()).await {
+    let pick = f.number.trim().parse::<u8>().ok();
+    match email::use_link(&state, &f.token, browser.cookie(cookies::SIGN_IN), pick, state.now()).await {
         Ok(LinkOutcome::SignedIn(proven)) => signed_in(&state, &browser, proven).await,
         Ok(LinkOutcome::ApprovedElsewhere) => pages::render(
             StatusCode::OK,
             &DonePage { title: "Sign-in approved", message: "Go back to your other device: it continues by itself." },
+        ),
+        Ok(LinkOutcome::Voided) => pages::render(
+            StatusCode::OK,
+            &DonePage {
+                title: "Sign-in stopped",
+                message: "That number did not match the one on the device asking to sign in, so that sign-in is \
+                          void and nobody was signed in. If it was you, ask for a new mail there.",
+            },
         ),
         Err(e) => responses::page(e),
     }

@@ -82,7 +82,8 @@ struct SignInHtml<'a> {
 pub fn sign_in_mail(to: &str, link: &str, code: &str, minutes: i64) -> anyhow::Result<OutgoingMail> {
     Ok(OutgoingMail {
         to: to.to_string(),
-        subject: format!("Your sign-in code is {code}"),
+        // The code stays out of the subject: lock screens and notifications preview it.
+        subject: "Your sign-in link and code".into(),
         text: SignInText { link, code, minutes }.render()?,
         html: SignInHtml { link, code, minutes }.render()?,
         outbox_note: Some(format!("sign-in link for {to}: {link}")),

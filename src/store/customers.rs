@@ -64,4 +64,32 @@ impl Store {
             .fetch_optional(&self.read)
             .await?)
     }
+
+    /// Whether the customer with this address lets a sign-in be approved from another
+    /// device; `None` when no customer has the address yet.
+    pub async fn cross_device_approval_by_email(&self, email: &str) -> anyhow::Result<Option<bool>> {
+        let on: Option<i64> = sqlx::query_scalar("SELECT cross_device_approval FROM customers WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(on.map(|v| v != 0))
+    }
+
+    pub async fn cross_device_approval(&self, customer_id: &str) -> anyhow::Result<bool> {
+        let on: Option<i64> = sqlx::query_scalar("SELECT cross_device_approval FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(on.unwrap_or(1) != 0)
+    }
+
+    pub async fn set_cross_device_approval(&self, customer_id: &str, on: bool, now: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE customers SET cross_device_approval = $2, updated_at = $3 WHERE id = $1")
+            .bind(customer_id)
+            .bind(i64::from(on))
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
 }

@@ -41,6 +41,8 @@ pub struct LoginPage<'a> {
 pub struct CheckMailPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
+    /// The number to pick when approving this sign-in on another device.
+    pub number: u8,
     pub error: Option<&'a str>,
 }
 
@@ -51,6 +53,8 @@ pub struct LinkPage<'a> {
     pub token: &'a str,
     pub email: &'a str,
     pub same_browser: bool,
+    /// Another browser: what it would approve (`None` there: the customer turned it off).
+    pub approval: Option<&'a crate::login::approval::Approval>,
 }
 
 #[derive(Template)]
@@ -108,6 +112,8 @@ pub struct AccountPage<'a> {
     pub passkeys: &'a [PasskeyRow],
     /// Linked providers: (connector id, provider name, upstream email).
     pub identities: &'a [(String, String, String)],
+    /// Sign-ins may be approved from another device.
+    pub cross_device: bool,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
     /// After a change of sign-in methods: offer to end every other session.

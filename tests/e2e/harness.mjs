@@ -49,12 +49,12 @@ export async function startTessera() {
     dataDir,
     cli,
     stop: () => child.kill("SIGTERM"),
-    // The code from the newest sign-in mail in the outbox ("Your sign-in code is NNNNNN").
+    // The code from the newest sign-in mail in the outbox (in the body, never the subject).
     lastCode() {
       const dir = join(dataDir, "outbox");
       const files = readdirSync(dir).map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-      const mail = readFileSync(files[0], "utf8");
-      return /Your sign-in code is (\d{6})/.exec(mail)[1];
+      const mail = readFileSync(files[0], "utf8").replace(/=\r?\n/g, "");
+      return /type this code on the sign-in page:\s+(\d{6})/.exec(mail)[1];
     },
   };
 }

@@ -40,9 +40,20 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
-        let http =
-            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { http, base: base.to_string() }
+        Self::on_device(base, None, None)
+    }
+
+    /// A browser with its own User-Agent, connecting from loopback address `from` (any of
+    /// 127.0.0.0/8 on Linux): another device on another network, as the server sees it.
+    pub fn on_device(base: &str, user_agent: Option<&str>, from: Option<std::net::IpAddr>) -> Browser {
+        let mut builder = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(from);
+        if let Some(ua) = user_agent {
+            builder = builder.user_agent(ua);
+        }
+        Browser { http: builder.build().unwrap(), base: base.to_string() }
     }
 
     pub fn abs(&self, url: &str) -> String {

@@ -14,6 +14,8 @@ pub struct ReceivedMail {
 #[derive(Clone, Default)]
 pub struct SmtpSink {
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    /// How many of the next messages to refuse (a failed send, as a full mailbox causes).
+    refuse: Arc<std::sync::atomic::AtomicUsize>,
     arrived: Arc<Notify>,
     pub port: u16,
 }
@@ -51,6 +53,9 @@ impl SmtpSink {
             } else if cmd.starts_with("RCPT TO:") {
                 to.push(line.trim_end()[8..].trim().trim_matches(|c| c == '<' || c == '>').to_string());
                 w.write_all(b"250 ok\r\n").await?;
+            } else if cmd == "DATA" && self.refusing() {
+                to.clear();
+                w.write_all(b"554 refused by the test\r\n").await?;
             } else if cmd == "DATA" {
                 w.write_all(b"354 go on\r\n").await?;
                 let mut raw = String::new();
@@ -75,6 +80,16 @@ impl SmtpSink {
                 w.write_all(b"250 ok\r\n").await?;
             }
         }
+    }
+
+    /// Refuse the next `n` messages.
+    pub fn refuse_next(&self, n: usize) {
+        self.refuse.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn refusing(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.refuse.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 
     /// The latest mail to `address`, waiting up to 10 s for one to arrive.
@@ -128,11 +143,21 @@ impl ReceivedMail {
         text[at..at + 43].to_string()
     }
 
-    /// The 6-digit code, from the subject.
+    /// The mail's Subject header.
+    pub fn subject(&self) -> String {
+        let text = self.decoded();
+        let at = text.find("Subject: ").expect("the mail has a subject") + "Subject: ".len();
+        text[at..].lines().next().unwrap_or("").to_string()
+    }
+
+    /// The 6-digit code, from the body (the first six digits after "this code").
     pub fn code(&self) -> String {
         let text = self.decoded();
-        let at =
-            text.find("Your sign-in code is ").expect("the subject names the code") + "Your sign-in code is ".len();
-        text[at..at + 6].to_string()
+        let body = &text[text.find("\r\n\r\n").or_else(|| text.find("\n\n")).expect("a mail has a body")..];
+        let at = body.find("this code").expect("the body names the code");
+        let digits: String =
+            body[at..].chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+        assert_eq!(digits.len(), 6, "a 6-digit code in {body}");
+        digits
     }
 }

@@ -92,12 +92,12 @@ pub async fn render_login(
     what: LoginView<'_>,
 ) -> Response {
     let now = state.now();
-    let client_name = match authorize::load(state, authz, now).await {
+    let (client_name, sign_up) = match authorize::load(state, authz, now).await {
         Ok(r) => match state.clients.get(&state.store, &r.client_id, now).await {
-            Ok(Some(c)) => c.name.clone(),
-            _ => String::new(),
+            Ok(Some(c)) => (c.name.clone(), r.prompt_create),
+            _ => (String::new(), r.prompt_create),
         },
-        Err(_) => String::new(),
+        Err(_) => (String::new(), false),
     };
     let connectors = match crate::federation::connectors::buttons(state).await {
         Ok(c) => c,
@@ -111,6 +111,7 @@ pub async fn render_login(
         error: what.error,
         notice: what.notice,
         passkey_prompt: what.passkey_prompt,
+        sign_up,
         connectors: &connectors,
     };
     pages::render(status, &page)

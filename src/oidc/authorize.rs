@@ -6,7 +6,7 @@
 use super::clients::Client;
 use super::params::Params;
 use super::redirect::{AuthorizationResponse, ResponseMode};
-use super::{pkce, scopes, scopes::Scopes};
+use super::{pkce, prompt, scopes, scopes::Scopes};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::login::session::acr_level;
@@ -30,10 +30,23 @@ pub struct AuthorizationRequest {
     pub prompt_none: bool,
     pub prompt_login: bool,
     pub prompt_consent: bool,
+    /// `prompt=select_account`: the person chooses the account before the answer.
+    #[serde(default)]
+    pub prompt_select_account: bool,
+    /// `prompt=create` (OpenID Connect Prompt Create 1.0): the sign-up wording.
+    #[serde(default)]
+    pub prompt_create: bool,
+    /// Set once the person chose "Continue as …" for this very request.
+    #[serde(default)]
+    pub account_chosen: bool,
     pub max_age: Option<i64>,
     /// The weakest acr that satisfies `acr_values` / an essential `acr` claim.
     #[serde(default)]
     pub acr_required: Option<String>,
+    /// An essential `acr` claim with `value`/`values` (Core §5.5.1.1): the ID token's `acr`
+    /// must be one of them.
+    #[serde(default)]
+    pub acr_essential_values: Option<Vec<String>>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     /// Set once the person answered the consent page for this very request.
@@ -56,6 +69,8 @@ pub enum Next {
     Consent(AuthorizationRequest),
     /// The session is signed in, but below the level the client asked for.
     StepUp(AuthorizationRequest),
+    /// `prompt=select_account`: continue as the signed-in customer, or use another account.
+    SelectAccount(AuthorizationRequest),
 }
 
 /// Failures before the redirect URI is trusted: shown to the person, never redirected.
@@ -69,7 +84,11 @@ pub async fn authorize(
     session: Option<&SessionRecord>,
     now: i64,
 ) -> Result<Next, Untrusted> {
-    let params = Params::from_pairs(pairs).map_err(Untrusted)?;
+    let (params, repeated) = Params::noting_duplicates(pairs);
+    // Which client and where to answer must be beyond doubt before anything is redirected.
+    if repeated.iter().any(|p| p == "client_id" || p == "redirect_uri") {
+        return Err(Untrusted(Error::bad_input("The request names its app or its return address more than once.")));
+    }
     let client = check_client(state, &params, now).await?;
     let redirect_uri = check_redirect_uri(&client, &params)?;
     let response_mode = ResponseMode::parse(params.get("response_mode"));
@@ -82,6 +101,9 @@ pub async fn authorize(
             &e,
         ))
     };
+    if let Some(p) = repeated.first() {
+        return Ok(fail(Error::invalid_request(format!("the {p} parameter was included more than once"))));
+    }
     let request = match validate(state, &client, &params, redirect_uri, response_mode, now) {
         Ok(r) => r,
         Err(e) => return Ok(fail(e)),
@@ -170,9 +192,9 @@ fn validate(
     check_lengths(params)?;
     let scope = check_scope(params)?;
     let code_challenge = check_pkce(client, params)?;
-    let (prompt_none, prompt_login, prompt_consent) = check_prompt(params)?;
-    let max_age = check_max_age(params)?;
-    let acr_required = super::acr::required(params)?;
+    let prompt = prompt::check_prompt(params)?;
+    let max_age = prompt::check_max_age(params)?;
+    let acr = super::acr::required(params)?;
     Ok(AuthorizationRequest {
         id: secrets::random_token(),
         client_id: client.id.clone(),
@@ -182,11 +204,15 @@ fn validate(
         state: params.get("state").map(String::from),
         nonce: params.get("nonce").map(String::from),
         code_challenge,
-        prompt_none,
-        prompt_login,
-        prompt_consent,
+        prompt_none: prompt.none,
+        prompt_login: prompt.login,
+        prompt_consent: prompt.consent,
+        prompt_select_account: prompt.select_account,
+        prompt_create: prompt.create,
+        account_chosen: false,
         max_age,
-        acr_required,
+        acr_required: acr.minimum,
+        acr_essential_values: acr.essential_values,
         login_hint: params.get("login_hint").map(String::from),
         ui_locales: params.get("ui_locales").map(String::from),
         consented: false,
@@ -254,36 +280,6 @@ fn check_pkce(client: &Client, params: &Params) -> Result<Option<String>> {
     }
 }
 
-/// OIDC Core §3.1.2.1: `none` must stand alone.
-fn check_prompt(params: &Params) -> Result<(bool, bool, bool)> {
-    let (mut none, mut login, mut consent) = (false, false, false);
-    for p in params.get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()) {
-        match p {
-            "none" => none = true,
-            "login" => login = true,
-            "consent" => consent = true,
-            "select_account" => {}
-            _ => return Err(Error::invalid_request("unsupported prompt value")),
-        }
-    }
-    if none && (login || consent) {
-        return Err(Error::invalid_request("prompt=none cannot be combined with other values"));
-    }
-    Ok((none, login, consent))
-}
-
-fn check_max_age(params: &Params) -> Result<Option<i64>> {
-    params
-        .get("max_age")
-        .map(|v| {
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| Error::invalid_request("max_age must be a non-negative integer"))
-        })
-        .transpose()
-}
-
 /// Sign-in, consent, or a code: the decision for a valid request.
 async fn decide(
     state: &AppState,
@@ -293,9 +289,9 @@ async fn decide(
     now: i64,
 ) -> Result<Next> {
     let fresh = |s: &&SessionRecord| {
-        let login_ok = !request.prompt_login || request.authenticated_session.as_deref() == Some(s.id.as_str());
-        let age_ok = request.max_age.is_none_or(|m| now - s.auth_time <= m * 1000);
-        login_ok && age_ok
+        let for_this_request = request.authenticated_session.as_deref() == Some(s.id.as_str());
+        let login_ok = !request.prompt_login || for_this_request;
+        login_ok && prompt::recent_enough(request.max_age, s.auth_time, now, for_this_request)
     };
     let Some(session) = session.filter(fresh) else {
         if request.prompt_none {
@@ -314,6 +310,11 @@ async fn decide(
         }
         save(state, &request).await?;
         return Ok(Next::StepUp(request));
+    }
+    let signed_in_now = request.authenticated_session.as_deref() == Some(session.id.as_str());
+    if request.prompt_select_account && !request.account_chosen && !signed_in_now {
+        save(state, &request).await?;
+        return Ok(Next::SelectAccount(request));
     }
     if needs_consent(state, client, &request, session).await? {
         if request.prompt_none {
@@ -358,6 +359,8 @@ async fn issue_code(
     session: &SessionRecord,
     now: i64,
 ) -> Result<String> {
+    // Core §5.5.1.1: with an essential acr naming values, the ID token carries one of them.
+    let acr = super::acr::released(&session.acr, request.acr_essential_values.as_deref())?;
     let code = AuthorizationCode {
         client_id: request.client_id.clone(),
         customer_id: session.customer_id.clone(),
@@ -367,7 +370,7 @@ async fn issue_code(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         auth_time: session.auth_time,
-        acr: session.acr.clone(),
+        acr,
         amr: session.amr.clone(),
         expires_at: now + state.config.code_ttl_secs * 1000,
     };

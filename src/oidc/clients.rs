@@ -54,9 +54,11 @@ impl Client {
         }
     }
 
-    /// Exact string comparison (RFC 9700 §4.1.3; OIDC Core §3.1.2.1).
+    /// Exact string comparison (RFC 9700 §4.1.3; OIDC Core §3.1.2.1), except that a public
+    /// client's loopback IP redirect URI matches on any port (RFC 8252 §7.3: native apps
+    /// listen on an ephemeral port).
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|u| u == uri)
+        self.redirect_uris.iter().any(|u| u == uri || (self.is_public() && same_loopback_uri_but_port(u, uri)))
     }
 
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
@@ -103,6 +105,25 @@ pub struct NewClient {
     pub consent_required: bool,
     pub id_token_alg: Option<Alg>,
     pub backchannel_logout_uri: Option<String>,
+}
+
+/// RFC 8252 §7.3: `http://127.0.0.1` or `http://[::1]` redirect URIs that differ only in the
+/// port. Not `localhost` (§8.3), and everything else (path, query) must be equal.
+fn same_loopback_uri_but_port(registered: &str, requested: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(requested)) else { return false };
+    let loopback = |u: &url::Url| {
+        u.scheme() == "http" && matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback()) && u.scheme() == "http"
+    };
+    loopback(&a)
+        && loopback(&b)
+        && a.host() == b.host()
+        && a.path() == b.path()
+        && a.query() == b.query()
+        && a.fragment().is_none()
+        && b.fragment().is_none()
+        && a.username().is_empty()
+        && b.username().is_empty()
 }
 
 /// A redirect URI must be absolute without a fragment (RFC 6749 §3.1.2); plain http only

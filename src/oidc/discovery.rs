@@ -35,7 +35,7 @@ pub fn metadata(config: &Config) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "acr_values_supported": ACR_VALUES_SUPPORTED,
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "prompt_values_supported": crate::oidc::prompt::PROMPT_VALUES_SUPPORTED,
         "ui_locales_supported": ["en"],
         // Only the essential `acr` claim of the id_token member is acted on (step-up).
         "claims_parameter_supported": true,

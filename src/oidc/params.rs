@@ -21,6 +21,27 @@ impl Params {
         Ok(Params(map))
     }
 
+    /// Like `from_pairs`, but keeps the first value of a repeated parameter and names the
+    /// repeated ones, so the authorization endpoint can report them once the client and the
+    /// redirect URI are trusted (RFC 6749 §4.1.2.1).
+    pub fn noting_duplicates(pairs: Vec<(String, String)>) -> (Params, Vec<String>) {
+        let mut map: HashMap<String, String> = HashMap::with_capacity(pairs.len());
+        let mut repeated = Vec::new();
+        for (k, v) in pairs {
+            if v.is_empty() {
+                continue;
+            }
+            if map.contains_key(&k) {
+                if !repeated.contains(&k) {
+                    repeated.push(k);
+                }
+            } else {
+                map.insert(k, v);
+            }
+        }
+        (Params(map), repeated)
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

@@ -1,13 +1,13 @@
 //! Thin handlers for every OIDC endpoint: parse, call one feature function, render.
 
 use super::authorize::{self, Next, Untrusted};
-use super::{consent, discovery, grants, introspection, logout, revocation, userinfo};
+use super::{consent, discovery, grants, introspection, logout, revocation, select_account, userinfo};
 use crate::login::session;
 use crate::state::SharedState;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{OAuthForm, UserInfoRequest, bearer_token};
-use crate::web::pages::{self, ConsentPage, DonePage, LogoutPage};
+use crate::web::pages::{self, ConsentPage, DonePage, LogoutPage, SelectAccountPage};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};
@@ -35,6 +35,7 @@ pub fn pages() -> Router<SharedState> {
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/authorize/resume", get(resume))
+        .route("/authorize/select", get(select_page).post(select_answer))
         .route("/consent", get(consent_page).post(consent_answer))
         .route("/logout", get(logout_get).post(logout_post))
 }
@@ -59,6 +60,7 @@ pub fn next_response(next: Result<Next, Untrusted>) -> Response {
         Ok(Next::SignIn(r)) => Redirect::to(&format!("/login?authz={}", r.id)).into_response(),
         Ok(Next::Consent(r)) => Redirect::to(&format!("/consent?authz={}", r.id)).into_response(),
         Ok(Next::StepUp(r)) => Redirect::to(&format!("/login/step-up?authz={}", r.id)).into_response(),
+        Ok(Next::SelectAccount(r)) => Redirect::to(&format!("/authorize/select?authz={}", r.id)).into_response(),
         Err(Untrusted(e)) => responses::page(e),
     }
 }
@@ -93,6 +95,53 @@ async fn resume(State(state): State<SharedState>, browser: Browser, Query(q): Qu
         Err(e) => return responses::page(e),
     };
     next_response(authorize::resume(&state, &q.authz, session.as_ref(), now).await)
+}
+
+async fn select_page(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(q): Query<AuthzRef>,
+) -> Response {
+    let now = state.now();
+    let shown = async {
+        let Some(s) = session::current(&state, browser.cookie(cookies::SESSION), now).await? else {
+            return Ok(Redirect::to(&format!("/login?authz={}", q.authz)).into_response());
+        };
+        let v = select_account::view(&state, &q.authz, &s, now).await?;
+        let page = SelectAccountPage { csrf: &csrf.0, authz: &q.authz, client_name: &v.client_name, email: &v.email };
+        Ok::<_, crate::error::Error>(pages::render(StatusCode::OK, &page))
+    };
+    shown.await.unwrap_or_else(responses::page)
+}
+
+#[derive(Deserialize)]
+struct SelectForm {
+    csrf: String,
+    authz: String,
+    choice: String,
+}
+
+/// "Continue as …" answers the request; "Use another account" signs in anew (the new
+/// session then replaces this browser's).
+async fn select_answer(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(f): Form<SelectForm>,
+) -> Response {
+    if let Err(e) = csrf.verify(&f.csrf) {
+        return responses::page(e);
+    }
+    if f.choice != "keep" {
+        return Redirect::to(&format!("/login?authz={}", f.authz)).into_response();
+    }
+    let now = state.now();
+    let session = match session::current(&state, browser.cookie(cookies::SESSION), now).await {
+        Ok(s) => s,
+        Err(e) => return responses::page(e),
+    };
+    next_response(select_account::keep(&state, &f.authz, session.as_ref(), now).await)
 }
 
 async fn consent_page(

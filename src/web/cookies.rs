@@ -37,8 +37,15 @@ pub fn get<'a>(headers: &'a HeaderMap, base: &str, secure: bool) -> Option<&'a s
 }
 
 /// A `Set-Cookie` value. `max_age_secs = None` makes a browser-session cookie; `Some(0)` deletes.
+///
+/// On https the session cookie is `SameSite=None`: an app may send the authorization request
+/// as a cross-site POST (OpenID Connect Core §3.1.2.1), and `prompt=none` must then see the
+/// session. Every form that changes something checks a CSRF token, and the token endpoints
+/// do not read cookies, so a cross-site request carrying the session can only ask for a code
+/// delivered to a registered redirect URI.
 pub fn set(base: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> HeaderValue {
-    let mut c = format!("{}={value}; Path=/; HttpOnly; SameSite=Lax", name(base, secure));
+    let same_site = if secure && base == SESSION { "None" } else { "Lax" };
+    let mut c = format!("{}={value}; Path=/; HttpOnly; SameSite={same_site}", name(base, secure));
     if secure {
         c.push_str("; Secure");
     }
@@ -71,7 +78,9 @@ mod tests {
     fn host_prefix_on_https_only() {
         assert_eq!(name(SESSION, true), "__Host-tessera_session");
         let v = set(SESSION, "abc", None, true);
-        assert_eq!(v, "__Host-tessera_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure");
+        assert_eq!(v, "__Host-tessera_session=abc; Path=/; HttpOnly; SameSite=None; Secure", "cross-site POSTs");
+        assert_eq!(set(SESSION, "abc", None, false), "tessera_session=abc; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(set(CSRF, "abc", None, true), "__Host-tessera_csrf=abc; Path=/; HttpOnly; SameSite=Lax; Secure");
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; tessera_session=xyz"));
         assert_eq!(get(&h, SESSION, false), Some("xyz"));

@@ -32,6 +32,8 @@ pub struct LoginPage<'a> {
     pub notice: Option<&'a str>,
     /// A step-up to a passkey: say why the login page is shown.
     pub passkey_prompt: bool,
+    /// `prompt=create`: the wording of signing up rather than signing in.
+    pub sign_up: bool,
     /// Enabled social sign-in connectors.
     pub connectors: &'a [crate::federation::connectors::Button],
 }
@@ -131,6 +133,16 @@ pub struct ReviewPage<'a> {
     /// (passkey id, name)
     pub passkeys: &'a [(String, String)],
     pub totp: bool,
+}
+
+/// `prompt=select_account`: continue as the signed-in account, or use another one.
+#[derive(Template)]
+#[template(path = "oidc/select_account.html")]
+pub struct SelectAccountPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+    pub client_name: &'a str,
+    pub email: &'a str,
 }
 
 #[derive(Template)]

@@ -13,6 +13,7 @@ mod email_login;
 mod factors;
 mod federation;
 mod passkeys;
+mod prompts;
 mod protocol;
 mod relying_party;
 mod sessions;

@@ -31,12 +31,15 @@ impl Params {
             if v.is_empty() {
                 continue;
             }
-            if map.contains_key(&k) {
-                if !repeated.contains(&k) {
-                    repeated.push(k);
+            match map.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    if !repeated.contains(e.key()) {
+                        repeated.push(e.key().clone());
+                    }
                 }
-            } else {
-                map.insert(k, v);
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         (Params(map), repeated)

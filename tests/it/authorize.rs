@@ -96,7 +96,8 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client() {
         assert_eq!(query_param(&loc, "state").as_deref(), Some("s1"));
         assert_eq!(query_param(&loc, "iss").as_deref(), Some(server.base.as_str()));
     }
-    // Duplicate parameters are malformed before anything is trusted.
+    // A repeated parameter (other than client_id and redirect_uri) is reported to the client
+    // once it is trusted (RFC 6749 §4.1.2.1), with the first state.
     let dup = format!(
         "{}&state=again",
         raw_authorize(
@@ -111,7 +112,8 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client() {
         )
     );
     let page = browser.get(&dup).await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(query_param(&page.location.unwrap(), "error").as_deref(), Some("invalid_request"));
 }
 
 #[tokio::test]

@@ -1,11 +1,14 @@
 //! Configuration: built-in defaults < TOML file (`--config` / `TESSERA_CONFIG`) < `TESSERA_*`
 //! environment variables. `validate()` runs once at start; every error names the key.
 
-use serde::Deserialize;
+mod redacted;
+
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Deserialize)]
+/// `Debug` is written by hand in `config/redacted.rs`: it never prints a secret.
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The issuer identifier (OpenID Connect Discovery §3); every endpoint hangs off it.
@@ -50,6 +53,10 @@ pub struct Config {
     pub webauthn_origin: String,
     /// The name authenticators show for this site.
     pub webauthn_rp_name: String,
+    // -- Issue #10, "Secrets stay secret" (i10-secrets) --
+    /// Without `smtp_url`, mail (sign-in links!) is written to the outbox folder. That is
+    /// refused at start for a non-loopback issuer unless this is set deliberately.
+    pub mail_outbox_in_production: bool,
 }
 
 impl Default for Config {
@@ -79,6 +86,8 @@ impl Default for Config {
             webauthn_rp_id: String::new(),
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
+            // i10-secrets
+            mail_outbox_in_production: false,
         }
     }
 }
@@ -185,6 +194,15 @@ impl Config {
                 return Err(err("smtp_url", "must start with smtp:// or smtps://"));
             }
         }
+        // Mail in the outbox folder holds live sign-in links: fine on a developer's machine,
+        // an account-takeover risk on a server, so a public issuer must ask for it by name.
+        if self.smtp_url.is_empty() && !self.loopback_issuer() && !self.mail_outbox_in_production {
+            return Err(err(
+                "smtp_url",
+                "is empty, so mail (with sign-in links) would be written to the outbox folder on a public \
+                 server; set smtp_url, or set mail_outbox_in_production = true if that is deliberate",
+            ));
+        }
         if !self.mail_from.contains('@') {
             return Err(err("mail_from", "must be a mail address like Tessera <no-reply@example.com>"));
         }
@@ -256,6 +274,12 @@ impl Config {
         }
     }
 
+    /// A development issuer (`localhost`, `127.0.0.1`, `[::1]`), where logging sign-in links
+    /// and writing mail to the outbox folder are conveniences rather than leaks.
+    pub fn loopback_issuer(&self) -> bool {
+        url::Url::parse(&self.issuer).is_ok_and(|u| is_loopback(u.host_str().unwrap_or("")))
+    }
+
     /// Cookies get the `__Host-` prefix and `Secure` when the issuer is https.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
@@ -283,8 +307,15 @@ mod tests {
 
     #[test]
     fn env_overrides_and_numbers() {
-        let c = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "30"), ("TESSERA_ISSUER", "https://id.example")]))
-            .unwrap();
+        let c = Config::load(
+            None,
+            env(&[
+                ("TESSERA_CODE_TTL_SECS", "30"),
+                ("TESSERA_ISSUER", "https://id.example"),
+                ("TESSERA_SMTP_URL", "smtp://mail.example:25"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.code_ttl_secs, 30);
         assert!(c.secure_cookies());
     }

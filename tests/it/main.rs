@@ -12,6 +12,7 @@ mod factors;
 mod federation;
 mod passkeys;
 mod relying_party;
+mod secrets;
 mod sessions;
 mod tidy;
 mod tokens;

@@ -131,13 +131,15 @@ pub fn id_token(
     jwt::encode(key, TYP_JWT, &Value::Object(c))
 }
 
-/// Check an access token's signature, type, issuer, audience and expiry, and that neither it
-/// nor its family was revoked.
+/// Check an access token's signature, type, issuer, audience and expiry, that neither it
+/// nor its family was revoked, and that its client still exists and holds its scope.
 pub async fn verify_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
     let claims = check_access_token(state, token, now)?;
-    if state.store.access_token_revoked(&claims.jti, &claims.gid).await? {
+    let standing = state.store.access_token_standing(&claims.jti, &claims.gid, &claims.client_id).await?;
+    if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
     }
+    super::clients::check_token_client(&claims, &standing)?;
     Ok(claims)
 }
 

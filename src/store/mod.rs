@@ -12,7 +12,7 @@ mod keys;
 mod passkeys;
 mod sessions;
 
-pub use clients::ClientRecord;
+pub use clients::{ClientRecord, TokenStanding};
 pub use codes::GrantRecord;
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;

@@ -10,6 +10,7 @@ mod discovery;
 mod email_login;
 mod factors;
 mod federation;
+mod hardening;
 mod passkeys;
 mod relying_party;
 mod secrets;

@@ -161,8 +161,8 @@ pub fn check_access_token(state: &AppState, token: &str, now: i64) -> Result<Acc
     Ok(claims)
 }
 
-/// RFC 6749 §5.1 successful response.
-#[derive(Debug, Serialize)]
+/// RFC 6749 §5.1 successful response. (`Debug` below never prints the tokens.)
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -172,4 +172,18 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |t: &Option<String>| t.as_ref().map(|_| "[redacted]");
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("id_token", &shown(&self.id_token))
+            .field("scope", &self.scope)
+            .finish()
+    }
 }

@@ -219,6 +219,17 @@ fn debug_output_redacts_secrets() {
         locked_until: 0,
     };
     assert!(!format!("{totp:?}").contains("254"), "{totp:?}");
+
+    let tokens = tessera::oidc::tokens::TokenResponse {
+        access_token: "at-secret-1".into(),
+        token_type: "Bearer",
+        expires_in: 60,
+        refresh_token: Some("rt-secret-2".into()),
+        id_token: Some("idt-secret-3".into()),
+        scope: "openid".into(),
+    };
+    let text = format!("{tokens:?}");
+    assert!(text.contains("Bearer") && !text.contains("-secret-"), "{text}");
 }
 
 #[tokio::test]

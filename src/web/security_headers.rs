@@ -22,8 +22,8 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// a year), so a network attacker cannot strip TLS from a sign-in link.
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
-/// The layer, given whether the issuer is https (HSTS is sent only then: on plain-http
-/// development it would be ignored, and on `localhost` it would stick to every port).
+/// The layer, given whether to send HSTS: for an https issuer that is not loopback (on plain
+/// http it is ignored, and on `https://localhost` it would stick to every local port).
 pub async fn layer(State(https): State<bool>, req: Request, next: Next) -> Response {
     let form_submission = req.method() == Method::POST && is_document_navigation(req.headers());
     let mut res = next.run(req).await;

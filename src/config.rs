@@ -1,11 +1,14 @@
 //! Configuration: built-in defaults < TOML file (`--config` / `TESSERA_CONFIG`) < `TESSERA_*`
 //! environment variables. `validate()` runs once at start; every error names the key.
 
-use serde::Deserialize;
+mod redacted;
+
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Deserialize)]
+/// `Debug` is written by hand in `config/redacted.rs`: it never prints a secret.
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The issuer identifier (OpenID Connect Discovery §3); every endpoint hangs off it.
@@ -64,6 +67,10 @@ pub struct Config {
     pub sign_in_mails_per_address_all_networks: u64,
     /// Past that cap, at least this long between two sign-in mails to the address.
     pub sign_in_mails_slowed_interval_secs: i64,
+    // -- Issue #10, "Secrets stay secret" (i10-secrets) --
+    /// Without `smtp_url`, mail (sign-in links!) is written to the outbox folder. That is
+    /// refused at start for a non-loopback issuer unless this is set deliberately.
+    pub mail_outbox_in_production: bool,
 }
 
 impl Default for Config {
@@ -98,6 +105,8 @@ impl Default for Config {
             // Issue #10, cross-device slice.
             sign_in_mails_per_address_all_networks: 20,
             sign_in_mails_slowed_interval_secs: 60,
+            // i10-secrets
+            mail_outbox_in_production: false,
         }
     }
 }
@@ -204,6 +213,15 @@ impl Config {
                 return Err(err("smtp_url", "must start with smtp:// or smtps://"));
             }
         }
+        // Mail in the outbox folder holds live sign-in links: fine on a developer's machine,
+        // an account-takeover risk on a server, so a public issuer must ask for it by name.
+        if self.smtp_url.is_empty() && !self.loopback_issuer() && !self.mail_outbox_in_production {
+            return Err(err(
+                "smtp_url",
+                "is empty, so mail (with sign-in links) would be written to the outbox folder on a public \
+                 server; set smtp_url, or set mail_outbox_in_production = true if that is deliberate",
+            ));
+        }
         if !self.mail_from.contains('@') {
             return Err(err("mail_from", "must be a mail address like Tessera <no-reply@example.com>"));
         }
@@ -288,6 +306,12 @@ impl Config {
         }
     }
 
+    /// A development issuer (`localhost`, `127.0.0.1`, `[::1]`), where logging sign-in links
+    /// and writing mail to the outbox folder are conveniences rather than leaks.
+    pub fn loopback_issuer(&self) -> bool {
+        url::Url::parse(&self.issuer).is_ok_and(|u| is_loopback(u.host_str().unwrap_or("")))
+    }
+
     /// Cookies get the `__Host-` prefix and `Secure` when the issuer is https.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
@@ -315,8 +339,15 @@ mod tests {
 
     #[test]
     fn env_overrides_and_numbers() {
-        let c = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "30"), ("TESSERA_ISSUER", "https://id.example")]))
-            .unwrap();
+        let c = Config::load(
+            None,
+            env(&[
+                ("TESSERA_CODE_TTL_SECS", "30"),
+                ("TESSERA_ISSUER", "https://id.example"),
+                ("TESSERA_SMTP_URL", "smtp://mail.example:25"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.code_ttl_secs, 30);
         assert!(c.secure_cookies());
     }

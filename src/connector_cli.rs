@@ -62,12 +62,16 @@ pub struct Fields {
     userinfo_endpoint: Option<String>,
     #[arg(long)]
     client_id: Option<String>,
-    /// The client secret (stored sealed; never shown again).
-    #[arg(long)]
+    /// The client secret (stored sealed; never shown again). A value on the command line is
+    /// visible to other users of the machine (ps, shell history): prefer the two below.
+    #[arg(long, group = "secret")]
     client_secret: Option<String>,
-    /// Read the secret from a file (e.g. Apple's .p8 private key).
-    #[arg(long)]
+    /// Read the secret from a file (e.g. Apple's .p8 private key); `-` reads standard input.
+    #[arg(long, group = "secret")]
     client_secret_file: Option<std::path::PathBuf>,
+    /// Read the secret from standard input (e.g. `vault read … | tessera connector create …`).
+    #[arg(long, group = "secret")]
+    client_secret_stdin: bool,
     /// Space-separated scopes; presets have defaults.
     #[arg(long)]
     scopes: Option<String>,
@@ -90,10 +94,20 @@ pub struct Fields {
 
 impl Fields {
     fn into_input(self, id: Option<String>, kind: Option<String>) -> anyhow::Result<ConnectorInput> {
-        let secret = match self.client_secret_file {
-            Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?),
-            None => self.client_secret,
+        let secret = match (self.client_secret_file, self.client_secret_stdin) {
+            (Some(path), false) if path.as_os_str() != "-" => {
+                Some(std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+            }
+            (Some(_), false) | (None, true) => Some(
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| anyhow::anyhow!("cannot read the secret from standard input: {e}"))?,
+            ),
+            (Some(_), true) => anyhow::bail!("give the secret one way only"),
+            (None, false) => self.client_secret,
         };
+        // The line end a file or `echo` adds is never part of a secret (a PEM key does not
+        // need its last one).
+        let secret = secret.map(|s| s.trim_end_matches(['\n', '\r']).to_string());
         let mut settings = serde_json::Map::new();
         for (k, v) in [("tenant", self.tenant), ("team_id", self.team_id), ("key_id", self.key_id)] {
             if let Some(v) = v {

@@ -63,9 +63,21 @@ enum ClientCommand {
         /// Where to send OIDC Back-Channel Logout tokens when a session of this app ends.
         #[arg(long)]
         backchannel_logout_uri: Option<String>,
+        /// PKCE (S256) is required of every app. `optional` is only for a legacy confidential
+        /// app that cannot send it (it then relies on its secret alone against code injection).
+        #[arg(long, value_enum, default_value_t = Pkce::Required)]
+        pkce: Pkce,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Change a registered app.
+    Update {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Require PKCE again, or let a legacy confidential app skip it.
+        #[arg(long, value_enum)]
+        pkce: Pkce,
     },
     /// List registered apps.
     List {
@@ -77,6 +89,16 @@ enum ClientCommand {
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Pkce {
+    Required,
+    Optional,
+}
+
+fn pkce_name(optional: bool) -> &'static str {
+    if optional { "optional" } else { "required" }
 }
 
 fn main() -> ExitCode {
@@ -126,19 +148,43 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (configuration key `listen`): {e}", config.listen))?;
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
     tracing::info!(issuer = %state.config.issuer, listen = %state.config.listen, "Tessera is ready");
-    if state.config.smtp_url.is_empty() {
+    if state.config.smtp_url.is_empty() && state.config.loopback_issuer() {
         tracing::info!(outbox = %state.config.outbox_dir().display(), "no smtp_url: sign-in mails are written to the outbox");
+    } else if state.config.smtp_url.is_empty() {
+        tracing::warn!(
+            outbox = %state.config.outbox_dir().display(),
+            "mail_outbox_in_production: sign-in mails are written to the outbox folder; whoever reads it can sign in"
+        );
     }
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    tessera::serve(listener, state, shutdown).await?;
+    tessera::serve(listener, state, stop).await?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, systemd and Kubernetes send): stop taking
+/// connections and let requests in flight finish. The handlers are installed now, before the
+/// server listens, so a signal that comes early is not the default (killing) one.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| anyhow::anyhow!("cannot listen for SIGTERM: {e}"))?;
+    let interrupt = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = interrupt.await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
 
 async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
@@ -155,6 +201,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             consent_required,
             id_token_alg,
             backchannel_logout_uri,
+            pkce,
             json,
         } => {
             let id_token_alg = match id_token_alg {
@@ -172,6 +219,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 consent_required,
                 id_token_alg,
                 backchannel_logout_uri,
+                pkce_optional: pkce == Pkce::Optional,
             };
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
@@ -179,6 +227,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 let v = serde_json::json!({
                     "client_id": client.id, "client_secret": secret, "name": client.name,
                     "redirect_uris": client.redirect_uris, "public": client.is_public(),
+                    "pkce": pkce_name(client.pkce_optional),
                 });
                 println!("{v}");
             } else {
@@ -187,6 +236,9 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                     Some(s) => println!("client_secret: {s}\n(The secret is shown only now. Store it safely.)"),
                     None => println!("public client: no secret; use PKCE (S256)"),
                 }
+                if client.pkce_optional {
+                    println!("PKCE optional: only for a legacy app that cannot send it");
+                }
             }
         }
         ClientCommand::List { json } => {
@@ -194,17 +246,33 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             if json {
                 let v: Vec<_> = all
                     .iter()
-                    .map(|c| serde_json::json!({"client_id": c.id, "name": c.name, "redirect_uris": c.redirect_uris, "public": c.is_public()}))
+                    .map(|c| {
+                        serde_json::json!({
+                            "client_id": c.id, "name": c.name, "redirect_uris": c.redirect_uris,
+                            "public": c.is_public(), "pkce": pkce_name(c.pkce_optional),
+                        })
+                    })
                     .collect();
                 println!("{}", serde_json::Value::Array(v));
             } else {
                 for c in all {
-                    let kind = if c.is_public() { "public" } else { "confidential" };
+                    let kind = match (c.is_public(), c.pkce_optional) {
+                        (true, _) => "public",
+                        (false, false) => "confidential",
+                        (false, true) => "confidential, PKCE optional",
+                    };
                     println!("{}  {:<24} {:<12} {}", c.id, c.name, kind, c.redirect_uris.join(" "));
                 }
             }
         }
+        ClientCommand::Update { id, pkce } => {
+            clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            println!("{id}: PKCE {}", pkce_name(pkce == Pkce::Optional));
+        }
         ClientCommand::Delete { id } => {
+            // Running servers see it at once: every token check reads whether its client exists.
             if store.delete_client(&id).await? {
                 println!("deleted {id}");
             } else {

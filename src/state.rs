@@ -4,6 +4,7 @@
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::crypto::keys::{Alg, KeyRing, SigningKey};
+use crate::crypto::private_files;
 use crate::crypto::sealed::MasterKey;
 use crate::ephemeral::{Ephemeral, MemoryEphemeral};
 use crate::mail::Mailer;
@@ -82,19 +83,19 @@ pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
             .ok_or_else(|| anyhow::anyhow!("configuration key `master_key`: must be the base64 of 32 bytes"));
     }
     let path = config.data_dir.join("master.key");
-    if !path.exists() {
-        std::fs::create_dir_all(&config.data_dir)?;
-        std::fs::write(&path, MasterKey::generate_base64())?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        tracing::warn!(
+    private_files::create_dir(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create {} (configuration key `data_dir`): {e}", config.data_dir.display())
+    })?;
+    // Created with mode 0600 and its contents in one step (never briefly world-readable, never
+    // half-written); when two processes start at once, one key wins and both use it.
+    match private_files::create_file_atomically(&path, MasterKey::generate_base64().as_bytes()) {
+        Ok(()) => tracing::warn!(
             path = %path.display(),
             "GENERATED A NEW MASTER KEY. It encrypts signing keys and secrets at rest: back it up, \
              and give every node the same key through TESSERA_MASTER_KEY. Losing it loses them."
-        );
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => anyhow::bail!("cannot create {}: {e}", path.display()),
     }
     let text = std::fs::read_to_string(&path)?;
     MasterKey::from_base64(&text).ok_or_else(|| anyhow::anyhow!("{} does not hold a valid master key", path.display()))

@@ -2,5 +2,6 @@
 
 pub mod jwt;
 pub mod keys;
+pub mod private_files;
 pub mod sealed;
 pub mod secrets;

@@ -1,17 +1,41 @@
 //! Encryption at rest with the server's master key (AES-256-GCM, random 96-bit nonce per
-//! message, the purpose as associated data so a sealed value cannot be moved to another use).
+//! message, the purpose as associated data so a sealed value cannot be moved to another use),
+//! and keyed hashes (HMAC-SHA256 under a per-purpose key derived from the master key) for
+//! secrets looked up by equality that have too little entropy for a plain hash.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-pub struct MasterKey(LessSafeKey);
+pub struct MasterKey {
+    aead: LessSafeKey,
+    /// The root of derived keys: HMAC-SHA256 keyed with the master key bytes.
+    derive: hmac::Key,
+}
+
+/// Never prints key material.
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
-        (bytes.len() == 32).then(|| Self(LessSafeKey::new(key)))
+        (bytes.len() == 32)
+            .then(|| Self { aead: LessSafeKey::new(key), derive: hmac::Key::new(hmac::HMAC_SHA256, bytes) })
+    }
+
+    /// HMAC-SHA256 of `value` under a key derived for `purpose` (K = HMAC(master, "tessera
+    /// keyed hash: " + purpose), as in HKDF-Expand's single block), as lowercase hex. Without
+    /// the master key a stolen database gives no way to test guesses offline.
+    pub fn keyed_hash(&self, purpose: &str, value: &[u8]) -> String {
+        let derived = hmac::sign(&self.derive, format!("tessera keyed hash: {purpose}").as_bytes());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref());
+        hmac::sign(&key, value).as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn from_base64(text: &str) -> Option<Self> {
@@ -30,7 +54,7 @@ impl MasterKey {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new().fill(&mut nonce).expect("the system random generator failed");
         let mut buf = plaintext.to_vec();
-        self.0
+        self.aead
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(purpose.as_bytes()), &mut buf)
             .expect("AES-GCM sealing cannot fail for in-memory buffers");
         let mut out = nonce.to_vec();
@@ -44,7 +68,7 @@ impl MasterKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
         let mut buf = rest.to_vec();
         let plain = self
-            .0
+            .aead
             .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut buf)
             .map_err(|_| anyhow::anyhow!("a sealed value does not open with the master key (wrong key?)"))?;
         Ok(plain.to_vec())
@@ -64,5 +88,18 @@ mod tests {
         let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         assert!(other.open("signing-key", &sealed).is_err());
         assert!(MasterKey::from_base64("c2hvcnQ=").is_none());
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_key_and_purpose() {
+        let key = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let h = key.keyed_hash("recovery-code", b"abcd-efgh");
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, key.keyed_hash("recovery-code", b"abcd-efgh"));
+        assert_ne!(h, key.keyed_hash("other", b"abcd-efgh"));
+        assert_ne!(h, other.keyed_hash("recovery-code", b"abcd-efgh"));
+        assert_ne!(h, crate::crypto::secrets::hash("abcd-efgh"));
+        assert_eq!(format!("{key:?}"), "MasterKey([redacted])");
     }
 }

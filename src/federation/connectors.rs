@@ -35,7 +35,8 @@ impl Default for ClaimMapping {
 }
 
 /// Create or change a connector: every field optional on update; the secret is write-only.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// (`Debug` in `redacted.rs` leaves the secret out.)
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     pub id: Option<String>,
@@ -80,8 +81,9 @@ pub struct ConnectorView {
     pub settings: serde_json::Value,
 }
 
-/// A connector ready to use, with its secret opened.
-#[derive(Debug, Clone)]
+/// A connector ready to use, with its secret opened. (`Debug` in `redacted.rs` leaves the
+/// secret out.)
+#[derive(Clone)]
 pub struct Connector {
     pub view: ConnectorView,
     pub secret: Option<String>,

@@ -6,5 +6,6 @@ pub mod apple;
 pub mod connectors;
 pub mod oauth2;
 pub mod presets;
+mod redacted;
 pub mod routes;
 pub mod upstream;

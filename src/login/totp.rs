@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use totp_rs::{Builder, Secret, Totp};
 
 const SEAL_PURPOSE: &str = "totp-secret";
+/// Recovery codes are stored as keyed hashes under this purpose (see `recovery_code_hash`).
+const RECOVERY_HASH_PURPOSE: &str = "recovery-code";
 const MAX_WRONG: i64 = 5;
 const LOCK_MS: i64 = 15 * 60 * 1000;
 const ENROL_TTL_SECS: i64 = 10 * 60;
@@ -96,7 +98,7 @@ pub async fn confirm_enrolment(
     let step = t
         .check(code.trim(), (now / 1000) as u64)
         .ok_or_else(|| Error::bad_input("That code is not right. Check the time on your phone and try again."))?;
-    let (codes, hashes) = new_recovery_codes();
+    let (codes, hashes) = new_recovery_codes(state);
     let record = TotpRecord {
         customer_id: session.customer_id.clone(),
         sealed_secret: state.master_key.seal(SEAL_PURPOSE, &bytes),
@@ -111,8 +113,16 @@ pub async fn confirm_enrolment(
     Ok((codes, factor_change::changed(state, session, Change::AppAdded, now).await?))
 }
 
-/// Ten codes like `k3vq-9xmt` (8 characters of 31: about 40 bits each), and their hashes for the store.
-fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+/// A recovery code at rest: HMAC-SHA256 under a key derived from the master key. A code has
+/// only about 40 bits, so an unkeyed hash in a stolen database falls to a few hours of
+/// guessing; keyed, the database alone is useless.
+fn recovery_code_hash(state: &AppState, code: &str) -> String {
+    state.master_key.keyed_hash(RECOVERY_HASH_PURPOSE, code.as_bytes())
+}
+
+/// Ten codes like `k3vq-9xmt` (8 characters of 31: about 40 bits each; online guessing is
+/// bounded by the lockout), and their keyed hashes for the store.
+fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| {
@@ -120,7 +130,7 @@ fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
             format!("{}-{}", &c[..4], &c[4..])
         })
         .collect();
-    let hashes = codes.iter().map(|c| secrets::hash(c)).collect();
+    let hashes = codes.iter().map(|c| recovery_code_hash(state, c)).collect();
     (codes, hashes)
 }
 
@@ -133,7 +143,7 @@ pub async fn regenerate_recovery_codes(
     if state.store.totp_factor(&session.customer_id).await?.is_none() {
         return Err(Error::bad_input("Add an authenticator app first."));
     }
-    let (codes, hashes) = new_recovery_codes();
+    let (codes, hashes) = new_recovery_codes(state);
     state.store.replace_recovery_codes(&session.customer_id, &hashes).await?;
     tracing::info!(customer = %session.customer_id, "recovery codes regenerated");
     Ok((codes, factor_change::changed(state, session, Change::RecoveryCodes, now).await?))
@@ -172,7 +182,10 @@ pub async fn verify(state: &AppState, customer_id: &str, input: &str, ip: &str, 
     }
     let input = input.trim().to_lowercase();
     if input.contains('-') {
-        if state.store.use_recovery_code(customer_id, &secrets::hash(&input), now).await? {
+        // Codes issued before keyed hashing are plain SHA-256 rows: they stay valid until used
+        // or regenerated (a hash cannot be re-keyed), so both forms are looked up.
+        let forms = [recovery_code_hash(state, &input), secrets::hash(&input)];
+        if state.store.use_recovery_code(customer_id, &forms, now).await? {
             tracing::info!(customer = %customer_id, "recovery code used");
             return Ok(AMR_RECOVERY);
         }

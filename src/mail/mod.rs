@@ -1,15 +1,27 @@
 //! Outgoing mail: lettre over SMTP when `smtp_url` is set, otherwise .eml files in the outbox.
 //! Messages are typed and rendered from templates (plain text and HTML parts).
+//!
+//! Mail carries live sign-in links, so the outbox folder is private (0700, files 0600) and a
+//! mail's `outbox_note` (the link) is logged only for a loopback issuer: logs are shipped and
+//! kept far longer than a link lives, and whoever reads them must not be able to sign in.
 
 use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
+use crate::crypto::{private_files, secrets};
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
+    File(Outbox),
+}
+
+/// The outbox folder: one .eml file per mail.
+pub struct Outbox {
+    dir: std::path::PathBuf,
+    /// Development (loopback issuer) only: log each mail's note so a developer can click it.
+    log_notes: bool,
 }
 
 pub struct OutgoingMail {
@@ -18,7 +30,7 @@ pub struct OutgoingMail {
     pub text: String,
     pub html: String,
     /// What a developer needs from this mail (e.g. the sign-in link), logged only when mail
-    /// goes to the outbox, never when it goes out over SMTP.
+    /// goes to the outbox of a loopback (development) issuer, never otherwise.
     pub outbox_note: Option<String>,
 }
 
@@ -28,9 +40,9 @@ impl Mailer {
             config.mail_from.parse().map_err(|e| anyhow::anyhow!("configuration key `mail_from`: {e}"))?;
         let mailer = if config.smtp_url.is_empty() {
             let dir = config.outbox_dir();
-            std::fs::create_dir_all(&dir)
+            private_files::create_dir(&dir)
                 .map_err(|e| anyhow::anyhow!("cannot create outbox {}: {e}", dir.display()))?;
-            Mailer::File(AsyncFileTransport::new(&dir), dir)
+            Mailer::File(Outbox { dir, log_notes: config.loopback_issuer() })
         } else {
             let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
                 .map_err(|e| anyhow::anyhow!("configuration key `smtp_url`: {e}"))?
@@ -52,10 +64,13 @@ impl Mailer {
             Mailer::Smtp(t) => {
                 t.send(message).await?;
             }
-            Mailer::File(t, dir) => {
-                let id = t.send(message).await?;
-                let file = dir.join(format!("{id}.eml"));
-                tracing::info!(file = %file.display(), note = note.as_deref().unwrap_or(""), "mail written to the outbox");
+            Mailer::File(outbox) => {
+                let file = outbox.dir.join(format!("{}.eml", secrets::random_id()));
+                private_files::write_new_file(&file, message.formatted()).await?;
+                match note.filter(|_| outbox.log_notes) {
+                    Some(note) => tracing::info!(file = %file.display(), note, "mail written to the outbox"),
+                    None => tracing::info!(file = %file.display(), "mail written to the outbox"),
+                }
             }
         }
         Ok(())

@@ -260,15 +260,15 @@ fn check_scope(params: &Params) -> Result<Scopes> {
     Ok(scope)
 }
 
-/// RFC 7636 §4.3; public clients must use PKCE (RFC 9700 §2.1.1), and only S256.
+/// RFC 7636 §4.3, only S256. Every client must use PKCE (RFC 9700 §2.1.1: it also stops
+/// code injection against confidential clients), except a confidential client registered
+/// with `--pkce optional` for legacy software; a public client never can be.
 fn check_pkce(client: &Client, params: &Params) -> Result<Option<String>> {
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
         (None, Some(_)) => Err(Error::invalid_request("code_challenge_method without code_challenge")),
-        (None, None) if client.is_public() => {
-            Err(Error::invalid_request("public clients must use PKCE (code_challenge with S256)"))
-        }
-        (None, None) => Ok(None),
+        (None, None) if client.pkce_optional && !client.is_public() => Ok(None),
+        (None, None) => Err(Error::invalid_request("PKCE is required (code_challenge with S256)")),
         (Some(_), Some(m)) if m != "S256" => {
             Err(Error::invalid_request("only the S256 code_challenge_method is supported"))
         }

@@ -5,7 +5,9 @@
 use crate::crypto::keys::Alg;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
-use crate::store::{ClientRecord, Store};
+use crate::oidc::tokens::AccessTokenClaims;
+use crate::state::AppState;
+use crate::store::{ClientRecord, Store, TokenStanding};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -24,6 +26,8 @@ pub struct Client {
     pub created_at: i64,
     /// Where OIDC Back-Channel Logout tokens go (§2.2), if anywhere.
     pub backchannel_logout_uri: Option<String>,
+    /// A legacy confidential client allowed to skip PKCE (RFC 9700 §2.1.1 wants it always).
+    pub pkce_optional: bool,
 }
 
 impl Client {
@@ -39,6 +43,7 @@ impl Client {
             id_token_alg: Alg::parse(&r.id_token_alg),
             created_at: r.created_at,
             backchannel_logout_uri: Some(r.backchannel_logout_uri).filter(|u| !u.is_empty()),
+            pkce_optional: r.pkce_required == 0,
         })
     }
 
@@ -105,6 +110,8 @@ pub struct NewClient {
     pub consent_required: bool,
     pub id_token_alg: Option<Alg>,
     pub backchannel_logout_uri: Option<String>,
+    /// Let this (confidential, legacy) client skip PKCE; every other client must use S256.
+    pub pkce_optional: bool,
 }
 
 /// RFC 8252 §7.3: `http://127.0.0.1` or `http://[::1]` redirect URIs that differ only in the
@@ -179,6 +186,9 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
     if new.public && !new.allowed_scopes.is_empty() {
         return Err(Error::bad_input("a public client cannot use client_credentials scopes"));
     }
+    if new.public && new.pkce_optional {
+        return Err(Error::bad_input(PUBLIC_NEEDS_PKCE));
+    }
     let secret = (!new.public).then(secrets::random_token);
     let record = ClientRecord {
         id: secrets::random_id(),
@@ -192,9 +202,46 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
         id_token_alg: new.id_token_alg.map(|a| a.as_str().to_string()).unwrap_or_default(),
         created_at: now,
         backchannel_logout_uri: new.backchannel_logout_uri.unwrap_or_default(),
+        pkce_required: i64::from(!new.pkce_optional),
     };
     store.insert_client(&record).await?;
     Ok((Client::from_record(record)?, secret))
+}
+
+const PUBLIC_NEEDS_PKCE: &str =
+    "a public client must use PKCE; `--pkce optional` is only for legacy confidential clients";
+
+/// Delete a client and everything issued to it, and forget it in this process at once. (Its
+/// access tokens die with it everywhere: every token check reads whether the client exists.)
+pub async fn delete(state: &AppState, id: &str) -> Result<bool> {
+    let deleted = state.store.delete_client(id).await?;
+    state.clients.invalidate(id);
+    Ok(deleted)
+}
+
+/// Require PKCE of a client again, or let a legacy confidential client skip it.
+pub async fn set_pkce_optional(store: &Store, id: &str, optional: bool) -> Result<()> {
+    if store.set_client_pkce_required(id, !optional).await? {
+        return Ok(());
+    }
+    match store.client(id).await? {
+        None => Err(Error::bad_input(format!("no client with id {id}"))),
+        Some(_) => Err(Error::bad_input(PUBLIC_NEEDS_PKCE)),
+    }
+}
+
+/// A token is only as good as its client (issue: deleting a client must end its tokens at
+/// once): a deleted client's tokens are inactive, and a client's own token (client_credentials,
+/// RFC 9068 §2.2: `sub` is the client, no token family) keeps only scopes the client still holds.
+pub fn check_token_client(claims: &AccessTokenClaims, standing: &TokenStanding) -> Result<()> {
+    let Some(allowed) = standing.client_scopes.as_deref() else {
+        return Err(Error::InvalidToken("the client of this token no longer exists"));
+    };
+    let own_token = claims.gid.is_empty() && claims.sub == claims.client_id;
+    if own_token && !claims.scope.split(' ').filter(|s| !s.is_empty()).all(|s| allowed.split(' ').any(|a| a == s)) {
+        return Err(Error::InvalidToken("the client no longer holds this token's scope"));
+    }
+    Ok(())
 }
 
 pub async fn list(store: &Store) -> Result<Vec<Client>> {

@@ -4,8 +4,37 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
-#[derive(Debug, Default, Clone)]
+/// `Debug` (below) never prints a secret parameter's value.
+#[derive(Default, Clone)]
 pub struct Params(HashMap<String, String>);
+
+/// Parameters whose values are credentials (RFC 6749 §2.3.1, §4.1.3, §6; RFC 7636 §4.5;
+/// RFC 7009/7662 `token`; RFC 7523 assertions) or personal data (`id_token_hint`, `login_hint`).
+const SECRET_PARAMS: &[&str] = &[
+    "client_secret",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "token",
+    "access_token",
+    "client_assertion",
+    "assertion",
+    "id_token_hint",
+    "login_hint",
+];
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort();
+        let mut m = f.debug_map();
+        for k in keys {
+            let v = if SECRET_PARAMS.contains(&k.as_str()) { "[redacted]" } else { self.0[k].as_str() };
+            m.entry(k, &v);
+        }
+        m.finish()
+    }
+}
 
 impl Params {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Params> {
@@ -67,5 +96,18 @@ mod tests {
         assert_eq!(ok.get("a"), Some("1"));
         assert_eq!(ok.get("b"), None);
         assert!(ok.require("b").is_err());
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let p = Params::from_pairs(vec![
+            ("grant_type".into(), "authorization_code".into()),
+            ("client_secret".into(), "s3cret-value".into()),
+            ("code_verifier".into(), "verifier-value".into()),
+        ])
+        .unwrap();
+        let text = format!("{p:?}");
+        assert!(text.contains("authorization_code") && text.contains("client_secret"), "{text}");
+        assert!(!text.contains("s3cret-value") && !text.contains("verifier-value"), "{text}");
     }
 }

@@ -20,11 +20,23 @@ impl ResponseMode {
 }
 
 /// A response for a client whose redirect URI has been checked against its registration.
-#[derive(Debug)]
+/// (`Debug` below leaves out the authorization code.)
 pub struct AuthorizationResponse {
     pub redirect_uri: String,
     pub mode: ResponseMode,
     pub params: Vec<(&'static str, String)>,
+}
+
+impl std::fmt::Debug for AuthorizationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<(&str, &str)> =
+            self.params.iter().map(|(k, v)| (*k, if *k == "code" { "[redacted]" } else { v.as_str() })).collect();
+        f.debug_struct("AuthorizationResponse")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("mode", &self.mode)
+            .field("params", &params)
+            .finish()
+    }
 }
 
 impl AuthorizationResponse {
@@ -56,6 +68,8 @@ mod tests {
             params: vec![("code", "a b".into()), ("state", "s".into())],
         };
         assert_eq!(r.location(), "https://app.example/cb?x=1&code=a+b&state=s");
+        let shown = format!("{r:?}");
+        assert!(shown.contains("\"s\"") && !shown.contains("a b"), "{shown}");
         assert_eq!(ResponseMode::parse(Some("fragment")), None);
     }
 }

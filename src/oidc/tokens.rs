@@ -131,13 +131,15 @@ pub fn id_token(
     jwt::encode(key, TYP_JWT, &Value::Object(c))
 }
 
-/// Check an access token's signature, type, issuer, audience and expiry, and that neither it
-/// nor its family was revoked.
+/// Check an access token's signature, type, issuer, audience and expiry, that neither it
+/// nor its family was revoked, and that its client still exists and holds its scope.
 pub async fn verify_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
     let claims = check_access_token(state, token, now)?;
-    if state.store.access_token_revoked(&claims.jti, &claims.gid).await? {
+    let standing = state.store.access_token_standing(&claims.jti, &claims.gid, &claims.client_id).await?;
+    if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
     }
+    super::clients::check_token_client(&claims, &standing)?;
     Ok(claims)
 }
 
@@ -159,8 +161,8 @@ pub fn check_access_token(state: &AppState, token: &str, now: i64) -> Result<Acc
     Ok(claims)
 }
 
-/// RFC 6749 §5.1 successful response.
-#[derive(Debug, Serialize)]
+/// RFC 6749 §5.1 successful response. (`Debug` below never prints the tokens.)
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -170,4 +172,18 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |t: &Option<String>| t.as_ref().map(|_| "[redacted]");
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("id_token", &shown(&self.id_token))
+            .field("scope", &self.scope)
+            .finish()
+    }
 }

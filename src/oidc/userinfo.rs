@@ -13,14 +13,16 @@ pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) ->
     if !scope.contains("openid") {
         return Err(Error::InsufficientScope("the openid scope is required"));
     }
-    // The account and the token's revocation state, in one read.
-    let (customer, revoked) = state
+    // The account, the token's revocation state and its client, in one read: a token whose
+    // client was deleted (by this process or the CLI) is refused at once.
+    let (customer, standing) = state
         .store
-        .customer_for_token(&claims.sub, &claims.jti, &claims.gid)
+        .customer_for_token(&claims.sub, &claims.jti, &claims.gid, &claims.client_id)
         .await?
         .ok_or(Error::InvalidToken("the account no longer exists"))?;
-    if revoked {
+    if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
     }
+    super::clients::check_token_client(&claims, &standing)?;
     Ok(tokens::customer_claims(&customer, &scope))
 }

@@ -1,7 +1,9 @@
 //! A bounded memory of access tokens whose signature and claims were already checked, so a
 //! resource call with a token seen before costs no signature verification (ES256 verify is
-//! the largest CPU cost of userinfo and introspection). Revocation is still checked in the
-//! store on every call; an entry never outlives its token's `exp`.
+//! the largest CPU cost of userinfo and introspection). Revocation, and whether the token's
+//! client still exists and holds its scope, are still read from the store on every call (in
+//! the same read as the rest), so this memory never keeps a token of a deleted client alive;
+//! an entry never outlives its token's `exp`.
 
 use super::tokens::AccessTokenClaims;
 use crate::crypto::secrets;

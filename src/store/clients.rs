@@ -20,30 +20,46 @@ pub struct ClientRecord {
     pub created_at: i64,
     /// OIDC Back-Channel Logout 1.0 §2.2; empty when the client does not want it.
     pub backchannel_logout_uri: String,
+    /// 1: PKCE (S256) on every authorization request; 0: a legacy confidential client may skip it.
+    pub pkce_required: i64,
+}
+
+/// What a presented access token still stands on, read together with whatever else the
+/// request needs: whether it (or its token family) was revoked, and its client's registered
+/// scopes (`None` when the client was deleted).
+#[derive(Debug, Clone)]
+pub struct TokenStanding {
+    pub revoked: bool,
+    pub client_scopes: Option<String>,
 }
 
 macro_rules! columns {
     () => {
         "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, consent_required, id_token_alg, \
-         created_at, backchannel_logout_uri"
+         created_at, backchannel_logout_uri, pkce_required"
     };
 }
 
 impl Store {
     pub async fn insert_client(&self, c: &ClientRecord) -> anyhow::Result<()> {
-        sqlx::query(concat!("INSERT INTO clients (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-            .bind(&c.id)
-            .bind(&c.name)
-            .bind(&c.secret_hash)
-            .bind(&c.redirect_uris)
-            .bind(&c.post_logout_redirect_uris)
-            .bind(&c.allowed_scopes)
-            .bind(flag(c.consent_required != 0))
-            .bind(&c.id_token_alg)
-            .bind(c.created_at)
-            .bind(&c.backchannel_logout_uri)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(concat!(
+            "INSERT INTO clients (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(&c.redirect_uris)
+        .bind(&c.post_logout_redirect_uris)
+        .bind(&c.allowed_scopes)
+        .bind(flag(c.consent_required != 0))
+        .bind(&c.id_token_alg)
+        .bind(c.created_at)
+        .bind(&c.backchannel_logout_uri)
+        .bind(flag(c.pkce_required != 0))
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -58,6 +74,17 @@ impl Store {
         Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM clients ORDER BY created_at, id"))
             .fetch_all(&self.read)
             .await?)
+    }
+
+    /// Require PKCE of a client, or let a legacy confidential client skip it.
+    pub async fn set_client_pkce_required(&self, id: &str, required: bool) -> anyhow::Result<bool> {
+        let r =
+            sqlx::query("UPDATE clients SET pkce_required = $2 WHERE id = $1 AND (secret_hash IS NOT NULL OR $2 = 1)")
+                .bind(id)
+                .bind(flag(required))
+                .execute(&self.write)
+                .await?;
+        Ok(r.rows_affected() > 0)
     }
 
     /// Deletes the client and, by cascade, its codes, grants, refresh tokens and consents.

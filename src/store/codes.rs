@@ -2,7 +2,7 @@
 //! endpoint writes. Each request writes at most one transaction. (Authorization codes live
 //! 60 seconds and are ephemeral state; see `oidc::grants::authorization_code`.)
 
-use super::Store;
+use super::{Store, TokenStanding};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct GrantRecord {
@@ -105,17 +105,25 @@ impl Store {
         Ok(())
     }
 
-    /// Whether an access token was revoked, itself or through its token family.
-    pub async fn access_token_revoked(&self, jti: &str, grant_id: &str) -> anyhow::Result<bool> {
-        let (n,): (i64,) = sqlx::query_as(
+    /// What access token `jti` of family `grant_id`, issued to `client_id`, still stands on:
+    /// revocation of the token or its family, and its client (gone or not, and its scopes).
+    pub async fn access_token_standing(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        client_id: &str,
+    ) -> anyhow::Result<TokenStanding> {
+        let (n, client_scopes): (i64, Option<String>) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) \
-                  + (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NOT NULL)",
+                  + (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NOT NULL), \
+                    (SELECT allowed_scopes FROM clients WHERE id = $3)",
         )
         .bind(jti)
         .bind(grant_id)
+        .bind(client_id)
         .fetch_one(&self.read)
         .await?;
-        Ok(n > 0)
+        Ok(TokenStanding { revoked: n > 0, client_scopes })
     }
 }
 

@@ -3,7 +3,8 @@
 
 use super::{SessionRecord, Store};
 
-#[derive(sqlx::FromRow, Clone, Debug)]
+/// `Debug` (below) leaves the sealed secret out.
+#[derive(sqlx::FromRow, Clone)]
 pub struct ConnectorRecord {
     pub id: String,
     pub kind: String,
@@ -24,6 +25,18 @@ pub struct ConnectorRecord {
     pub settings: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl std::fmt::Debug for ConnectorRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("sealed_secret", &self.sealed_secret.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(sqlx::FromRow, Clone, Debug)]

@@ -3,7 +3,8 @@
 
 use super::Store;
 
-#[derive(sqlx::FromRow, Clone, Debug)]
+/// `Debug` (below) leaves the sealed secret out.
+#[derive(sqlx::FromRow, Clone)]
 pub struct TotpRecord {
     pub customer_id: String,
     pub sealed_secret: Vec<u8>,
@@ -11,6 +12,19 @@ pub struct TotpRecord {
     pub last_used_step: i64,
     pub failed_attempts: i64,
     pub locked_until: i64,
+}
+
+impl std::fmt::Debug for TotpRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpRecord")
+            .field("customer_id", &self.customer_id)
+            .field("sealed_secret", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("last_used_step", &self.last_used_step)
+            .field("failed_attempts", &self.failed_attempts)
+            .field("locked_until", &self.locked_until)
+            .finish()
+    }
 }
 
 impl Store {
@@ -73,16 +87,25 @@ impl Store {
         Ok(())
     }
 
-    pub async fn use_recovery_code(&self, customer_id: &str, code_hash: &str, now: i64) -> anyhow::Result<bool> {
+    /// Use the unused code stored as either of `code_hashes` (its current keyed form and the
+    /// plain SHA-256 of earlier releases); one statement, so a code is used once.
+    pub async fn use_recovery_code(
+        &self,
+        customer_id: &str,
+        code_hashes: &[String; 2],
+        now: i64,
+    ) -> anyhow::Result<bool> {
         let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $3 WHERE customer_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            "UPDATE recovery_codes SET used_at = $4 \
+             WHERE customer_id = $1 AND code_hash IN ($2, $3) AND used_at IS NULL",
         )
         .bind(customer_id)
-        .bind(code_hash)
+        .bind(&code_hashes[0])
+        .bind(&code_hashes[1])
         .bind(now)
         .execute(&self.write)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.rows_affected() >= 1)
     }
 
     pub async fn replace_recovery_codes(&self, customer_id: &str, hashes: &[String]) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ mod keys;
 mod passkeys;
 mod sessions;
 
-pub use clients::ClientRecord;
+pub use clients::{ClientRecord, TokenStanding};
 pub use codes::GrantRecord;
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;
@@ -21,6 +21,7 @@ pub use keys::SigningKeyRecord;
 pub use passkeys::PasskeyRecord;
 pub use sessions::SessionRecord;
 
+use crate::crypto::private_files;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
@@ -49,9 +50,17 @@ impl Store {
         let acquire = Duration::from_secs(10);
         match backend {
             Backend::Sqlite => {
-                if let Some(dir) = sqlite_dir(url) {
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                if let Some((file, creates)) = sqlite_file(url) {
+                    // The database holds customers and token hashes: a private folder and a
+                    // 0600 file (SQLite gives its -wal and -shm files the same mode).
+                    if let Some(dir) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        private_files::create_dir(dir)
+                            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                    }
+                    if creates {
+                        private_files::create_if_missing(&file)
+                            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", file.display()))?;
+                    }
                 }
                 let options = || {
                     AnyPoolOptions::new().acquire_timeout(acquire).after_connect(|conn, _| {
@@ -95,13 +104,13 @@ impl Store {
     }
 }
 
-fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
-    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = path.split('?').next()?;
-    if path.is_empty() || path == ":memory:" {
-        return None;
-    }
-    std::path::Path::new(path).parent().map(|p| p.to_path_buf()).filter(|p| !p.as_os_str().is_empty())
+/// The database file of a `sqlite:` URL, and whether the URL lets SQLite create it.
+fn sqlite_file(url: &str) -> Option<(std::path::PathBuf, bool)> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let creates = query.split('&').any(|p| p == "mode=rwc");
+    (!path.is_empty() && path != ":memory:").then(|| (std::path::PathBuf::from(path), creates))
 }
 
 /// 0/1 flags are stored as integers on both backends.

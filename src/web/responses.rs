@@ -99,12 +99,8 @@ pub fn authorization(r: AuthorizationResponse) -> Response {
         ResponseMode::FormPost => {
             let mut res = pages::render(StatusCode::OK, &FormPostPage { action: &r.redirect_uri, fields: &r.params });
             // The form posts to the client, so this page alone may submit cross-origin.
-            res.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
-                ),
-            );
+            res.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, super::security_headers::form_post_csp(&r.redirect_uri));
             res
         }
     }

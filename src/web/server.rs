@@ -28,7 +28,10 @@ pub fn app(state: SharedState) -> Router {
         .merge(admin::routes::api())
         .merge(pages)
         .merge(web::assets::routes())
-        .layer(axum::middleware::from_fn(web::security_headers::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.secure_cookies() && !state.config.loopback_issuer(),
+            web::security_headers::layer,
+        ))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -84,8 +84,13 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client() {
         ),
         (vec![("response_type", "code"), ("scope", "openid"), ("prompt", "none")], "login_required", &client.id),
     ];
+    let (_, challenge) = crate::support::pkce_pair();
     for (extra, expected, id) in cases {
         let mut params: Vec<(&str, String)> = base(id);
+        // PKCE is required of every client: each case but the PKCE ones carries a valid pair.
+        if id != public.id && !extra.iter().any(|(k, _)| *k == "code_challenge") {
+            params.extend([("code_challenge", challenge.clone()), ("code_challenge_method", "S256".into())]);
+        }
         params.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let page = browser.get(&raw_authorize(&server, &refs)).await;

@@ -134,6 +134,7 @@ async fn native_client(server: &TestServer, public: bool, uri: &str) -> TestClie
         consent_required: false,
         id_token_alg: None,
         backchannel_logout_uri: None,
+        pkce_optional: false,
     };
     let (c, secret) = clients::create(&server.state.store, new, server.state.now()).await.unwrap();
     TestClient { id: c.id, secret, redirect_uri: uri.into() }

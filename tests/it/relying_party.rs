@@ -113,6 +113,7 @@ async fn a_certified_style_client_completes_the_whole_flow() {
     let (again, _, _) = client
         .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_prompt(openidconnect::core::CoreAuthPrompt::None)
+        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
         .url();
     let page = browser.get(again.as_str()).await;
     assert_eq!(query_param(&page.location.unwrap(), "error").as_deref(), Some("login_required"));

@@ -119,7 +119,7 @@ fn check(client: &Client, params: &Params, record: &AuthorizationCode, now: i64)
         (Some(_), None) => Err(Error::InvalidGrant("the code_verifier is missing")),
         // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
         (None, Some(_)) => Err(Error::InvalidGrant("a code_verifier was sent but no code_challenge was used")),
-        (None, None) if client.is_public() => Err(Error::InvalidGrant("public clients must use PKCE")),
+        (None, None) if client.is_public() || !client.pkce_optional => Err(Error::InvalidGrant("PKCE is required")),
         (None, None) => Ok(()),
     }
 }

@@ -106,6 +106,7 @@ impl TestServer {
             consent_required,
             id_token_alg: alg,
             backchannel_logout_uri: None,
+            pkce_optional: false,
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
@@ -122,6 +123,7 @@ impl TestServer {
             consent_required: false,
             id_token_alg: None,
             backchannel_logout_uri: Some(uri.into()),
+            pkce_optional: false,
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
@@ -138,6 +140,7 @@ impl TestServer {
             consent_required: false,
             id_token_alg: None,
             backchannel_logout_uri: None,
+            pkce_optional: false,
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: redirect_uri.into() }

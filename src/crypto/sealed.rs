@@ -2,16 +2,26 @@
 //! message, the purpose as associated data so a sealed value cannot be moved to another use).
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-pub struct MasterKey(LessSafeKey);
+pub struct MasterKey(LessSafeKey, hmac::Key);
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
-        (bytes.len() == 32).then(|| Self(LessSafeKey::new(key)))
+        (bytes.len() == 32).then(|| Self(LessSafeKey::new(key), hmac::Key::new(hmac::HMAC_SHA256, bytes)))
+    }
+
+    /// A key for one purpose, derived from the master key (HMAC-SHA256 of the purpose, as an
+    /// HKDF-Expand with a single block, RFC 5869 §2.3): a MAC made for one use says nothing
+    /// about another, and nobody without the master key can make one.
+    pub fn derive(&self, purpose: &str) -> hmac::Key {
+        let mut info = purpose.as_bytes().to_vec();
+        info.push(1);
+        hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&self.1, &info).as_ref())
     }
 
     pub fn from_base64(text: &str) -> Option<Self> {

@@ -1,6 +1,7 @@
 //! Configuration: built-in defaults < TOML file (`--config` / `TESSERA_CONFIG`) < `TESSERA_*`
 //! environment variables. `validate()` runs once at start; every error names the key.
 
+use crate::web::client_ip::{ForwardedHeader, TrustedProxies};
 use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -50,6 +51,23 @@ pub struct Config {
     pub webauthn_origin: String,
     /// The name authenticators show for this site.
     pub webauthn_rp_name: String,
+    // --- Abuse limits (issue #10, slice i10-abuse): client address, memory, request rates ---
+    /// Reverse proxies (CIDR list, or one comma-separated string) whose forwarding header is
+    /// believed. Empty: none; the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The header the trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: String,
+    /// Most values the in-process ephemeral store holds (pending requests, ceremonies,
+    /// counters); past it the oldest pending authorization requests are evicted first.
+    pub ephemeral_max_entries: usize,
+    /// Most bytes it holds, counted as key + value + 192 per entry.
+    pub ephemeral_max_bytes: usize,
+    /// `/authorize` requests per client network (IPv4 address or IPv6 /64) per minute.
+    pub authorize_per_minute: u64,
+    /// `/passkey/sign-in/start` requests per client network per minute.
+    pub passkey_sign_in_starts_per_minute: u64,
+    /// `/login/federated/*` requests (start and callback) per client network per minute.
+    pub federated_sign_ins_per_minute: u64,
 }
 
 impl Default for Config {
@@ -79,6 +97,14 @@ impl Default for Config {
             webauthn_rp_id: String::new(),
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
+            // Abuse limits (slice i10-abuse)
+            trusted_proxies: TrustedProxies::default(),
+            forwarded_header: "x-forwarded-for".into(),
+            ephemeral_max_entries: 100_000,
+            ephemeral_max_bytes: 64 * 1024 * 1024,
+            authorize_per_minute: 600,
+            passkey_sign_in_starts_per_minute: 120,
+            federated_sign_ins_per_minute: 60,
         }
     }
 }
@@ -222,7 +248,34 @@ impl Config {
         if self.db_max_connections == 0 {
             return Err(err("db_max_connections", "must be at least 1"));
         }
+        self.validate_abuse_limits()
+    }
+
+    fn validate_abuse_limits(&self) -> Result<(), ConfigError> {
+        if ForwardedHeader::parse(&self.forwarded_header).is_none() {
+            return Err(err("forwarded_header", "must be x-forwarded-for or forwarded"));
+        }
+        if self.ephemeral_max_entries < 1000 {
+            return Err(err("ephemeral_max_entries", "must be at least 1000"));
+        }
+        if self.ephemeral_max_bytes < 1024 * 1024 {
+            return Err(err("ephemeral_max_bytes", "must be at least 1048576 (1 MiB)"));
+        }
+        for (key, v) in [
+            ("authorize_per_minute", self.authorize_per_minute),
+            ("passkey_sign_in_starts_per_minute", self.passkey_sign_in_starts_per_minute),
+            ("federated_sign_ins_per_minute", self.federated_sign_ins_per_minute),
+        ] {
+            if v == 0 {
+                return Err(err(key, "must be at least 1"));
+            }
+        }
         Ok(())
+    }
+
+    /// The forwarding header trusted proxies write (validated at start).
+    pub fn forwarded_header(&self) -> ForwardedHeader {
+        ForwardedHeader::parse(&self.forwarded_header).unwrap_or(ForwardedHeader::XForwardedFor)
     }
 
     pub fn database_url(&self) -> String {
@@ -302,6 +355,17 @@ mod tests {
         assert_eq!(e.key, "webauthn_rp_id");
         let e = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "soon")])).unwrap_err();
         assert_eq!(e.key, "code_ttl_secs", "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_from_env_and_bad_ranges_name_the_key() {
+        let c = Config::load(None, env(&[("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32")])).unwrap();
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(!Config::default().trusted_proxies.contains("10.1.2.3".parse().unwrap()), "none by default");
+        let e = Config::load(None, env(&[("TESSERA_TRUSTED_PROXIES", "10.0.0.0/99")])).unwrap_err();
+        assert_eq!(e.key, "trusted_proxies", "{e}");
+        let e = Config::load(None, env(&[("TESSERA_FORWARDED_HEADER", "x-real-ip")])).unwrap_err();
+        assert_eq!(e.key, "forwarded_header");
     }
 
     #[test]

@@ -125,7 +125,7 @@ async fn start(
         return responses::page(e);
     }
     let authz = (!f.authz.is_empty()).then(|| f.authz.clone());
-    match email::start(&state, &f.email, authz, !f.remember.is_empty(), &browser.ip, state.now()).await {
+    match email::start(&state, &f.email, authz, !f.remember.is_empty(), &browser.network(), state.now()).await {
         Ok(binding) => {
             let mut res = Redirect::to("/login/email/wait").into_response();
             let ttl = Some(state.config.sign_in_link_ttl_secs);

@@ -120,7 +120,8 @@ pub async fn mark_authenticated(state: &AppState, id: &str, session_id: &str, no
 
 pub async fn save(state: &AppState, request: &AuthorizationRequest) -> Result<()> {
     let ttl = state.config.authorization_request_ttl_secs;
-    Ok(state.ephemeral.put_json(&format!("authz:{}", request.id), request, ttl).await?)
+    let key = format!("authz:{}", request.id);
+    Ok(state.ephemeral.put_json_as(crate::ephemeral::Class::PendingAuthorization, &key, request, ttl).await?)
 }
 
 /// The person refused on the consent page (or cancelled the sign-in).

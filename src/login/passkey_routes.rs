@@ -62,7 +62,11 @@ fn json_error(e: Error) -> Response {
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     };
-    (status, Json(json!({ "error": message }))).into_response()
+    let mut res = (status, Json(json!({ "error": message }))).into_response();
+    if let Error::RateLimited { retry_after_secs, .. } = e {
+        res.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+    }
+    res
 }
 
 fn with_ceremony_cookie(state: &SharedState, body: impl serde::Serialize, ceremony: &str) -> Response {

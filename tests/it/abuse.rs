@@ -139,6 +139,7 @@ async fn passkey_and_federated_sign_in_starts_are_rate_limited() {
     }
     let limited = start().await.unwrap();
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()[RETRY_AFTER], "60");
     let body: serde_json::Value = limited.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("Too many requests"), "{body}");
 

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::crypto::keys::{Alg, KeyRing, SigningKey};
 use crate::crypto::private_files;
 use crate::crypto::sealed::MasterKey;
-use crate::ephemeral::{Ephemeral, MemoryEphemeral};
+use crate::ephemeral::{Bounds, Ephemeral, MemoryEphemeral};
 use crate::mail::Mailer;
 use crate::oidc::clients::ClientRegistry;
 use crate::store::{SigningKeyRecord, Store};
@@ -47,7 +47,10 @@ impl AppState {
         let (mailer, mail_from) = Mailer::from_config(&config)?;
         let webauthn = crate::login::passkey::relying_party(&config)?;
         Ok(Arc::new(AppState {
-            ephemeral: Ephemeral::Memory(MemoryEphemeral::new(clock.clone())),
+            ephemeral: Ephemeral::Memory(MemoryEphemeral::new(
+                clock.clone(),
+                Bounds { max_entries: config.ephemeral_max_entries, max_bytes: config.ephemeral_max_bytes },
+            )),
             clients: ClientRegistry::new(config.client_cache_secs),
             config,
             store,

@@ -4,9 +4,11 @@
 //! a client, a signed-in browser session and one software passkey per worker, then measures
 //! each scenario for a fixed duration at a fixed concurrency: the full code + PKCE flow,
 //! refresh grants, client_credentials grants, introspection, userinfo and passkey
-//! sign-ins. It also records start-up time and the server's resident memory. Prints a table
+//! sign-ins. It also records start-up time and the server's resident memory (and, with
+//! `--anonymous-authorize N`, memory under a flood of anonymous requests). Prints a table
 //! and writes JSON. With `--issuer` it measures another provider instead (scenarios 1-4).
 
+mod flood;
 mod provider;
 mod report;
 mod scenarios;
@@ -21,12 +23,16 @@ pub struct Options {
     pub database_url: Option<String>,
     pub only: Option<Vec<String>>,
     pub external: Option<provider::External>,
+    /// Send this many anonymous /authorize requests, each from its own network, and report
+    /// the server's resident memory before and after.
+    pub anonymous_authorize: Option<u64>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: cargo bench --bench load -- [--duration SECS] [--concurrency N] [--out FILE]\n\
          \x20      [--database-url postgres://…] [--only flow,refresh,client_credentials,introspection,userinfo,passkey]\n\
+         \x20      [--anonymous-authorize N]   (N anonymous /authorize requests, one network each; RSS before/after)\n\
          \x20      [--issuer URL --client-id ID --client-secret S --redirect-uri URI [--cookie 'name=value; …']]"
     );
     std::process::exit(2)
@@ -40,6 +46,7 @@ fn parse() -> Options {
         database_url: None,
         only: None,
         external: None,
+        anonymous_authorize: None,
     };
     let mut ext = provider::External::default();
     let mut args = std::env::args().skip(1);
@@ -56,6 +63,7 @@ fn parse() -> Options {
             "--client-secret" => ext.client_secret = value(),
             "--redirect-uri" => ext.redirect_uri = value(),
             "--cookie" => ext.cookie = Some(value()),
+            "--anonymous-authorize" => o.anonymous_authorize = Some(value().parse().unwrap_or_else(|_| usage())),
             // `cargo bench` passes `--bench`; nothing else is expected.
             "--bench" => {}
             "--help" | "-h" => usage(),
@@ -115,6 +123,9 @@ async fn run(o: &Options) -> anyhow::Result<Report> {
         }
         let result = scenarios::measure(&w, scenario, o.concurrency, o.duration).await?;
         report.push(name, result);
+    }
+    if let Some(n) = o.anonymous_authorize {
+        report.flood = Some(flood::run(&target, n, o.concurrency).await?);
     }
     report.finish(&target);
     if let Some(server) = target.server {

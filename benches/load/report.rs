@@ -62,6 +62,7 @@ pub struct Report {
     idle_rss_kib: Option<u64>,
     after_rss_kib: Option<u64>,
     rows: Vec<(String, Measured)>,
+    pub flood: Option<super::flood::Flood>,
 }
 
 impl Report {
@@ -75,6 +76,7 @@ impl Report {
             idle_rss_kib: target.idle_rss_kib,
             after_rss_kib: None,
             rows: Vec::new(),
+            flood: None,
         }
     }
 
@@ -115,6 +117,16 @@ impl Report {
         if let Some(kib) = self.after_rss_kib {
             t.push_str(&format!("RSS after the run:        {:.1} MiB\n", kib as f64 / 1024.0));
         }
+        if let Some(f) = &self.flood {
+            let mib = |k: Option<u64>| k.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0));
+            t.push_str(&format!(
+                "{} anonymous /authorize ({:.0}/s): RSS {} MiB before, {} MiB after\n",
+                f.requests,
+                f.per_sec,
+                mib(f.rss_before_kib),
+                mib(f.rss_after_kib)
+            ));
+        }
         for (name, m) in &self.rows {
             if let Some(e) = &m.first_error {
                 t.push_str(&format!("first error in {name}: {e}\n"));
@@ -142,6 +154,9 @@ impl Report {
             "idle_rss_kib": self.idle_rss_kib, "after_rss_kib": self.after_rss_kib,
             "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             "scenarios": scenarios,
+            "anonymous_authorize": self.flood.as_ref().map(|f| json!({
+                "requests": f.requests, "per_sec": f.per_sec,
+                "rss_before_kib": f.rss_before_kib, "rss_after_kib": f.rss_after_kib })),
         });
         serde_json::to_string_pretty(&v).unwrap_or_default()
     }

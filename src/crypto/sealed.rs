@@ -38,6 +38,15 @@ impl MasterKey {
         hmac::sign(&key, value).as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// A key for one purpose, derived from the master key (HMAC-SHA256 of the purpose, as an
+    /// HKDF-Expand with a single block, RFC 5869 §2.3): a MAC made for one use says nothing
+    /// about another, and nobody without the master key can make one.
+    pub fn derive(&self, purpose: &str) -> hmac::Key {
+        let mut info = purpose.as_bytes().to_vec();
+        info.push(1);
+        hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&self.derive, &info).as_ref())
+    }
+
     pub fn from_base64(text: &str) -> Option<Self> {
         let bytes = STANDARD.decode(text.trim()).ok()?;
         Self::from_bytes(&bytes)

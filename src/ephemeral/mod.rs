@@ -3,10 +3,30 @@
 //! In-process by default; a Redis implementation slots in beside `memory` for several nodes.
 //! Records that expire carry their own `expires_at`, checked by the feature against its
 //! clock; the TTL given here only bounds how long the store keeps them.
+//!
+//! The store is bounded (`ephemeral_max_entries`, `ephemeral_max_bytes`); each value has a
+//! [`Class`] that says what goes first when it is full.
 
+pub mod limits;
 mod memory;
 
-pub use memory::MemoryEphemeral;
+pub use memory::{Bounds, ENTRY_OVERHEAD, MemoryEphemeral, Usage};
+
+/// What a stored value is, in the order the store gives values up when it is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// A pending authorization request: anyone can create one with a GET, so under a flood
+    /// these go first (the person just starts again at the app).
+    PendingAuthorization = 0,
+    /// Everything else that expires: ceremonies, pending sign-ins, one-time values.
+    Expiring = 1,
+    /// Rate-limit counters, given up last: dropping one lifts a limit.
+    Counter = 2,
+}
+
+impl Class {
+    pub const ALL: [Class; 3] = [Class::PendingAuthorization, Class::Expiring, Class::Counter];
+}
 
 /// The ephemeral store. An enum rather than a trait object: two known implementations, and
 /// async methods stay plain `async fn`.
@@ -16,10 +36,23 @@ pub enum Ephemeral {
 
 impl Ephemeral {
     pub async fn put(&self, key: &str, value: String, ttl_secs: i64) -> anyhow::Result<()> {
-        match self {
-            Ephemeral::Memory(m) => m.put(key, value, ttl_secs),
-        }
+        self.put_as(Class::Expiring, key, value, ttl_secs).await
+    }
+
+    /// Store a value of class `class` (what the store gives up first when it is full).
+    pub async fn put_as(&self, class: Class, key: &str, value: String, ttl_secs: i64) -> anyhow::Result<()> {
+        let stored = match self {
+            Ephemeral::Memory(m) => m.put(key, value, ttl_secs, class),
+        };
+        anyhow::ensure!(stored, "a value for the ephemeral store is larger than ephemeral_max_bytes");
         Ok(())
+    }
+
+    /// How full the store is (entries and bytes, as its bounds count them).
+    pub fn usage(&self) -> Usage {
+        match self {
+            Ephemeral::Memory(m) => m.usage(),
+        }
     }
 
     pub async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
@@ -74,6 +107,16 @@ impl Ephemeral {
 
     pub async fn put_json<T: serde::Serialize>(&self, key: &str, value: &T, ttl_secs: i64) -> anyhow::Result<()> {
         self.put(key, serde_json::to_string(value)?, ttl_secs).await
+    }
+
+    pub async fn put_json_as<T: serde::Serialize>(
+        &self,
+        class: Class,
+        key: &str,
+        value: &T,
+        ttl_secs: i64,
+    ) -> anyhow::Result<()> {
+        self.put_as(class, key, serde_json::to_string(value)?, ttl_secs).await
     }
 
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {

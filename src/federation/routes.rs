@@ -3,6 +3,7 @@
 
 use super::accounts::{self, Outcome};
 use super::{connectors, upstream};
+use crate::ephemeral::limits;
 use crate::error::Error;
 use crate::login::routes::{LoginView, landed, previous_session, render_login};
 use crate::state::SharedState;
@@ -35,9 +36,13 @@ struct StartQuery {
 async fn start(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
     Path(id): Path<String>,
     Query(q): Query<StartQuery>,
 ) -> Response {
+    if let Err(e) = limit(&state, &browser).await {
+        return responses::page(e);
+    }
     let authz = (!q.authz.is_empty()).then(|| q.authz.clone());
     let begun = async {
         let c = connectors::usable(&state, &id).await?;
@@ -78,7 +83,16 @@ async fn callback_post(
     callback(state, csrf, browser, answer).await
 }
 
+/// Starts store a pending sign-in and callbacks call the provider: bound both per client network.
+async fn limit(state: &SharedState, browser: &Browser) -> Result<(), Error> {
+    let per_minute = state.config.federated_sign_ins_per_minute;
+    limits::per_network(&state.ephemeral, "federated", &browser.network(), per_minute).await
+}
+
 async fn callback(state: SharedState, csrf: CsrfToken, browser: Browser, answer: HashMap<String, String>) -> Response {
+    if let Err(e) = limit(&state, &browser).await {
+        return responses::page(e);
+    }
     let now = state.now();
     let secure = state.config.secure_cookies();
     let resolved = async {

@@ -5,6 +5,7 @@
 use super::factor_change::Renewed;
 use super::passkey::{self, PublicKeyCredential, RegisterPublicKeyCredential};
 use super::session;
+use crate::ephemeral::limits;
 use crate::error::{Error, Result};
 use crate::state::SharedState;
 use crate::store::SessionRecord;
@@ -64,9 +65,16 @@ fn json_error(e: Error) -> Response {
         }
         other => other.description().to_string(),
     };
-    let status =
-        if matches!(e, Error::Internal(_)) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
-    (status, Json(json!({ "error": message }))).into_response()
+    let status = match e {
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut res = (status, Json(json!({ "error": message }))).into_response();
+    if let Error::RateLimited { retry_after_secs, .. } = e {
+        res.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+    }
+    res
 }
 
 fn with_ceremony_cookie(state: &SharedState, body: impl serde::Serialize, ceremony: &str) -> Response {
@@ -129,8 +137,14 @@ async fn sign_in_start(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     headers: HeaderMap,
+    browser: Browser,
 ) -> Response {
     if let Err(e) = check_csrf(&csrf, &headers) {
+        return json_error(e);
+    }
+    // Each start stores a ceremony for anyone who asks: bound them per client network.
+    let limit = state.config.passkey_sign_in_starts_per_minute;
+    if let Err(e) = limits::per_network(&state.ephemeral, "passkey-start", &browser.network(), limit).await {
         return json_error(e);
     }
     match passkey::start_sign_in(&state).await {

@@ -162,7 +162,8 @@ pub async fn enrolled(state: &AppState, customer_id: &str) -> Result<bool> {
 
 /// Check a TOTP code or a recovery code for `customer_id`; returns the `amr` it adds.
 pub async fn verify(state: &AppState, customer_id: &str, input: &str, ip: &str, now: i64) -> Result<&'static str> {
-    let by_ip = state.ephemeral.hit(&format!("rl:totp-ip:{ip}"), 15 * 60).await?;
+    let network = crate::ephemeral::limits::client_network(ip);
+    let by_ip = state.ephemeral.hit(&format!("rl:totp-ip:{network}"), 15 * 60).await?;
     if by_ip > ATTEMPTS_PER_IP {
         tracing::warn!(ip, "second-factor attempts rate limited");
         return Err(Error::RateLimited {

@@ -84,6 +84,7 @@ pub async fn authorize(
     session: Option<&SessionRecord>,
     now: i64,
 ) -> Result<Next, Untrusted> {
+    super::params::check_sizes(&pairs).map_err(Untrusted)?;
     let (params, repeated) = Params::noting_duplicates(pairs);
     // Which client and where to answer must be beyond doubt before anything is redirected.
     if repeated.iter().any(|p| p == "client_id" || p == "redirect_uri") {
@@ -142,7 +143,8 @@ pub async fn mark_authenticated(state: &AppState, id: &str, session_id: &str, no
 
 pub async fn save(state: &AppState, request: &AuthorizationRequest) -> Result<()> {
     let ttl = state.config.authorization_request_ttl_secs;
-    Ok(state.ephemeral.put_json(&format!("authz:{}", request.id), request, ttl).await?)
+    let key = format!("authz:{}", request.id);
+    Ok(state.ephemeral.put_json_as(crate::ephemeral::Class::PendingAuthorization, &key, request, ttl).await?)
 }
 
 /// The person refused on the consent page (or cancelled the sign-in).

@@ -4,6 +4,26 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
+/// Bounds on what a request may carry, so no caller can make the server parse or keep more:
+/// one value (a JWT `id_token_hint` fits), all names and values together, and their count.
+pub const MAX_VALUE_LEN: usize = 4096;
+pub const MAX_TOTAL_LEN: usize = 16 * 1024;
+pub const MAX_PARAMS: usize = 64;
+
+pub fn check_sizes(pairs: &[(String, String)]) -> Result<()> {
+    if pairs.len() > MAX_PARAMS {
+        return Err(Error::invalid_request("the request has too many parameters"));
+    }
+    if let Some((name, _)) = pairs.iter().find(|(k, v)| k.len() > 64 || v.len() > MAX_VALUE_LEN) {
+        let name: String = name.chars().take(64).collect();
+        return Err(Error::invalid_request(format!("the {name} parameter is too long")));
+    }
+    if pairs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > MAX_TOTAL_LEN {
+        return Err(Error::invalid_request("the request is too large"));
+    }
+    Ok(())
+}
+
 /// `Debug` (below) never prints a secret parameter's value.
 #[derive(Default, Clone)]
 pub struct Params(HashMap<String, String>);
@@ -38,6 +58,7 @@ impl std::fmt::Debug for Params {
 
 impl Params {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Params> {
+        check_sizes(&pairs)?;
         let mut map = HashMap::with_capacity(pairs.len());
         for (k, v) in pairs {
             if v.is_empty() {
@@ -96,6 +117,10 @@ mod tests {
         assert_eq!(ok.get("a"), Some("1"));
         assert_eq!(ok.get("b"), None);
         assert!(ok.require("b").is_err());
+        assert!(p(&[("a", &"x".repeat(MAX_VALUE_LEN))]).is_ok());
+        assert!(p(&[("a", &"x".repeat(MAX_VALUE_LEN + 1))]).is_err());
+        let many: Vec<(String, String)> = (0..5).map(|i| (i.to_string(), "x".repeat(4000))).collect();
+        assert!(Params::from_pairs(many).is_err(), "the total is bounded");
     }
 
     #[test]

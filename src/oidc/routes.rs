@@ -2,6 +2,7 @@
 
 use super::authorize::{self, Next, Untrusted};
 use super::{consent, discovery, grants, introspection, logout, revocation, select_account, userinfo};
+use crate::ephemeral::limits;
 use crate::login::session;
 use crate::state::SharedState;
 use crate::web::cookies;
@@ -66,6 +67,11 @@ pub fn next_response(next: Result<Next, Untrusted>) -> Response {
 }
 
 async fn run_authorize(state: SharedState, browser: Browser, pairs: Pairs) -> Response {
+    // Every anonymous request stores a pending authorization: bound them per client network.
+    let limit = state.config.authorize_per_minute;
+    if let Err(e) = limits::per_network(&state.ephemeral, "authorize", &browser.network(), limit).await {
+        return responses::page(e);
+    }
     let now = state.now();
     let session = match session::current(&state, browser.cookie(cookies::SESSION), now).await {
         Ok(s) => s,

@@ -2,6 +2,7 @@
 //! errors and pages. Feature routes use these; features themselves never see axum.
 
 pub mod assets;
+pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
 pub mod extract;

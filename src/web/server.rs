@@ -3,12 +3,29 @@
 use crate::state::SharedState;
 use crate::{accounts, admin, federation, login, oidc, web};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+/// Form and JSON bodies past this are refused (413) by the extractors.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Request targets (path and query) past this are refused (414, RFC 9110 §15.5.15) before
+/// any handler parses them; the largest legitimate one is an authorization request, whose
+/// parameters are bounded below this (`oidc::params::MAX_TOTAL_LEN`).
+const MAX_TARGET_BYTES: usize = 24 * 1024;
+
+async fn bound_request_target(req: Request, next: Next) -> Response {
+    if req.uri().path_and_query().map_or(0, |p| p.as_str().len()) > MAX_TARGET_BYTES {
+        return (StatusCode::URI_TOO_LONG, "The request address is too long.").into_response();
+    }
+    next.run(req).await
+}
 
 /// The whole HTTP application.
 pub fn app(state: SharedState) -> Router {
@@ -32,8 +49,9 @@ pub fn app(state: SharedState) -> Router {
             state.config.secure_cookies() && !state.config.loopback_issuer(),
             web::security_headers::layer,
         ))
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(bound_request_target))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

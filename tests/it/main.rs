@@ -3,6 +3,7 @@
 
 mod support;
 
+mod abuse;
 mod admin;
 mod authorize;
 mod cli;

@@ -56,6 +56,20 @@ impl Browser {
         Browser { http: builder.build().unwrap(), base: base.to_string() }
     }
 
+    /// A browser whose requests reach the server through a proxy that reports the client
+    /// as `forwarded_for` in `X-Forwarded-For` (the test server's peer is always loopback).
+    pub fn behind_proxy(base: &str, forwarded_for: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Browser { http, base: base.to_string() }
+    }
+
     pub fn abs(&self, url: &str) -> String {
         if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
     }

@@ -1,0 +1,119 @@
+//! Validation of the configuration at start: every error names the key (and its variable).
+
+use super::{Config, ConfigError, err, is_loopback};
+use crate::web::client_ip::ForwardedHeader;
+
+impl Config {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| err("issuer", format!("not an absolute URL: {e}")))?;
+        // OpenID Connect Discovery §3: https, no query or fragment. Plain http is allowed
+        // only for loopback development.
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(err("issuer", "must not have a query or fragment"));
+        }
+        if self.issuer.ends_with('/') {
+            return Err(err("issuer", "must not end with a slash"));
+        }
+        match issuer.scheme() {
+            "https" => {}
+            "http" if is_loopback(issuer.host_str().unwrap_or("")) => {}
+            "http" => return Err(err("issuer", "must use https (http only for localhost)")),
+            _ => return Err(err("issuer", "must be an https URL")),
+        }
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| err("listen", "must be an address like 127.0.0.1:8080"))?;
+        let db = self.database_url();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(err("database_url", "must start with sqlite: or postgres://"));
+        }
+        if !self.smtp_url.is_empty() {
+            let u = url::Url::parse(&self.smtp_url).map_err(|e| err("smtp_url", format!("not a URL: {e}")))?;
+            if u.scheme() != "smtp" && u.scheme() != "smtps" {
+                return Err(err("smtp_url", "must start with smtp:// or smtps://"));
+            }
+        }
+        // Mail in the outbox folder holds live sign-in links: fine on a developer's machine,
+        // an account-takeover risk on a server, so a public issuer must ask for it by name.
+        if self.smtp_url.is_empty() && !self.loopback_issuer() && !self.mail_outbox_in_production {
+            return Err(err(
+                "smtp_url",
+                "is empty, so mail (with sign-in links) would be written to the outbox folder on a public \
+                 server; set smtp_url, or set mail_outbox_in_production = true if that is deliberate",
+            ));
+        }
+        if !self.mail_from.contains('@') {
+            return Err(err("mail_from", "must be a mail address like Tessera <no-reply@example.com>"));
+        }
+        if crate::crypto::keys::Alg::parse(&self.signing_alg).is_none() {
+            return Err(err("signing_alg", "must be one of ES256, RS256, EdDSA"));
+        }
+        if !self.master_key.is_empty() && crate::crypto::sealed::MasterKey::from_base64(&self.master_key).is_none() {
+            return Err(err("master_key", "must be the base64 of exactly 32 bytes"));
+        }
+        for (key, v) in [
+            ("code_ttl_secs", self.code_ttl_secs),
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("id_token_ttl_secs", self.id_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("session_ttl_secs", self.session_ttl_secs),
+            ("persistent_session_ttl_secs", self.persistent_session_ttl_secs),
+            ("sign_in_link_ttl_secs", self.sign_in_link_ttl_secs),
+            ("authorization_request_ttl_secs", self.authorization_request_ttl_secs),
+            ("session_idle_timeout_secs", self.session_idle_timeout_secs),
+        ] {
+            if v <= 0 {
+                return Err(err(key, "must be a positive number of seconds"));
+            }
+        }
+        for o in self.cors_allowed_origins.split_whitespace() {
+            if crate::oidc::cors::origin_of(o).as_deref() != Some(o) {
+                return Err(err("cors_allowed_origins", format!("{o:?} is not an origin like https://app.example")));
+            }
+        }
+        let origin = url::Url::parse(&self.webauthn_origin())
+            .map_err(|e| err("webauthn_origin", format!("not an absolute URL: {e}")))?;
+        let rp_id = self.webauthn_rp_id();
+        // WebAuthn §5.1.3: the RP ID must be the origin's effective domain or a suffix of it.
+        let host = origin.host_str().unwrap_or("");
+        if !(host == rp_id || host.ends_with(&format!(".{rp_id}"))) {
+            return Err(err(
+                "webauthn_rp_id",
+                format!("`{rp_id}` is not the host of {origin} or a parent domain of it"),
+            ));
+        }
+        if self.db_max_connections == 0 {
+            return Err(err("db_max_connections", "must be at least 1"));
+        }
+        // Issue #10, cross-device slice.
+        if self.sign_in_mails_per_address_all_networks == 0 {
+            return Err(err("sign_in_mails_per_address_all_networks", "must be at least 1"));
+        }
+        if !(1..=15 * 60).contains(&self.sign_in_mails_slowed_interval_secs) {
+            return Err(err("sign_in_mails_slowed_interval_secs", "must be between 1 and 900 seconds"));
+        }
+        self.validate_abuse_limits()
+    }
+
+    fn validate_abuse_limits(&self) -> Result<(), ConfigError> {
+        if ForwardedHeader::parse(&self.forwarded_header).is_none() {
+            return Err(err("forwarded_header", "must be x-forwarded-for or forwarded"));
+        }
+        if self.ephemeral_max_entries < 1000 {
+            return Err(err("ephemeral_max_entries", "must be at least 1000"));
+        }
+        if self.ephemeral_max_bytes < 1024 * 1024 {
+            return Err(err("ephemeral_max_bytes", "must be at least 1048576 (1 MiB)"));
+        }
+        for (key, v) in [
+            ("authorize_per_minute", self.authorize_per_minute),
+            ("passkey_sign_in_starts_per_minute", self.passkey_sign_in_starts_per_minute),
+            ("federated_sign_ins_per_minute", self.federated_sign_ins_per_minute),
+        ] {
+            if v == 0 {
+                return Err(err(key, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -50,6 +50,14 @@ pub struct Config {
     pub webauthn_origin: String,
     /// The name authenticators show for this site.
     pub webauthn_rp_name: String,
+    // Issue #10, federation slice: outgoing requests to upstream providers.
+    /// Let connectors (and the URLs their discovery documents name) reach loopback, private,
+    /// CGNAT and unique-local addresses, and use plain http there. For development and tests
+    /// only: otherwise a connector is a way into the internal network (SSRF).
+    pub federation_allow_private_networks: bool,
+    /// The strongest acr a connector may assert (default: the email level); a provider's
+    /// sign-in is not proven to Tessera beyond what it vouches for.
+    pub federation_acr_ceiling: String,
 }
 
 impl Default for Config {
@@ -79,6 +87,9 @@ impl Default for Config {
             webauthn_rp_id: String::new(),
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
+            // Issue #10, federation slice.
+            federation_allow_private_networks: false,
+            federation_acr_ceiling: crate::login::session::ACR_EMAIL.into(),
         }
     }
 }
@@ -221,6 +232,13 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             return Err(err("db_max_connections", "must be at least 1"));
+        }
+        // Issue #10, federation slice.
+        if crate::login::session::acr_level(&self.federation_acr_ceiling).is_none() {
+            return Err(err(
+                "federation_acr_ceiling",
+                format!("must be one of {}", crate::login::session::ACR_VALUES_SUPPORTED.join(", ")),
+            ));
         }
         Ok(())
     }

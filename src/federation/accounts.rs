@@ -38,20 +38,25 @@ pub enum Outcome {
 #[derive(Serialize, Deserialize)]
 struct PendingLink {
     connector_id: String,
+    #[serde(default)]
+    issuer: String,
     subject: String,
     email: String,
     customer_id: String,
 }
 
+/// `fed` (RFC 8176 §2), then only the provider's values its connector trusts (upstream.rs
+/// filtered them): a provider's `amr` is its word, not Tessera's proof.
 fn amr(user: &UpstreamUser) -> String {
     session::amr_union(AMR_FED, &user.amr.join(" "))
 }
 
 pub async fn resolve(state: &AppState, user: UpstreamUser, browser: &Browser<'_>, now: i64) -> Result<Outcome> {
     let c = &user.connector.view;
-    let open =
-        |customer_id: &str| session::new_session(state, customer_id, &c.acr, &amr(&user), browser, user.remember, now);
-    if let Some(identity) = state.store.federated_identity(&c.id, &user.subject).await? {
+    let open = |customer_id: &str| {
+        session::new_session(state, customer_id, &user.acr, &amr(&user), browser, user.remember, now)
+    };
+    if let Some(identity) = state.store.federated_identity(&user.issuer, &user.subject).await? {
         if totp::enrolled(state, &identity.customer_id).await? {
             let step = SecondStep {
                 customer_id: identity.customer_id.clone(),
@@ -77,6 +82,7 @@ pub async fn resolve(state: &AppState, user: UpstreamUser, browser: &Browser<'_>
     let email = user.email.clone().filter(|_| user.email_verified).ok_or_else(unverified)?;
     let identity = |customer_id: &str| FederatedIdentityRecord {
         connector_id: c.id.clone(),
+        issuer: user.issuer.clone(),
         subject: user.subject.clone(),
         customer_id: customer_id.to_string(),
         email: email.clone(),
@@ -94,6 +100,7 @@ pub async fn resolve(state: &AppState, user: UpstreamUser, browser: &Browser<'_>
         let link = secrets::random_token();
         let pending = PendingLink {
             connector_id: c.id.clone(),
+            issuer: user.issuer.clone(),
             subject: user.subject.clone(),
             email: email.clone(),
             customer_id: existing.id,
@@ -127,6 +134,7 @@ pub async fn link_after_proof(state: &AppState, cookie: Option<&str>, customer_i
     }
     let identity = FederatedIdentityRecord {
         connector_id: p.connector_id.clone(),
+        issuer: p.issuer,
         subject: p.subject,
         customer_id: p.customer_id,
         email: p.email,

@@ -4,7 +4,11 @@
 pub mod accounts;
 pub mod apple;
 pub mod connectors;
+pub mod discovery;
+pub mod id_token;
 pub mod oauth2;
+pub mod outbound;
 pub mod presets;
+pub mod request;
 pub mod routes;
 pub mod upstream;

@@ -327,4 +327,15 @@ mod tests {
         let e = Config::load(None, env(&[("TESSERA_ISSUR", "https://id.example")])).unwrap_err();
         assert!(e.to_string().contains("issur"), "{e}");
     }
+    // Issue #10, federation slice.
+    #[test]
+    fn federation_settings_default_to_the_safe_side_and_are_checked() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(!c.federation_allow_private_networks);
+        assert_eq!(c.federation_acr_ceiling, crate::login::session::ACR_EMAIL);
+        let c = Config::load(None, env(&[("TESSERA_FEDERATION_ALLOW_PRIVATE_NETWORKS", "true")])).unwrap();
+        assert!(c.federation_allow_private_networks);
+        let e = Config::load(None, env(&[("TESSERA_FEDERATION_ACR_CEILING", "urn:nope")])).unwrap_err();
+        assert_eq!(e.key, "federation_acr_ceiling");
+    }
 }

@@ -139,7 +139,10 @@ pub async fn complete(
     };
     // Mix-up: an answer is only taken at the callback its flow's connector gave the provider,
     // so one provider's answer cannot be replayed as another connector's.
-    if state.url(callback) != pending.redirect_uri {
+    // Flows begun before the redirect URI was kept used the shared callback.
+    let redirect_uri =
+        if pending.redirect_uri.is_empty() { state.url(SHARED_CALLBACK) } else { pending.redirect_uri.clone() };
+    if state.url(callback) != redirect_uri {
         return Err(failed("the answer came to another connector's callback (mix-up)"));
     }
     let provider = if is_oidc(&c.view.kind) { Some(provider(state, &c, now).await?) } else { None };
@@ -159,7 +162,7 @@ pub async fn complete(
         Some(p) => p.meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string(),
         None => c.view.token_endpoint.clone(),
     };
-    let form = token_form(&c, code, &pending.redirect_uri, &pending.verifier, secret.as_deref());
+    let form = token_form(&c, code, &redirect_uri, &pending.verifier, secret.as_deref());
     let tokens = token_request(state, &c, &token_endpoint, &form).await?;
     let access = tokens["access_token"].as_str();
     let claims = if let Some(p) = &provider {

@@ -223,6 +223,14 @@ async fn upstream_errors_and_foreign_answers_bring_the_customer_back_with_a_mess
     assert!(page.body.contains("You cancelled the sign-in with Upstream"), "{}", page.body);
     assert!(page.body.contains("autocomplete=\"username webauthn\""), "back on the login page");
 
+    // RFC 9207 §2.4: the upstream's metadata promises `iss` in its answers; one without it
+    // is refused (it may come from another provider: mix-up).
+    let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
+    let st = query_param(&start.location.unwrap(), "state").unwrap();
+    let page = browser.get(&format!("/login/federated/up/callback?state={st}&error=access_denied")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("Upstream could not sign you in"), "{}", page.body);
+
     // A code the upstream does not know.
     let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
     let st = query_param(&start.location.unwrap(), "state").unwrap();

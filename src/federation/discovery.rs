@@ -9,7 +9,7 @@ use super::presets;
 use openidconnect::JsonWebKey;
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// However short a provider asks: no more than one fetch per five minutes.
 const FLOOR_MS: i64 = 5 * 60_000;
@@ -44,6 +44,9 @@ struct Entry {
 pub struct Cache {
     entries: Mutex<HashMap<String, Entry>>,
     failures: Mutex<HashMap<String, (i64, String)>>,
+    /// One fetch per issuer at a time: visitors arriving while it runs wait for its result
+    /// instead of each fetching again.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Cache {
@@ -54,6 +57,13 @@ impl Cache {
     fn put(&self, issuer: &str, entry: Entry) {
         if let Ok(mut map) = self.entries.lock() {
             map.insert(issuer.to_string(), entry);
+        }
+    }
+
+    fn fetch_lock(&self, issuer: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.fetching.lock() {
+            Ok(mut map) => map.entry(issuer.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
         }
     }
 
@@ -87,12 +97,18 @@ pub fn lifetime_ms(cache_control: Option<&str>) -> i64 {
 
 /// The provider behind `issuer`, from the cache while it is fresh.
 pub async fn provider(out: &Outbound, issuer: &str, now: i64) -> Result<Provider, String> {
+    let fresh = |cached: &Option<Entry>| {
+        cached.as_ref().filter(|e| e.meta_until > now && e.keys_until > now).map(|e| e.provider.clone())
+    };
+    if let Some(p) = fresh(&out.cache.get(issuer)) {
+        return Ok(p);
+    }
+    let lock = out.cache.fetch_lock(issuer);
+    let _one_at_a_time = lock.lock().await;
+    // Whoever held the lock before may have fetched (or failed) meanwhile.
     let cached = out.cache.get(issuer);
-    if let Some(e) = &cached
-        && e.meta_until > now
-        && e.keys_until > now
-    {
-        return Ok(e.provider.clone());
+    if let Some(p) = fresh(&cached) {
+        return Ok(p);
     }
     if let Some(why) = out.cache.failure(issuer, now) {
         return Err(format!("recently failed: {why}"));

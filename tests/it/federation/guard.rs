@@ -105,14 +105,17 @@ async fn discovery_and_keys_are_cached_and_refetched_on_an_unknown_kid_or_when_s
     connectors::create(&down.state, fake_connector("fake", &provider), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
 
-    // Anonymous visitors starting sign-ins over and over: one discovery fetch.
+    // Anonymous visitors starting sign-ins over and over, several at once: one fetch.
     let (login, _) = down.browser().go(&authorize_url(&down, &app, &[]).0, APP).await;
     let authz = crate::support::browser::hidden(&login.body, "authz").unwrap();
-    for _ in 0..5 {
+    let start = || async {
         let start = down.browser().get(&format!("/login/federated/fake?authz={authz}")).await;
         assert!(start.location.unwrap().starts_with(&provider.base));
-    }
+    };
+    tokio::join!(start(), start(), start(), start(), start());
+    start().await;
     assert_eq!(provider.count(|h: &Hits| &h.discovery), 1);
+    assert_eq!(provider.count(|h: &Hits| &h.jwks), 1);
 
     let sign_in = || async {
         let browser = down.browser();

@@ -99,12 +99,18 @@ pub async fn with_userinfo(
     mut claims: Claims,
 ) -> Result<Claims, String> {
     let Some(endpoint) = meta.userinfo_endpoint() else { return Ok(claims) };
-    let res = state.outbound.get(endpoint.url().as_str(), Some(access_token), USERINFO_LIMIT).await?;
-    if !res.status.is_success() {
-        return Err(format!("userinfo answered {}", res.status));
-    }
+    let fetched = state.outbound.get(endpoint.url().as_str(), Some(access_token), USERINFO_LIMIT).await;
     // A signed or encrypted UserInfo response (application/jwt) is not asked for here.
-    let info = res.json()?;
+    let info =
+        match fetched.and_then(|res| if res.status.is_success() { res.json() } else { Err(res.status.to_string()) }) {
+            Ok(info) => info,
+            // Without UserInfo the sign-in goes on with what the ID token said: what is missing
+            // stays missing (an address without its flag is unverified).
+            Err(why) => {
+                tracing::info!(why, "userinfo could not be read; going on with the ID token alone");
+                return Ok(claims);
+            }
+        };
     if info["sub"].as_str() != Some(claims.subject.as_str()) {
         return Err("the userinfo response is about another subject".into());
     }

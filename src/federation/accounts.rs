@@ -132,9 +132,15 @@ pub async fn link_after_proof(state: &AppState, cookie: Option<&str>, customer_i
         tracing::warn!(connector = %p.connector_id, "link proof came from another account; not linked");
         return Ok(false);
     }
+    // Links that waited since before identities carried their issuer take the connector's.
+    let issuer = if p.issuer.is_empty() {
+        super::connectors::provider_issuer(&super::connectors::get(state, &p.connector_id).await?)
+    } else {
+        p.issuer
+    };
     let identity = FederatedIdentityRecord {
         connector_id: p.connector_id.clone(),
-        issuer: p.issuer,
+        issuer,
         subject: p.subject,
         customer_id: p.customer_id,
         email: p.email,

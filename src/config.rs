@@ -90,6 +90,14 @@ pub struct Config {
     pub passkey_sign_in_starts_per_minute: u64,
     /// `/login/federated/*` requests (start and callback) per client network per minute.
     pub federated_sign_ins_per_minute: u64,
+    // Issue #10, federation slice: outgoing requests to upstream providers.
+    /// Let connectors (and the URLs their discovery documents name) reach loopback, private,
+    /// CGNAT and unique-local addresses, and use plain http there. For development and tests
+    /// only: otherwise a connector is a way into the internal network (SSRF).
+    pub federation_allow_private_networks: bool,
+    /// The strongest acr a connector may assert (default: the email level); a provider's
+    /// sign-in is not proven to Tessera beyond what it vouches for.
+    pub federation_acr_ceiling: String,
 }
 
 impl Default for Config {
@@ -134,6 +142,9 @@ impl Default for Config {
             authorize_per_minute: 600,
             passkey_sign_in_starts_per_minute: 120,
             federated_sign_ins_per_minute: 60,
+            // Issue #10, federation slice.
+            federation_allow_private_networks: false,
+            federation_acr_ceiling: crate::login::session::ACR_EMAIL.into(),
         }
     }
 }
@@ -323,5 +334,16 @@ mod tests {
     fn unknown_keys_are_refused() {
         let e = Config::load(None, env(&[("TESSERA_ISSUR", "https://id.example")])).unwrap_err();
         assert!(e.to_string().contains("issur"), "{e}");
+    }
+    // Issue #10, federation slice.
+    #[test]
+    fn federation_settings_default_to_the_safe_side_and_are_checked() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(!c.federation_allow_private_networks);
+        assert_eq!(c.federation_acr_ceiling, crate::login::session::ACR_EMAIL);
+        let c = Config::load(None, env(&[("TESSERA_FEDERATION_ALLOW_PRIVATE_NETWORKS", "true")])).unwrap();
+        assert!(c.federation_allow_private_networks);
+        let e = Config::load(None, env(&[("TESSERA_FEDERATION_ACR_CEILING", "urn:nope")])).unwrap_err();
+        assert_eq!(e.key, "federation_acr_ceiling");
     }
 }

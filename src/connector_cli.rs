@@ -78,9 +78,16 @@ pub struct Fields {
     /// Link existing accounts by this provider's verified emails without asking for proof.
     #[arg(long)]
     authoritative_email: Option<bool>,
-    /// The acr of sign-ins through this connector.
+    /// The acr of sign-ins through this connector (at most federation_acr_ceiling).
     #[arg(long)]
     acr: Option<String>,
+    /// RFC 8176 amr values of this provider to pass on after `fed`, e.g. "mfa hwk" ("" for none).
+    #[arg(long)]
+    trusted_amr: Option<String>,
+    /// Answer at the shared /login/federated/callback (for registrations made before each
+    /// connector had its own callback).
+    #[arg(long)]
+    shared_callback: Option<bool>,
     /// Microsoft: common, consumers, organizations or a tenant id.
     #[arg(long)]
     tenant: Option<String>,
@@ -129,6 +136,10 @@ impl Fields {
             scopes: self.scopes,
             authoritative_email: self.authoritative_email,
             acr: self.acr,
+            trusted_amr: self
+                .trusted_amr
+                .map(|a| a.split([' ', ',']).filter(|m| !m.is_empty()).map(String::from).collect()),
+            shared_callback: self.shared_callback,
             settings: (!settings.is_empty()).then_some(settings),
             ..ConnectorInput::default()
         })
@@ -141,7 +152,10 @@ fn show(v: &ConnectorView, json: bool) -> anyhow::Result<()> {
     } else {
         let state = if v.enabled { "enabled" } else { "disabled" };
         let secret = if v.has_secret { "secret set" } else { "no secret" };
-        println!("{:<16} {:<10} {:<9} {:<24} {} ({secret})", v.id, v.kind, state, v.display_name, v.client_id);
+        println!(
+            "{:<16} {:<10} {:<9} {:<24} {} ({secret}) callback {}",
+            v.id, v.kind, state, v.display_name, v.client_id, v.callback_path
+        );
     }
     Ok(())
 }

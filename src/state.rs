@@ -30,6 +30,9 @@ pub struct AppState {
     pub cors_origins: crate::oidc::cors::Origins,
     /// Outgoing HTTP (back-channel logout): short timeout, no redirects.
     pub http: reqwest::Client,
+    /// Requests to upstream identity providers: guarded against private networks, with the
+    /// cache of their discovery documents and keys.
+    pub outbound: crate::federation::outbound::Outbound,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -46,6 +49,7 @@ impl AppState {
         let keys = load_key_ring(&store, &master_key, default_alg, clock.now_ms()).await?;
         let (mailer, mail_from) = Mailer::from_config(&config)?;
         let webauthn = crate::login::passkey::relying_party(&config)?;
+        let outbound = crate::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
         Ok(Arc::new(AppState {
             ephemeral: Ephemeral::Memory(MemoryEphemeral::new(
                 clock.clone(),
@@ -66,6 +70,7 @@ impl AppState {
                 .timeout(std::time::Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
+            outbound,
         }))
     }
 

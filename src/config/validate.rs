@@ -92,6 +92,13 @@ impl Config {
         if !(1..=15 * 60).contains(&self.sign_in_mails_slowed_interval_secs) {
             return Err(err("sign_in_mails_slowed_interval_secs", "must be between 1 and 900 seconds"));
         }
+        // Issue #10, federation slice.
+        if crate::login::session::acr_level(&self.federation_acr_ceiling).is_none() {
+            return Err(err(
+                "federation_acr_ceiling",
+                format!("must be one of {}", crate::login::session::ACR_VALUES_SUPPORTED.join(", ")),
+            ));
+        }
         self.validate_abuse_limits()
     }
 

@@ -42,11 +42,15 @@ pub enum Outcome {
 #[derive(Serialize, Deserialize)]
 struct PendingLink {
     connector_id: String,
+    #[serde(default)]
+    issuer: String,
     subject: String,
     email: String,
     customer_id: String,
 }
 
+/// `fed` (RFC 8176 §2), then only the provider's values its connector trusts (upstream.rs
+/// filtered them): a provider's `amr` is its word, not Tessera's proof.
 fn amr(user: &UpstreamUser) -> String {
     session::amr_union(AMR_FED, &user.amr.join(" "))
 }
@@ -62,8 +66,8 @@ pub async fn resolve(
 ) -> Result<Outcome> {
     let c = &user.connector.view;
     let a = Attempt { authz: user.authz.clone(), remember: user.remember, browser, previous };
-    let proof = || Proof { acr: c.acr.clone(), amr: amr(&user), multi_factor: false };
-    if let Some(identity) = state.store.federated_identity(&c.id, &user.subject).await? {
+    let proof = || Proof { acr: user.acr.clone(), amr: amr(&user), multi_factor: false };
+    if let Some(identity) = state.store.federated_identity(&user.issuer, &user.subject).await? {
         tracing::info!(connector = %c.id, customer = %identity.customer_id, "signing in through a connector");
         return opened(state, &identity.customer_id, proof(), &a, now).await;
     }
@@ -77,6 +81,7 @@ pub async fn resolve(
     let email = user.email.clone().filter(|_| user.email_verified).ok_or_else(unverified)?;
     let identity = |customer_id: &str| FederatedIdentityRecord {
         connector_id: c.id.clone(),
+        issuer: user.issuer.clone(),
         subject: user.subject.clone(),
         customer_id: customer_id.to_string(),
         email: email.clone(),
@@ -85,6 +90,7 @@ pub async fn resolve(
     };
     let pending = |customer_id: String| PendingLink {
         connector_id: c.id.clone(),
+        issuer: user.issuer.clone(),
         subject: user.subject.clone(),
         email: email.clone(),
         customer_id,
@@ -117,7 +123,7 @@ pub async fn resolve(
         state,
         a.previous.as_ref(),
         &secrets::random_id(),
-        &c.acr,
+        &user.acr,
         &amr(&user),
         &a.browser,
         user.remember,
@@ -171,8 +177,15 @@ pub async fn link_after_proof(
     if state.ephemeral.take_json::<PendingLink>(&key).await?.is_none() {
         return Ok(false);
     }
+    // Links that waited since before identities carried their issuer take the connector's.
+    let issuer = if p.issuer.is_empty() {
+        super::connectors::provider_issuer(&super::connectors::get(state, &p.connector_id).await?)
+    } else {
+        p.issuer
+    };
     let identity = FederatedIdentityRecord {
         connector_id: p.connector_id.clone(),
+        issuer,
         subject: p.subject,
         customer_id: p.customer_id,
         email: p.email,

@@ -1,7 +1,10 @@
 //! Connectors: what an admin configures to let customers sign in with another provider.
 //! Secrets are sealed with the master key and never shown again; changes take effect on
-//! the next request (connectors are read from the store, not cached at start).
+//! the next request (connectors are read from the store, not cached at start). Their URLs
+//! are held to the outbound policy (outbound.rs), their acr to the configured ceiling, and
+//! a connector's issuer cannot change while identities are linked through it.
 
+use super::outbound::Policy;
 use super::presets;
 use crate::error::{Error, Result};
 use crate::login::session::{ACR_EMAIL, acr_level};
@@ -11,9 +14,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub const KINDS: &[&str] = &["oidc", "oauth2", "google", "microsoft", "apple", "github", "facebook"];
+/// The RFC 8176 §2 registry: the values a connector may be configured to trust.
+pub const AMR_VALUES: &[&str] = &[
+    "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pop", "pwd", "rba", "retina", "sc", "sms",
+    "swk", "tel", "user", "vbm", "wia",
+];
 const SEAL_PURPOSE: &str = "connector-secret";
 
 /// Which upstream claim carries what (for OAuth 2.0 userinfo responses and odd providers).
+/// `email_verified` empty: the provider's addresses are never taken as verified.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClaimMapping {
@@ -28,7 +37,9 @@ impl Default for ClaimMapping {
         ClaimMapping {
             subject: "sub".into(),
             email: "email".into(),
-            email_verified: "email_verified".into(),
+            // A generic OAuth 2.0 provider's address is unverified unless the admin names
+            // the claim that says it was verified.
+            email_verified: String::new(),
             name: "name".into(),
         }
     }
@@ -57,6 +68,11 @@ pub struct ConnectorInput {
     pub acr: Option<String>,
     /// Microsoft: `tenant`; Apple: `team_id`, `key_id`.
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
+    /// RFC 8176 `amr` values of this provider that Tessera passes on after `fed`.
+    pub trusted_amr: Option<Vec<String>>,
+    /// Answer at the old shared /login/federated/callback (registrations made before each
+    /// connector had its own callback).
+    pub shared_callback: Option<bool>,
 }
 
 /// A connector as admins see it: everything but the secret.
@@ -79,6 +95,12 @@ pub struct ConnectorView {
     pub authoritative_email: bool,
     pub acr: String,
     pub settings: serde_json::Value,
+    /// RFC 8176 values of the provider's `amr` passed on after `fed`.
+    pub trusted_amr: Vec<String>,
+    /// Answers at the old shared callback rather than `callback_path`.
+    pub shared_callback: bool,
+    /// The path to register at the provider as redirect URI (under the issuer).
+    pub callback_path: String,
 }
 
 /// A connector ready to use, with its secret opened. (`Debug` in `redacted.rs` leaves the
@@ -109,22 +131,31 @@ fn view(r: &ConnectorRecord) -> ConnectorView {
         authoritative_email: r.authoritative_email != 0,
         acr: if r.acr.is_empty() { ACR_EMAIL.into() } else { r.acr.clone() },
         settings: serde_json::from_str(&r.settings).unwrap_or_else(|_| json!({})),
+        trusted_amr: r.trusted_amr.split(' ').filter(|m| !m.is_empty()).map(String::from).collect(),
+        shared_callback: r.shared_callback != 0,
+        callback_path: if r.shared_callback != 0 {
+            super::upstream::SHARED_CALLBACK.to_string()
+        } else {
+            format!("/login/federated/{}/callback", r.id)
+        },
     }
+}
+
+/// The issuer an identity from this connector belongs to: the OpenID issuer, or for plain
+/// OAuth 2.0 the origin of the userinfo URL (where the subject comes from).
+pub fn provider_issuer(v: &ConnectorView) -> String {
+    if is_oidc(&v.kind) {
+        return v.issuer.clone();
+    }
+    url::Url::parse(&v.userinfo_endpoint).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }
 
 fn setting<'a>(v: &'a ConnectorView, key: &str) -> &'a str {
     v.settings[key].as_str().unwrap_or("")
 }
 
-fn check_url(field: &str, value: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::bad_input(format!("{field} {why}")));
-    let Ok(u) = url::Url::parse(value) else { return bad("must be an absolute URL") };
-    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match u.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => bad("must use https (http only on loopback)"),
-    }
+fn check_url(policy: Policy, field: &str, value: &str) -> Result<()> {
+    policy.check_url(value).map(|_| ()).map_err(|why| Error::bad_input(format!("{field} {why}")))
 }
 
 fn apply(r: &mut ConnectorRecord, input: ConnectorInput, state: &AppState) -> Result<()> {
@@ -168,6 +199,15 @@ fn apply(r: &mut ConnectorRecord, input: ConnectorInput, state: &AppState) -> Re
     if let Some(s) = input.settings {
         r.settings = serde_json::Value::Object(s).to_string();
     }
+    if let Some(amr) = input.trusted_amr {
+        if let Some(bad) = amr.iter().find(|m| !AMR_VALUES.contains(&m.as_str())) {
+            return Err(Error::bad_input(format!("trusted_amr: {bad:?} is not an RFC 8176 value")));
+        }
+        r.trusted_amr = amr.join(" ");
+    }
+    if let Some(v) = input.shared_callback {
+        r.shared_callback = i64::from(v);
+    }
     if let Some(secret) = input.client_secret {
         r.sealed_secret = (!secret.is_empty()).then(|| state.master_key.seal(SEAL_PURPOSE, secret.as_bytes()));
     }
@@ -175,7 +215,8 @@ fn apply(r: &mut ConnectorRecord, input: ConnectorInput, state: &AppState) -> Re
 }
 
 /// Fill in a preset's endpoints and scopes where the admin left them empty, then check.
-fn complete_and_check(r: &mut ConnectorRecord) -> Result<()> {
+fn complete_and_check(r: &mut ConnectorRecord, state: &AppState) -> Result<()> {
+    let policy = state.outbound.policy;
     if !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         || r.id.is_empty()
         || r.id.len() > 32
@@ -206,14 +247,14 @@ fn complete_and_check(r: &mut ConnectorRecord) -> Result<()> {
         }
     }
     if is_oidc(&r.kind) {
-        check_url("issuer", &r.issuer)?;
+        check_url(policy, "issuer", &r.issuer)?;
         if r.scopes.is_empty() {
             r.scopes = "openid email profile".into();
         }
     } else {
-        check_url("authorization_endpoint", &r.authorization_endpoint)?;
-        check_url("token_endpoint", &r.token_endpoint)?;
-        check_url("userinfo_endpoint", &r.userinfo_endpoint)?;
+        check_url(policy, "authorization_endpoint", &r.authorization_endpoint)?;
+        check_url(policy, "token_endpoint", &r.token_endpoint)?;
+        check_url(policy, "userinfo_endpoint", &r.userinfo_endpoint)?;
     }
     if r.kind == "apple" && (settings["team_id"].as_str().is_none() || settings["key_id"].as_str().is_none()) {
         return Err(Error::bad_input(
@@ -222,6 +263,14 @@ fn complete_and_check(r: &mut ConnectorRecord) -> Result<()> {
     }
     if !r.acr.is_empty() && acr_level(&r.acr).is_none() {
         return Err(Error::bad_input("acr must be one of acr_values_supported"));
+    }
+    // A provider's sign-in proves to Tessera only what the operator trusts it for.
+    let ceiling = &state.config.federation_acr_ceiling;
+    if !r.acr.is_empty() && acr_level(&r.acr) > acr_level(ceiling) {
+        return Err(Error::bad_input(format!(
+            "acr {} is above the federation_acr_ceiling ({ceiling}); raise the ceiling in the configuration first",
+            r.acr
+        )));
     }
     Ok(())
 }
@@ -254,11 +303,13 @@ pub async fn create(state: &AppState, input: ConnectorInput, now: i64) -> Result
         authoritative_email: 0,
         acr: String::new(),
         settings: "{}".into(),
+        trusted_amr: String::new(),
+        shared_callback: 0,
         created_at: now,
         updated_at: now,
     };
     apply(&mut r, input, state)?;
-    complete_and_check(&mut r)?;
+    complete_and_check(&mut r, state)?;
     state.store.save_connector(&r).await?;
     tracing::info!(connector = %r.id, kind = %r.kind, "connector created");
     Ok(view(&r))
@@ -269,8 +320,21 @@ pub async fn update(state: &AppState, id: &str, mut input: ConnectorInput, now: 
     if input.id.take().is_some_and(|new| new != id) {
         return Err(Error::bad_input("a connector's id cannot change"));
     }
+    let before = provider_issuer(&view(&r));
     apply(&mut r, input, state)?;
-    complete_and_check(&mut r)?;
+    complete_and_check(&mut r, state)?;
+    // Identities are keyed by issuer and subject: under another issuer the same subject is
+    // another person, so the linked ones would be orphaned (or worse, matched by mistake).
+    let after = provider_issuer(&view(&r));
+    if after != before {
+        let linked = state.store.identities_through(id).await?;
+        if linked > 0 {
+            return Err(Error::bad_input(format!(
+                "{linked} customer identities are linked through this connector to {before}; its issuer cannot \
+                 change to {after}. Create a new connector for the new provider instead."
+            )));
+        }
+    }
     r.updated_at = now;
     state.store.save_connector(&r).await?;
     tracing::info!(connector = %r.id, "connector updated");

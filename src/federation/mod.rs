@@ -4,8 +4,12 @@
 pub mod accounts;
 pub mod apple;
 pub mod connectors;
+pub mod discovery;
+pub mod id_token;
 pub mod oauth2;
+pub mod outbound;
 pub mod presets;
 mod redacted;
+pub mod request;
 pub mod routes;
 pub mod upstream;

@@ -1,5 +1,6 @@
 //! Thin handlers for signing in through a connector: the redirect to the upstream provider
-//! and its answer (query or form_post).
+//! and its answer (query or form_post), at the connector's own callback or, for connectors
+//! registered before those existed, the shared one.
 
 use super::accounts::{self, Outcome};
 use super::{connectors, upstream};
@@ -21,7 +22,8 @@ use std::collections::HashMap;
 
 pub fn pages() -> Router<SharedState> {
     Router::new()
-        .route("/login/federated/callback", get(callback_get).post(callback_post))
+        .route(upstream::SHARED_CALLBACK, get(shared_get).post(shared_post))
+        .route("/login/federated/{id}/callback", get(callback_get).post(callback_post))
         .route("/login/federated/{id}", get(start))
 }
 
@@ -46,7 +48,7 @@ async fn start(
     let authz = (!q.authz.is_empty()).then(|| q.authz.clone());
     let begun = async {
         let c = connectors::usable(&state, &id).await?;
-        upstream::begin(&state, &c, authz, !q.remember.is_empty()).await
+        upstream::begin(&state, &c, authz, !q.remember.is_empty(), state.now()).await
     };
     match begun.await {
         Ok((url, binding)) => {
@@ -67,9 +69,10 @@ async fn callback_get(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
+    Path(id): Path<String>,
     Query(answer): Query<HashMap<String, String>>,
 ) -> Response {
-    callback(state, csrf, browser, answer).await
+    callback(state, csrf, browser, &format!("/login/federated/{id}/callback"), answer).await
 }
 
 /// Apple answers with response_mode=form_post (a cross-site POST: the binding cookie must
@@ -78,9 +81,10 @@ async fn callback_post(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
+    Path(id): Path<String>,
     Form(answer): Form<HashMap<String, String>>,
 ) -> Response {
-    callback(state, csrf, browser, answer).await
+    callback(state, csrf, browser, &format!("/login/federated/{id}/callback"), answer).await
 }
 
 /// Starts store a pending sign-in and callbacks call the provider: bound both per client network.
@@ -89,14 +93,38 @@ async fn limit(state: &SharedState, browser: &Browser) -> Result<(), Error> {
     limits::per_network(&state.ephemeral, "federated", &browser.network(), per_minute).await
 }
 
-async fn callback(state: SharedState, csrf: CsrfToken, browser: Browser, answer: HashMap<String, String>) -> Response {
+async fn shared_get(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Query(answer): Query<HashMap<String, String>>,
+) -> Response {
+    callback(state, csrf, browser, upstream::SHARED_CALLBACK, answer).await
+}
+
+async fn shared_post(
+    State(state): State<SharedState>,
+    Extension(csrf): Extension<CsrfToken>,
+    browser: Browser,
+    Form(answer): Form<HashMap<String, String>>,
+) -> Response {
+    callback(state, csrf, browser, upstream::SHARED_CALLBACK, answer).await
+}
+
+async fn callback(
+    state: SharedState,
+    csrf: CsrfToken,
+    browser: Browser,
+    path: &str,
+    answer: HashMap<String, String>,
+) -> Response {
     if let Err(e) = limit(&state, &browser).await {
         return responses::page(e);
     }
     let now = state.now();
     let secure = state.config.secure_cookies();
     let resolved = async {
-        let user = upstream::complete(&state, &answer, browser.cookie(cookies::FEDERATION), now).await?;
+        let user = upstream::complete(&state, &answer, path, browser.cookie(cookies::FEDERATION), now).await?;
         let previous = previous_session(&state, &browser).await?;
         accounts::resolve(&state, user, browser.facts(), previous, now).await
     };

@@ -1,22 +1,28 @@
 //! Tessera as a client of the upstream provider: authorization code with PKCE, state and
-//! nonce (RFC 6749, RFC 7636, OpenID Connect Core §3.1), ID token validation with the
-//! openidconnect crate (issuer, audience, signature from the upstream JWKS, nonce, expiry),
-//! or, for plain OAuth 2.0 providers, the userinfo response mapped by the connector.
+//! nonce (RFC 6749, RFC 7636, OpenID Connect Core §3.1), the answer checked against mix-up
+//! (RFC 9207: each connector has its own callback, and the `iss` the provider sends must be
+//! its issuer), then the ID token (id_token.rs) or, for plain OAuth 2.0 providers, the
+//! userinfo response mapped by the connector (oauth2.rs). Every request goes through the
+//! guarded client (outbound.rs).
 
 use super::apple::apple_client_secret;
 use super::connectors::{Connector, is_oidc};
+use super::discovery::{self, Provider};
+use super::id_token::{self, Claims};
+use super::outbound::TOKEN_LIMIT;
 use super::presets;
+use super::request::{authorization_url, token_form};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::login::session::{ACR_EMAIL, acr_level};
 use crate::state::AppState;
-use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJwsSigningAlgorithm, CoreProviderMetadata};
-use openidconnect::{ClientId, IssuerUrl, Nonce};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 const PENDING_TTL_SECS: i64 = 10 * 60;
-/// Clocks differ: an ID token up to this much past its `exp` (by our clock) still counts.
-pub const CLOCK_SKEW_MS: i64 = 60_000;
+/// The path every connector answered at before each had its own; connectors registered
+/// with it at their provider keep it (`shared_callback`).
+pub const SHARED_CALLBACK: &str = "/login/federated/callback";
 
 #[derive(Serialize, Deserialize)]
 struct Pending {
@@ -26,82 +32,41 @@ struct Pending {
     verifier: String,
     nonce: String,
     binding_hash: String,
+    /// Where the provider was told to answer (RFC 6749 §4.1.3: the token request repeats it).
+    #[serde(default)]
+    redirect_uri: String,
 }
 
 /// Who the upstream says signed in.
 #[derive(Debug, Clone)]
 pub struct UpstreamUser {
     pub connector: Connector,
+    /// The provider's issuer: with `subject`, the identity's key (Core §5.7: `sub` is unique
+    /// only within its issuer).
+    pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
-    /// What the upstream reported as `amr`, if anything.
+    /// The upstream's `amr` values that the connector trusts (RFC 8176 §2).
     pub amr: Vec<String>,
+    /// The connector's acr, no stronger than the configured ceiling.
+    pub acr: String,
     pub authz: Option<String>,
     pub remember: bool,
 }
 
-pub fn redirect_uri(state: &AppState) -> String {
-    state.url("/login/federated/callback")
-}
-
-/// The authorization request to the upstream (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC §3.1.2.1).
-pub fn authorization_url(
-    c: &Connector,
-    endpoint: &str,
-    redirect_uri: &str,
-    state_param: &str,
-    nonce: &str,
-    challenge: &str,
-) -> Result<String> {
-    let mut url =
-        url::Url::parse(endpoint).map_err(|_| Error::bad_input("The provider's sign-in address is not valid."))?;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &c.view.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", &c.view.scopes)
-            .append_pair("state", state_param)
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256");
-        if is_oidc(&c.view.kind) {
-            q.append_pair("nonce", nonce);
-        }
-        for (k, v) in &c.extra {
-            q.append_pair(k, v);
-        }
+/// Where this connector's provider sends the browser back.
+pub fn redirect_uri(state: &AppState, c: &Connector) -> String {
+    if c.view.shared_callback {
+        state.url(SHARED_CALLBACK)
+    } else {
+        state.url(&format!("/login/federated/{}/callback", c.view.id))
     }
-    Ok(url.to_string())
 }
 
-/// The token request (RFC 6749 §4.1.3, RFC 7636 §4.5), authenticating with
-/// client_secret_post, which every preset's provider documents.
-pub fn token_form(
-    c: &Connector,
-    code: &str,
-    redirect_uri: &str,
-    verifier: &str,
-    secret: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut form = vec![
-        ("grant_type".to_string(), "authorization_code".to_string()),
-        ("code".into(), code.into()),
-        ("redirect_uri".into(), redirect_uri.into()),
-        ("client_id".into(), c.view.client_id.clone()),
-        ("code_verifier".into(), verifier.into()),
-    ];
-    if let Some(s) = secret {
-        form.push(("client_secret".into(), s.into()));
-    }
-    form
-}
-
-async fn metadata(state: &AppState, c: &Connector) -> Result<CoreProviderMetadata> {
-    let issuer =
-        IssuerUrl::new(c.view.issuer.clone()).map_err(|_| Error::bad_input("The provider is misconfigured."))?;
-    CoreProviderMetadata::discover_async(issuer, &state.http).await.map_err(|e| {
+async fn provider(state: &AppState, c: &Connector, now: i64) -> Result<Provider> {
+    discovery::provider(&state.outbound, &c.view.issuer, now).await.map_err(|e| {
         tracing::warn!(connector = %c.view.id, error = %e, "upstream discovery failed");
         Error::bad_input(format!(
             "{} cannot be reached right now. Try again later, or sign in with your email.",
@@ -111,9 +76,15 @@ async fn metadata(state: &AppState, c: &Connector) -> Result<CoreProviderMetadat
 }
 
 /// Start: where to send the browser, and the secret that binds the answer to this browser.
-pub async fn begin(state: &AppState, c: &Connector, authz: Option<String>, remember: bool) -> Result<(String, String)> {
+pub async fn begin(
+    state: &AppState,
+    c: &Connector,
+    authz: Option<String>,
+    remember: bool,
+    now: i64,
+) -> Result<(String, String)> {
     let endpoint = if is_oidc(&c.view.kind) {
-        metadata(state, c).await?.authorization_endpoint().url().to_string()
+        provider(state, c, now).await?.meta.authorization_endpoint().url().to_string()
     } else {
         c.view.authorization_endpoint.clone()
     };
@@ -123,7 +94,8 @@ pub async fn begin(state: &AppState, c: &Connector, authz: Option<String>, remem
     let nonce = secrets::random_token();
     let challenge =
         base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secrets::sha256(verifier.as_bytes()));
-    let url = authorization_url(c, &endpoint, &redirect_uri(state), &state_param, &nonce, &challenge)?;
+    let redirect_uri = redirect_uri(state, c);
+    let url = authorization_url(c, &endpoint, &redirect_uri, &state_param, &nonce, &challenge)?;
     let pending = Pending {
         connector_id: c.view.id.clone(),
         authz,
@@ -131,16 +103,19 @@ pub async fn begin(state: &AppState, c: &Connector, authz: Option<String>, remem
         verifier,
         nonce,
         binding_hash: secrets::hash(&binding),
+        redirect_uri,
     };
     state.ephemeral.put_json(&format!("fed:{}", secrets::hash(&state_param)), &pending, PENDING_TTL_SECS).await?;
     Ok((url, binding))
 }
 
-/// The upstream's answer: check it belongs to this browser, exchange the code, and read
-/// (and for OpenID Connect, verify) who signed in.
+/// The upstream's answer, arriving at `callback` (the path it came to): check it belongs to
+/// this browser and to the flow's connector, exchange the code, and read (and for OpenID
+/// Connect, verify) who signed in.
 pub async fn complete(
     state: &AppState,
     answer: &HashMap<String, String>,
+    callback: &str,
     binding: Option<&str>,
     now: i64,
 ) -> Result<UpstreamUser> {
@@ -155,6 +130,23 @@ pub async fn complete(
     // Single use: whoever takes it first wins; a replayed answer finds nothing.
     let pending: Pending = state.ephemeral.take_json(&key).await?.ok_or_else(expired)?;
     let c = super::connectors::usable(state, &pending.connector_id).await?;
+    let failed = |why: &str| {
+        tracing::warn!(connector = %c.view.id, why, "upstream sign-in failed");
+        Error::bad_input(format!(
+            "{} could not sign you in. Try again, or sign in with your email.",
+            c.view.display_name
+        ))
+    };
+    // Mix-up: an answer is only taken at the callback its flow's connector gave the provider,
+    // so one provider's answer cannot be replayed as another connector's.
+    // Flows begun before the redirect URI was kept used the shared callback.
+    let redirect_uri =
+        if pending.redirect_uri.is_empty() { state.url(SHARED_CALLBACK) } else { pending.redirect_uri.clone() };
+    if state.url(callback) != redirect_uri {
+        return Err(failed("the answer came to another connector's callback (mix-up)"));
+    }
+    let provider = if is_oidc(&c.view.kind) { Some(provider(state, &c, now).await?) } else { None };
+    check_iss(&c, provider.as_ref(), answer.get("iss").map(String::as_str)).map_err(|e| failed(&e))?;
     if let Some(error) = answer.get("error") {
         tracing::info!(connector = %c.view.id, error = %error, "upstream refused the sign-in");
         let message = if error == "access_denied" {
@@ -165,27 +157,28 @@ pub async fn complete(
         return Err(Error::bad_input(message));
     }
     let code = answer.get("code").ok_or_else(expired)?;
-    let failed = |why: &str| {
-        tracing::warn!(connector = %c.view.id, why, "upstream sign-in failed");
-        Error::bad_input(format!(
-            "{} could not sign you in. Try again, or sign in with your email.",
-            c.view.display_name
-        ))
-    };
     let secret = if c.view.kind == "apple" { Some(apple_client_secret(&c, now)?) } else { c.secret.clone() };
-    let (user, amr) = if is_oidc(&c.view.kind) {
-        let meta = metadata(state, &c).await?;
-        let token_endpoint = meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string();
-        let tokens = token_request(state, &c, &token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
-        let raw = tokens["id_token"].as_str().ok_or_else(|| failed("no id_token in the token response"))?;
-        verify_id_token(&c, &meta, raw, &pending.nonce, now).map_err(|e| failed(&e))?
-    } else {
-        let tokens =
-            token_request(state, &c, &c.view.token_endpoint, code, &pending.verifier, secret.as_deref()).await?;
-        let access = tokens["access_token"].as_str().ok_or_else(|| failed("no access_token"))?;
-        (super::oauth2::user(state, &c, access).await.map_err(|e| failed(&format!("{e:#}")))?, Vec::new())
+    let token_endpoint = match &provider {
+        Some(p) => p.meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string(),
+        None => c.view.token_endpoint.clone(),
     };
-    let (subject, email, email_verified, mut name) = user;
+    let form = token_form(&c, code, &redirect_uri, &pending.verifier, secret.as_deref());
+    let tokens = token_request(state, &c, &token_endpoint, &form).await?;
+    let access = tokens["access_token"].as_str();
+    let claims = if let Some(p) = &provider {
+        let raw = tokens["id_token"].as_str().ok_or_else(|| failed("no id_token in the token response"))?;
+        let claims = id_token::verify(state, &c, p, raw, &pending.nonce, now).await.map_err(|e| failed(&e))?;
+        match access {
+            Some(access) if id_token::lacks_claims(&c, &claims) => {
+                id_token::with_userinfo(state, &p.meta, access, claims).await.map_err(|e| failed(&e))?
+            }
+            _ => claims,
+        }
+    } else {
+        let access = access.ok_or_else(|| failed("no access_token"))?;
+        super::oauth2::user(state, &c, access).await.map_err(|e| failed(&e))?
+    };
+    let Claims { subject, email, email_verified, mut name, amr } = claims;
     // Sign in with Apple sends the person's name once, on the first sign-in, in a `user`
     // form field next to the code (never in the ID token).
     if c.view.kind == "apple"
@@ -200,30 +193,56 @@ pub async fn complete(
         return Err(failed("no subject"));
     }
     Ok(UpstreamUser {
-        connector: c,
+        issuer: super::connectors::provider_issuer(&c.view),
         subject,
         email: email.map(|e| e.trim().to_lowercase()),
-        email_verified,
+        email_verified: email_verified.unwrap_or(false),
         name,
-        amr,
+        // RFC 8176 values are the provider's word about its own sign-in: passed on only
+        // where the admin trusts this provider for them; `fed` itself is added on sign-in.
+        amr: amr.into_iter().filter(|m| c.view.trusted_amr.contains(m)).collect(),
+        acr: capped_acr(&c.view.acr, &state.config.federation_acr_ceiling),
+        connector: c,
         authz: pending.authz,
         remember: pending.remember,
     })
 }
 
-/// (subject, email, email verified, name) as the upstream reported them.
-pub type Claims = (String, Option<String>, bool, Option<String>);
+/// RFC 9207 §2.4: when the provider sends `iss`, it must be this connector's issuer; when
+/// its metadata says it always sends it, it must be there. Plain OAuth 2.0 connectors have
+/// no issuer identifier to compare with.
+fn check_iss(c: &Connector, provider: Option<&Provider>, iss: Option<&str>) -> std::result::Result<(), String> {
+    let expected = match provider {
+        Some(p) => p.meta.issuer().as_str().to_string(),
+        None if !c.view.issuer.is_empty() => c.view.issuer.clone(),
+        None => return Ok(()),
+    };
+    match iss {
+        None if provider.is_some_and(|p| p.iss_parameter_supported) => {
+            Err("no iss in the answer, though the provider's metadata promises it".into())
+        }
+        None => Ok(()),
+        Some(iss) if iss == expected || presets::microsoft_issuer_matches(&expected, iss) => Ok(()),
+        Some(iss) => Err(format!("the answer's iss {iss} is not the connector's issuer (mix-up)")),
+    }
+}
+
+/// The acr a connector's sign-ins get: its own, but never above the configured ceiling.
+pub fn capped_acr(acr: &str, ceiling: &str) -> String {
+    let ceiling_level = acr_level(ceiling).unwrap_or(0);
+    match acr_level(acr) {
+        Some(level) if level <= ceiling_level => acr.to_string(),
+        Some(_) => ceiling.to_string(),
+        None => ACR_EMAIL.to_string(),
+    }
+}
 
 async fn token_request(
     state: &AppState,
     c: &Connector,
     endpoint: &str,
-    code: &str,
-    verifier: &str,
-    secret: Option<&str>,
+    form: &[(String, String)],
 ) -> Result<serde_json::Value> {
-    let form = token_form(c, code, &redirect_uri(state), verifier, secret);
-    let res = state.http.post(endpoint).header("accept", "application/json").form(&form).send().await;
     let fail = |why: String| {
         tracing::warn!(connector = %c.view.id, why, "upstream token request failed");
         Error::bad_input(format!(
@@ -231,134 +250,25 @@ async fn token_request(
             c.view.display_name
         ))
     };
-    let res = res.map_err(|e| fail(e.to_string()))?;
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.map_err(|e| fail(e.to_string()))?;
-    if !status.is_success() || body.get("error").is_some() {
-        return Err(fail(format!("{status} {body}")));
+    let res = state.outbound.post_form(endpoint, form, TOKEN_LIMIT).await.map_err(fail)?;
+    let body = res.json().map_err(fail)?;
+    if !res.status.is_success() || body.get("error").is_some() {
+        return Err(fail(format!("{} {body}", res.status)));
     }
     Ok(body)
-}
-
-fn verify_id_token(
-    c: &Connector,
-    meta: &CoreProviderMetadata,
-    raw: &str,
-    nonce: &str,
-    now: i64,
-) -> std::result::Result<(Claims, Vec<String>), String> {
-    let token: CoreIdToken =
-        serde_json::from_value(serde_json::Value::String(raw.into())).map_err(|e| e.to_string())?;
-    let multi_tenant = c.view.issuer.contains("{tenantid}") || meta.issuer().as_str().contains("{tenantid}");
-    let verifier = CoreIdTokenVerifier::new_public_client(
-        ClientId::new(c.view.client_id.clone()),
-        meta.issuer().clone(),
-        meta.jwks().clone(),
-    )
-    .set_allowed_algs(vec![
-        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-        CoreJwsSigningAlgorithm::EdDsa,
-    ])
-    .require_issuer_match(!multi_tenant)
-    .set_time_fn(move || chrono::DateTime::from_timestamp_millis(now - CLOCK_SKEW_MS).unwrap_or_default());
-    let claims = token.claims(&verifier, &Nonce::new(nonce.to_string())).map_err(|e| e.to_string())?;
-    if multi_tenant && !presets::microsoft_issuer_matches(meta.issuer().as_str(), claims.issuer().as_str()) {
-        return Err(format!("unexpected issuer {}", claims.issuer().as_str()));
-    }
-    let amr = claims.auth_method_refs().map(|a| a.iter().map(|m| m.to_string()).collect()).unwrap_or_default();
-    let name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
-    Ok((
-        (
-            claims.subject().to_string(),
-            claims.email().map(|e| e.to_string()),
-            claims.email_verified().unwrap_or(false),
-            name,
-        ),
-        amr,
-    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::connectors::{ClaimMapping, ConnectorView};
-
-    fn connector(kind: &str) -> Connector {
-        let p = presets::preset(kind, "").unwrap();
-        Connector {
-            view: ConnectorView {
-                id: kind.into(),
-                kind: kind.into(),
-                display_name: kind.into(),
-                icon: String::new(),
-                position: 0,
-                enabled: true,
-                issuer: p.issuer.clone(),
-                authorization_endpoint: p.authorization_endpoint.clone(),
-                token_endpoint: p.token_endpoint.clone(),
-                userinfo_endpoint: p.userinfo_endpoint.clone(),
-                client_id: "cid".into(),
-                has_secret: true,
-                scopes: p.scopes.clone(),
-                claim_mapping: ClaimMapping::default(),
-                authoritative_email: false,
-                acr: String::new(),
-                settings: serde_json::json!({}),
-            },
-            secret: Some("secret".into()),
-            extra: p.extra,
-        }
-    }
-
-    fn query(url: &str) -> HashMap<String, String> {
-        url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
-    }
 
     #[test]
-    fn every_preset_asks_for_a_code_with_pkce_and_its_documented_parameters() {
-        let cases = [
-            ("google", "https://accounts.google.com/o/oauth2/v2/auth", "openid email profile"),
-            ("microsoft", "https://login.microsoftonline.com/common/oauth2/v2.0/authorize", "openid email profile"),
-            ("apple", "https://appleid.apple.com/auth/authorize", "openid name email"),
-            ("github", "https://github.com/login/oauth/authorize", "read:user user:email"),
-            ("facebook", "https://www.facebook.com/v19.0/dialog/oauth", "email public_profile"),
-        ];
-        for (kind, endpoint, scope) in cases {
-            let c = connector(kind);
-            let url = authorization_url(&c, endpoint, "https://id.example/login/federated/callback", "st", "nn", "ch")
-                .unwrap();
-            assert!(url.starts_with(endpoint), "{url}");
-            let q = query(&url);
-            assert_eq!(q["response_type"], "code", "{kind}");
-            assert_eq!(q["client_id"], "cid");
-            assert_eq!(q["redirect_uri"], "https://id.example/login/federated/callback");
-            assert_eq!(q["scope"], scope, "{kind}");
-            assert_eq!(q["state"], "st");
-            assert_eq!((q["code_challenge"].as_str(), q["code_challenge_method"].as_str()), ("ch", "S256"));
-            // A nonce only where an ID token comes back (OpenID Connect Core §3.1.2.1).
-            assert_eq!(q.contains_key("nonce"), is_oidc(kind), "{kind}");
-            // Apple wants the answer as a form post when name or email are asked for.
-            assert_eq!(q.get("response_mode").map(String::as_str), (kind == "apple").then_some("form_post"));
-        }
-    }
-
-    #[test]
-    fn the_token_request_carries_code_verifier_and_client_credentials() {
-        for kind in ["google", "microsoft", "apple", "github", "facebook"] {
-            let c = connector(kind);
-            let form: HashMap<String, String> =
-                token_form(&c, "the-code", "https://id.example/cb", "the-verifier", Some("s3")).into_iter().collect();
-            assert_eq!(form["grant_type"], "authorization_code");
-            assert_eq!(form["code"], "the-code");
-            assert_eq!(form["redirect_uri"], "https://id.example/cb");
-            assert_eq!(form["code_verifier"], "the-verifier");
-            assert_eq!(form["client_id"], "cid");
-            assert_eq!(form["client_secret"], "s3", "{kind}: client_secret_post");
-        }
-        let public: HashMap<String, String> =
-            token_form(&connector("google"), "c", "r", "v", None).into_iter().collect();
-        assert!(!public.contains_key("client_secret"));
+    fn a_connectors_acr_never_exceeds_the_ceiling() {
+        use crate::login::session::{ACR_MFA, ACR_PASSKEY};
+        assert_eq!(capped_acr(ACR_PASSKEY, ACR_EMAIL), ACR_EMAIL);
+        assert_eq!(capped_acr(ACR_MFA, ACR_EMAIL), ACR_EMAIL);
+        assert_eq!(capped_acr(ACR_MFA, ACR_PASSKEY), ACR_MFA);
+        assert_eq!(capped_acr(ACR_EMAIL, ACR_MFA), ACR_EMAIL);
+        assert_eq!(capped_acr("urn:unknown", ACR_MFA), ACR_EMAIL);
     }
 }

@@ -25,6 +25,8 @@ pub struct ConnectorRecord {
     pub settings: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub trusted_amr: String,
+    pub shared_callback: i64,
 }
 
 impl std::fmt::Debug for ConnectorRecord {
@@ -42,6 +44,8 @@ impl std::fmt::Debug for ConnectorRecord {
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct FederatedIdentityRecord {
     pub connector_id: String,
+    /// The provider's issuer: with `subject`, who this identity is.
+    pub issuer: String,
     pub subject: String,
     pub customer_id: String,
     pub email: String,
@@ -53,7 +57,13 @@ macro_rules! columns {
     () => {
         "id, kind, display_name, icon, position, enabled, issuer, authorization_endpoint, token_endpoint, \
          userinfo_endpoint, client_id, sealed_secret, scopes, claim_mapping, authoritative_email, acr, settings, \
-         created_at, updated_at"
+         created_at, updated_at, trusted_amr, shared_callback"
+    };
+}
+
+macro_rules! identity_columns {
+    () => {
+        "connector_id, issuer, subject, customer_id, email, created_at, last_used_at"
     };
 }
 
@@ -63,11 +73,11 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO connectors (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
              ON CONFLICT (id) DO UPDATE SET kind = $2, display_name = $3, icon = $4, position = $5, enabled = $6, \
              issuer = $7, authorization_endpoint = $8, token_endpoint = $9, userinfo_endpoint = $10, client_id = $11, \
              sealed_secret = $12, scopes = $13, claim_mapping = $14, authoritative_email = $15, acr = $16, \
-             settings = $17, updated_at = $19"
+             settings = $17, updated_at = $19, trusted_amr = $20, shared_callback = $21"
         ))
         .bind(&c.id)
         .bind(&c.kind)
@@ -88,6 +98,8 @@ impl Store {
         .bind(&c.settings)
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(&c.trusted_amr)
+        .bind(c.shared_callback)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -111,26 +123,38 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// The identity `subject` at `issuer`, whichever connector linked it (the oldest, should
+    /// two connectors to one provider have linked it twice).
     pub async fn federated_identity(
         &self,
-        connector_id: &str,
+        issuer: &str,
         subject: &str,
     ) -> anyhow::Result<Option<FederatedIdentityRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT connector_id, subject, customer_id, email, created_at, last_used_at FROM federated_identities \
-             WHERE connector_id = $1 AND subject = $2",
-        )
-        .bind(connector_id)
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            identity_columns!(),
+            " FROM federated_identities WHERE issuer = $1 AND subject = $2 ORDER BY created_at LIMIT 1"
+        ))
+        .bind(issuer)
         .bind(subject)
         .fetch_optional(&self.read)
         .await?)
     }
 
+    /// How many identities are linked through a connector.
+    pub async fn identities_through(&self, connector_id: &str) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM federated_identities WHERE connector_id = $1")
+            .bind(connector_id)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     pub async fn identities_of(&self, customer_id: &str) -> anyhow::Result<Vec<FederatedIdentityRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT connector_id, subject, customer_id, email, created_at, last_used_at FROM federated_identities \
-             WHERE customer_id = $1 ORDER BY created_at",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            identity_columns!(),
+            " FROM federated_identities WHERE customer_id = $1 ORDER BY created_at"
+        ))
         .bind(customer_id)
         .fetch_all(&self.read)
         .await?)
@@ -138,8 +162,8 @@ impl Store {
 
     pub async fn link_identity(&self, i: &FederatedIdentityRecord) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connector_id, subject) DO NOTHING",
+            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at, \
+             issuer) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (connector_id, subject) DO NOTHING",
         )
         .bind(&i.connector_id)
         .bind(&i.subject)
@@ -147,6 +171,7 @@ impl Store {
         .bind(&i.email)
         .bind(i.created_at)
         .bind(i.last_used_at)
+        .bind(&i.issuer)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -179,20 +204,22 @@ impl Store {
         .bind(email)
         .bind(name)
         .bind(identity.created_at)
+        .bind(&identity.issuer)
         .execute(&mut *tx)
         .await?;
         if created.rows_affected() != 1 {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at, \
+             issuer) VALUES ($1, $2, $3, $4, $5, $5, $6)",
         )
         .bind(&identity.connector_id)
         .bind(&identity.subject)
         .bind(&identity.customer_id)
         .bind(&identity.email)
         .bind(identity.created_at)
+        .bind(&identity.issuer)
         .execute(&mut *tx)
         .await?;
         Self::insert_session_in(&mut tx, session).await?;

@@ -85,6 +85,18 @@ async fn connectors_are_managed_validated_and_their_secrets_never_echoed() {
             json!({"id": "x", "kind": "oidc", "display_name": "X", "client_id": "c", "issuer": "http://evil.example"}),
             "https",
         ),
+        (
+            json!({"id": "x", "kind": "oidc", "display_name": "X", "client_id": "c", "issuer": "https://10.0.0.1"}),
+            "private network",
+        ),
+        (
+            json!({"id": "x", "kind": "github", "display_name": "X", "client_id": "c", "trusted_amr": ["pwd", "?"]}),
+            "RFC 8176",
+        ),
+        (
+            json!({"id": "x", "kind": "google", "display_name": "X", "client_id": "c", "acr": "urn:tessera:acr:passkey"}),
+            "federation_acr_ceiling",
+        ),
         (json!({"id": "x", "kind": "github", "display_name": "X"}), "client_id is required"),
         (json!({"id": "x", "kind": "github", "display_name": "X", "client_id": "c", "colour": "red"}), "unknown field"),
         (github.clone(), "exists already"),

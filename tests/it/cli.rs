@@ -110,6 +110,12 @@ fn connectors_are_managed_from_the_command_line() {
     let out = tessera(dir.path(), &["connector", "update", "gh", "--name", "GitHub.com", "--json"]);
     let updated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((updated["display_name"].as_str(), updated["has_secret"].as_bool()), (Some("GitHub.com"), Some(true)));
+    assert_eq!(updated["callback_path"], "/login/federated/gh/callback");
+    let out = tessera(dir.path(), &["connector", "update", "gh", "--trusted-amr", "mfa,hwk", "--json"]);
+    let updated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(updated["trusted_amr"], serde_json::json!(["mfa", "hwk"]));
+    let out = tessera(dir.path(), &["connector", "update", "gh", "--trusted-amr", "whatever"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 8176"));
     let out = tessera(dir.path(), &["connector", "disable", "gh"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("disabled"));
     let out = tessera(dir.path(), &["connector", "list"]);

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod passkey;
+pub mod provider;
 pub mod smtp;
 
 use reqwest::StatusCode;

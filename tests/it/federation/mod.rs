@@ -1,25 +1,47 @@
 //! Social login: a brand app → Tessera → an upstream OpenID provider (a second Tessera on
 //! loopback) → back; account creation, linking with proof, refusal of unverified addresses,
-//! upstream errors, and tampered ID tokens from a misbehaving provider.
+//! upstream errors, and tampered ID tokens from a misbehaving provider. The servers here
+//! federate over loopback, so they set `federation_allow_private_networks`.
+
+mod claims;
+mod guard;
 
 use crate::support::browser::{Browser, Page, hidden};
+use crate::support::provider::{FakeProvider, Tamper};
 use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_param};
 use reqwest::StatusCode;
-use std::sync::{Arc, Mutex};
 use tessera::federation::connectors::{self, ClaimMapping, ConnectorInput};
 
 const APP: &str = "https://app.example/cb";
 
+/// A downstream Tessera that may federate with providers on loopback (development setting).
+pub async fn federating_server() -> TestServer {
+    TestServer::start_with(|c| c.federation_allow_private_networks = true).await
+}
+
 /// An upstream Tessera on 127.0.0.1 (so its cookies do not mix with the downstream's on
-/// localhost), with a client registered for the downstream's callback.
-async fn upstream_for(down: &TestServer) -> (TestServer, TestClient) {
+/// localhost), with a client registered for the downstream's callback of connector `id`.
+async fn upstream_for(down: &TestServer, id: &str) -> (TestServer, TestClient) {
     let up = TestServer::start_with(|c| {
         c.issuer = c.issuer.replace("localhost", "127.0.0.1");
         c.webauthn_origin = "http://localhost".into();
     })
     .await;
-    let client = up.client_for(&down.url("/login/federated/callback")).await;
+    let client = up.client_for(&down.url(&format!("/login/federated/{id}/callback"))).await;
     (up, client)
+}
+
+/// An OpenID Connect connector `id` towards a fake provider.
+pub fn fake_connector(id: &str, provider: &FakeProvider) -> ConnectorInput {
+    ConnectorInput {
+        id: Some(id.into()),
+        kind: Some("oidc".into()),
+        display_name: Some("Fake".into()),
+        issuer: Some(provider.base.clone()),
+        client_id: Some("fake-client".into()),
+        client_secret: Some("s".into()),
+        ..ConnectorInput::default()
+    }
 }
 
 fn oidc_connector(up: &TestServer, client: &TestClient) -> ConnectorInput {
@@ -35,7 +57,7 @@ fn oidc_connector(up: &TestServer, client: &TestClient) -> ConnectorInput {
 }
 
 /// From the downstream login page, through the connector, to the upstream's login page.
-async fn to_upstream(down: &TestServer, browser: &Browser, login: &Page, connector: &str) -> (Page, String) {
+pub async fn to_upstream(down: &TestServer, browser: &Browser, login: &Page, connector: &str) -> (Page, String) {
     let authz = hidden(&login.body, "authz").unwrap();
     browser.go(&down.url(&format!("/login/federated/{connector}?authz={authz}")), APP).await
 }
@@ -53,8 +75,8 @@ async fn upstream_email_sign_in(up: &TestServer, browser: &Browser, login: &Page
 
 #[tokio::test]
 async fn a_customer_signs_in_through_an_upstream_provider_and_gets_an_account() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "up").await;
     connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
     let browser = down.browser();
@@ -106,8 +128,8 @@ async fn a_customer_signs_in_through_an_upstream_provider_and_gets_an_account() 
 
 #[tokio::test]
 async fn an_existing_account_is_linked_only_after_the_customer_proves_it() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "up").await;
     connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
     crate::support::signed_in_code(&down, &down.browser(), &app, "mine@example.com").await;
@@ -137,8 +159,8 @@ async fn an_existing_account_is_linked_only_after_the_customer_proves_it() {
 
 #[tokio::test]
 async fn an_unverified_upstream_address_never_links_or_creates_an_account() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "plain").await;
     // A plain OAuth 2.0 connector whose mapping finds no verification claim.
     let input = ConnectorInput {
         id: Some("plain".into()),
@@ -159,7 +181,8 @@ async fn an_unverified_upstream_address_never_links_or_creates_an_account() {
     let browser = down.browser();
     let (url, _) = authorize_url(&down, &app, &[]);
     let (login, _) = browser.go(&url, APP).await;
-    let (up_login, _) = to_upstream(&down, &browser, &login, "plain").await;
+    let (up_login, at) = to_upstream(&down, &browser, &login, "plain").await;
+    assert!(at.starts_with(&up.base), "{at}");
     let (page, _) = upstream_email_sign_in(&up, &browser, &up_login, "victim@example.com").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("did not confirm your email address"), "{}", page.body);
@@ -169,8 +192,8 @@ async fn an_unverified_upstream_address_never_links_or_creates_an_account() {
 
 #[tokio::test]
 async fn upstream_errors_and_foreign_answers_bring_the_customer_back_with_a_message() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "up").await;
     connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
     let browser = down.browser();
@@ -187,22 +210,31 @@ async fn upstream_errors_and_foreign_answers_bring_the_customer_back_with_a_mess
 
     // An answer that reaches another browser is refused, and spends nothing.
     let other = down.browser();
-    let page = other.get(&format!("/login/federated/callback?state={st}&code=x")).await;
+    let page = other.get(&format!("/login/federated/up/callback?state={st}&code=x")).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("another browser"), "{}", page.body);
 
     // The person said no upstream.
     let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
     let st = query_param(&start.location.unwrap(), "state").unwrap();
-    let page = browser.get(&format!("/login/federated/callback?state={st}&error=access_denied")).await;
+    let page =
+        browser.get(&format!("/login/federated/up/callback?state={st}&error=access_denied&iss={}", up.base)).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("You cancelled the sign-in with Upstream"), "{}", page.body);
     assert!(page.body.contains("autocomplete=\"username webauthn\""), "back on the login page");
 
+    // RFC 9207 §2.4: the upstream's metadata promises `iss` in its answers; one without it
+    // is refused (it may come from another provider: mix-up).
+    let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
+    let st = query_param(&start.location.unwrap(), "state").unwrap();
+    let page = browser.get(&format!("/login/federated/up/callback?state={st}&error=access_denied")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("Upstream could not sign you in"), "{}", page.body);
+
     // A code the upstream does not know.
     let start = browser.get(&format!("/login/federated/up?authz={authz}")).await;
     let st = query_param(&start.location.unwrap(), "state").unwrap();
-    let page = browser.get(&format!("/login/federated/callback?state={st}&code=forged")).await;
+    let page = browser.get(&format!("/login/federated/up/callback?state={st}&code=forged&iss={}", up.base)).await;
     assert!(page.body.contains("Upstream could not sign you in"), "{}", page.body);
 
     // A disabled connector is not offered and cannot be used.
@@ -214,100 +246,11 @@ async fn upstream_errors_and_foreign_answers_bring_the_customer_back_with_a_mess
     assert!(page.body.contains("not available"), "{}", page.body);
 }
 
-/// How the fake provider misbehaves.
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Tamper {
-    BadSignature,
-    WrongNonce,
-    WrongAudience,
-    /// Expired five minutes ago: refused.
-    ExpiredLongAgo,
-    /// Expired 30 seconds ago: within the clock-skew tolerance.
-    ExpiredJustNow,
-    None,
-}
-
-/// A minimal OpenID provider that signs its ID tokens as told.
-async fn fake_provider(mode: Arc<Mutex<Tamper>>, client_id: &str) -> String {
-    use axum::extract::{Form, Query};
-    use axum::response::{IntoResponse, Redirect};
-    use std::collections::HashMap;
-    use tessera::crypto::keys::{Alg, SigningKey};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let (key, _) = SigningKey::generate(Alg::Es256).unwrap();
-    let (other, _) = SigningKey::generate(Alg::Es256).unwrap();
-    let key = Arc::new(key);
-    let other = Arc::new(other);
-    let nonces: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    let meta = serde_json::json!({
-        "issuer": base, "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"), "response_types_supported": ["code"], "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
-    });
-    let jwks = serde_json::json!({ "keys": [key.public_jwk()] });
-    let (iss, aud) = (base.clone(), client_id.to_string());
-    let n1 = nonces.clone();
-    let app = axum::Router::new()
-        .route("/.well-known/openid-configuration", axum::routing::get(move || async move { axum::Json(meta) }))
-        .route("/jwks", axum::routing::get(move || async move { axum::Json(jwks) }))
-        .route(
-            "/authorize",
-            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| async move {
-                n1.lock().unwrap().insert("code-1".into(), q["nonce"].clone());
-                Redirect::to(&format!("{}?code=code-1&state={}", q["redirect_uri"], q["state"])).into_response()
-            }),
-        )
-        .route(
-            "/token",
-            axum::routing::post(move |Form(_): Form<HashMap<String, String>>| async move {
-                let mode = *mode.lock().unwrap();
-                let nonce = nonces.lock().unwrap().get("code-1").cloned().unwrap_or_default();
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-                let exp = match mode {
-                    Tamper::ExpiredLongAgo => now - 300,
-                    Tamper::ExpiredJustNow => now - 30,
-                    _ => now + 300,
-                };
-                let claims = serde_json::json!({
-                    "iss": iss, "sub": "fake-1", "iat": now - 400, "exp": exp,
-                    "aud": if mode == Tamper::WrongAudience { "someone-else".to_string() } else { aud.clone() },
-                    "nonce": if mode == Tamper::WrongNonce { "not-yours".to_string() } else { nonce },
-                    "email": "fake@example.com", "email_verified": true,
-                });
-                let signer = if mode == Tamper::BadSignature { &other } else { &key };
-                let mut token = tessera::crypto::jwt::encode(signer, "JWT", &claims);
-                if mode == Tamper::BadSignature {
-                    // Claim the published key id, with another key's signature.
-                    let header = base64::Engine::encode(
-                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                        serde_json::json!({"alg": "ES256", "kid": key.kid, "typ": "JWT"}).to_string(),
-                    );
-                    let rest = token.split_once('.').unwrap().1.to_string();
-                    token = format!("{header}.{rest}");
-                }
-                axum::Json(serde_json::json!({"access_token": "at", "token_type": "Bearer", "id_token": token}))
-            }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
 #[tokio::test]
 async fn tampered_upstream_id_tokens_are_refused() {
-    let down = TestServer::start().await;
-    let mode = Arc::new(Mutex::new(Tamper::None));
-    let issuer = fake_provider(mode.clone(), "fake-client").await;
-    let input = ConnectorInput {
-        id: Some("fake".into()),
-        kind: Some("oidc".into()),
-        display_name: Some("Fake".into()),
-        issuer: Some(issuer),
-        client_id: Some("fake-client".into()),
-        client_secret: Some("s".into()),
-        ..ConnectorInput::default()
-    };
-    connectors::create(&down.state, input, down.state.now()).await.unwrap();
+    let down = federating_server().await;
+    let provider = FakeProvider::start("fake-client", down.clock.clone()).await;
+    connectors::create(&down.state, fake_connector("fake", &provider), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
     for tamper in [
         Tamper::BadSignature,
@@ -317,7 +260,7 @@ async fn tampered_upstream_id_tokens_are_refused() {
         Tamper::None,
         Tamper::ExpiredJustNow,
     ] {
-        *mode.lock().unwrap() = tamper;
+        provider.set(|k| k.tamper = tamper);
         let browser = down.browser();
         let (url, _) = authorize_url(&down, &app, &[]);
         let (login, _) = browser.go(&url, APP).await;
@@ -334,8 +277,8 @@ async fn tampered_upstream_id_tokens_are_refused() {
 
 #[tokio::test]
 async fn an_account_linked_by_a_trusted_address_still_asks_for_its_authenticator_app() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "up").await;
     let trusted = ConnectorInput { authoritative_email: Some(true), ..oidc_connector(&up, &upstream_client) };
     connectors::create(&down.state, trusted, down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
@@ -359,8 +302,8 @@ async fn an_account_linked_by_a_trusted_address_still_asks_for_its_authenticator
 
 #[tokio::test]
 async fn the_first_mail_proof_of_an_account_made_through_a_provider_reviews_what_is_attached() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "up").await;
     connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
 
@@ -402,8 +345,8 @@ async fn the_first_mail_proof_of_an_account_made_through_a_provider_reviews_what
 
 #[tokio::test]
 async fn linking_a_provider_needs_the_accounts_strongest_factor_and_is_mailed() {
-    let down = TestServer::start().await;
-    let (up, upstream_client) = upstream_for(&down).await;
+    let down = federating_server().await;
+    let (up, upstream_client) = upstream_for(&down, "up").await;
     connectors::create(&down.state, oidc_connector(&up, &upstream_client), down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
     let owner = down.browser();

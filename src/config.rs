@@ -58,6 +58,9 @@ pub struct Config {
     // Sessions (issue #10: session hygiene).
     /// A session not used for this long ends, whatever its lifetime (default a week).
     pub session_idle_timeout_secs: i64,
+    /// OpenID Connect Core §11: a token family granted `offline_access` ends this long after
+    /// it was granted, however often it is refreshed (default 90 days).
+    pub offline_access_max_lifetime_secs: i64,
     // Browser apps (issue #11: CORS).
     /// Web origins allowed to call /token, /userinfo, /introspect and /revoke from a browser,
     /// besides the origins of registered redirect URIs; space-separated, e.g.
@@ -128,6 +131,7 @@ impl Default for Config {
             webauthn_origin: String::new(),
             webauthn_rp_name: "Tessera".into(),
             session_idle_timeout_secs: 7 * 86400,
+            offline_access_max_lifetime_secs: 90 * 86400,
             cors_allowed_origins: String::new(),
             // Issue #10, cross-device slice.
             sign_in_mails_per_address_all_networks: 20,

@@ -61,6 +61,7 @@ impl Config {
             ("sign_in_link_ttl_secs", self.sign_in_link_ttl_secs),
             ("authorization_request_ttl_secs", self.authorization_request_ttl_secs),
             ("session_idle_timeout_secs", self.session_idle_timeout_secs),
+            ("offline_access_max_lifetime_secs", self.offline_access_max_lifetime_secs),
         ] {
             if v <= 0 {
                 return Err(err(key, "must be a positive number of seconds"));

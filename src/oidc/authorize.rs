@@ -73,6 +73,8 @@ pub enum Next {
     SelectAccount(AuthorizationRequest),
 }
 
+pub use super::interaction::{deny, fail, load, mark_authenticated, save};
+
 /// Failures before the redirect URI is trusted: shown to the person, never redirected.
 pub struct Untrusted(pub Error);
 
@@ -125,38 +127,6 @@ pub async fn resume(state: &AppState, id: &str, session: Option<&SessionRecord>,
     Ok(decide(state, &client, request, session, now)
         .await
         .unwrap_or_else(|e| Next::Respond(error_response(state, &uri, mode, st.as_deref(), &e))))
-}
-
-/// A stored request, if it has not expired.
-pub async fn load(state: &AppState, id: &str, now: i64) -> Result<AuthorizationRequest> {
-    let r: Option<AuthorizationRequest> = state.ephemeral.get_json(&format!("authz:{id}")).await?;
-    r.filter(|r| r.expires_at > now)
-        .ok_or_else(|| Error::bad_input("This sign-in request has expired. Go back to the app and start again."))
-}
-
-/// Record that the person just signed in for this request, with session `session_id`.
-pub async fn mark_authenticated(state: &AppState, id: &str, session_id: &str, now: i64) -> Result<()> {
-    let mut request = load(state, id, now).await?;
-    request.authenticated_session = Some(session_id.to_string());
-    save(state, &request).await
-}
-
-pub async fn save(state: &AppState, request: &AuthorizationRequest) -> Result<()> {
-    let ttl = state.config.authorization_request_ttl_secs;
-    let key = format!("authz:{}", request.id);
-    Ok(state.ephemeral.put_json_as(crate::ephemeral::Class::PendingAuthorization, &key, request, ttl).await?)
-}
-
-/// The person refused on the consent page (or cancelled the sign-in).
-pub async fn deny(state: &AppState, id: &str, now: i64) -> Result<AuthorizationResponse> {
-    fail(state, id, Error::AccessDenied("the end-user refused the request"), now).await
-}
-
-/// End a stored request with an error for the client (e.g. a step-up that cannot be met).
-pub async fn fail(state: &AppState, id: &str, e: Error, now: i64) -> Result<AuthorizationResponse> {
-    let request = load(state, id, now).await?;
-    state.ephemeral.delete(&format!("authz:{id}")).await?;
-    Ok(error_response(state, &request.redirect_uri, request.response_mode, request.state.as_deref(), &e))
 }
 
 async fn check_client(state: &AppState, params: &Params, now: i64) -> Result<Arc<Client>, Untrusted> {
@@ -347,12 +317,19 @@ async fn needs_consent(
     if request.prompt_consent {
         return Ok(true);
     }
-    if !client.consent_required {
+    let requested = Scopes::parse(&request.scope)?;
+    // Core §11: offline access is asked for on the consent page, whatever the client.
+    let offline = requested.contains("offline_access");
+    if !client.consent_required && !offline {
         return Ok(false);
     }
     let granted = state.store.consented_scope(&session.customer_id, &client.id).await?;
-    let requested = Scopes::parse(&request.scope)?;
-    Ok(!granted.is_some_and(|g| Scopes::parse(&g).is_ok_and(|g| requested.is_subset_of(&g))))
+    let granted = granted.and_then(|g| Scopes::parse(&g).ok());
+    Ok(match granted {
+        Some(g) if client.consent_required => !requested.is_subset_of(&g),
+        Some(g) => !g.contains("offline_access"),
+        None => true,
+    })
 }
 
 async fn issue_code(

@@ -23,6 +23,11 @@ pub struct GrantRecord {
 pub struct RefreshTokenRecord {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
+    /// The browser session the family came from, if it still exists: when it expires and
+    /// when it was last used (OpenID Connect Core §11: without `offline_access` the refresh
+    /// token lives no longer than that session).
+    pub session_expires_at: Option<i64>,
+    pub session_last_seen_at: Option<i64>,
     #[sqlx(flatten)]
     pub grant: GrantRecord,
 }
@@ -52,10 +57,11 @@ impl Store {
         Ok(sqlx::query_as(concat!(
             "SELECT r.expires_at, \
              COALESCE(r.rotated_at, (SELECT c.created_at FROM refresh_tokens c WHERE c.parent_hash = r.token_hash)) \
-             AS rotated_at, ",
+             AS rotated_at, s.expires_at AS session_expires_at, s.last_seen_at AS session_last_seen_at, ",
             grant_columns!(),
             " FROM refresh_tokens r \
-             JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+             JOIN grants g ON g.id = r.grant_id LEFT JOIN sessions s ON s.id = g.session_id \
+             WHERE r.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.read)

@@ -13,7 +13,7 @@ mod passkeys;
 mod sessions;
 
 pub use clients::{ClientRecord, TokenStanding};
-pub use codes::GrantRecord;
+pub use codes::{GrantRecord, RefreshTokenRecord};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;
 pub use factors::TotpRecord;

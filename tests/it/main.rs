@@ -14,6 +14,7 @@ mod email_login;
 mod factors;
 mod federation;
 mod hardening;
+mod offline;
 mod passkeys;
 mod prompts;
 mod protocol;

@@ -8,6 +8,7 @@ use crate::oidc::params::Params;
 use crate::oidc::scopes::Scopes;
 use crate::oidc::tokens::{self, Authentication, TokenResponse};
 use crate::state::AppState;
+use crate::store::RefreshTokenRecord;
 
 pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i64) -> Result<TokenResponse> {
     let presented = params.require("refresh_token")?;
@@ -30,6 +31,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         return Err(Error::InvalidGrant("the refresh token has expired"));
     }
     let granted = Scopes::parse(&grant.scope)?;
+    let offline = granted.contains("offline_access");
+    check_lifetime(state, &record, offline, now)?;
     // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
     let scope = match params.get("scope") {
         Some(s) => {
@@ -44,7 +47,10 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     let customer =
         state.store.customer(&grant.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
     let next = secrets::random_token();
-    let expires = now + state.config.refresh_token_ttl_secs * 1000;
+    let mut expires = now + state.config.refresh_token_ttl_secs * 1000;
+    if offline {
+        expires = expires.min(grant.created_at.saturating_add(state.config.offline_access_max_lifetime_secs * 1000));
+    }
     if !state.store.rotate_refresh_token(&hash, &secrets::hash(&next), &grant.id, now, expires).await? {
         state.store.revoke_grant(&grant.id, now).await?;
         return Err(Error::InvalidGrant("the refresh token was already used"));
@@ -68,4 +74,29 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         id_token,
         scope: scope_text,
     })
+}
+
+/// OpenID Connect Core §11: without `offline_access` a refresh token lives no longer than the
+/// browser session it came from (ended, expired or idle past `session_idle_timeout_secs`);
+/// with it, the family still ends `offline_access_max_lifetime_secs` after it was granted,
+/// however often it is refreshed.
+fn check_lifetime(state: &AppState, record: &RefreshTokenRecord, offline: bool, now: i64) -> Result<()> {
+    if offline {
+        let max = state.config.offline_access_max_lifetime_secs.saturating_mul(1000);
+        if now >= record.grant.created_at.saturating_add(max) {
+            return Err(Error::InvalidGrant("the offline access granted has reached its maximum lifetime"));
+        }
+        return Ok(());
+    }
+    let idle = state.config.session_idle_timeout_secs.saturating_mul(1000);
+    let session_live = match (record.session_expires_at, record.session_last_seen_at) {
+        (Some(expires), Some(seen)) => expires > now && now.saturating_sub(seen) <= idle,
+        _ => false,
+    };
+    if !session_live {
+        return Err(Error::InvalidGrant(
+            "the sign-in this token came from has ended (ask for offline_access to outlive it)",
+        ));
+    }
+    Ok(())
 }

@@ -161,6 +161,13 @@ fn the_provider_signs_with_parsed_pairs_and_falls_back_for_others() {
     assert!(key.verify(message.as_bytes(), &URL_SAFE_NO_PAD.decode(sig).unwrap()));
     let stock = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory;
     assert!(stock(&Algorithm::ES256, &by_handle).is_err(), "only the remembered pair makes these bytes sign");
+    // Our RSA keys are PKCS#8; the stock RSA signer reads PKCS#1 only and fails, ours signs.
+    let ring = ring();
+    let rsa = ring.current(Alg::Rs256);
+    let stock_rsa = stock(&Algorithm::RS256, &rsa.encoding).unwrap();
+    assert!(jsonwebtoken::signature::Signer::try_sign(&*stock_rsa, b"m").is_err());
+    let (_, c): (Header, Value) = decode(&ring, &encode(rsa, TYP_JWT, &json!({"sub": "r"}))).unwrap();
+    assert_eq!(c["sub"], "r");
     assert!(jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::ES384), &json!({}), &by_handle).is_err());
     let fresh = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
     let header = jsonwebtoken::Header::new(Algorithm::ES256);

@@ -74,11 +74,14 @@ impl Target {
         if let Some(url) = database_url {
             env.push(("TESSERA_DATABASE_URL", url.to_string()));
         }
-        let bin = env!("CARGO_BIN_EXE_tessera");
+        // The target directory may be shared by several checkouts, each building its own
+        // `tessera`: LOAD_BENCH_TESSERA_BIN names a copy to measure instead (not TESSERA_*:
+        // tessera refuses settings it does not know).
+        let bin = std::env::var("LOAD_BENCH_TESSERA_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tessera").into());
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let started = Instant::now();
-        let mut child = Command::new(bin)
+        let mut child = Command::new(&bin)
             .arg("serve")
             .envs(env.iter().cloned())
             .stdout(Stdio::null())
@@ -105,7 +108,7 @@ impl Target {
         let idle_rss_kib = server.rss_kib();
 
         let redirect_uri = "http://127.0.0.1:9/cb".to_string();
-        let out = Command::new(bin)
+        let out = Command::new(&bin)
             .args(["client", "create", "--name", "bench", "--redirect-uri", &redirect_uri, "--json"])
             .envs(env.iter().cloned())
             .output()?;

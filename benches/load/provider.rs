@@ -201,12 +201,16 @@ async fn sign_in(base: &str, outbox: &std::path::Path, email: &str) -> anyhow::R
     jar.absorb(&sent);
     let mail = std::fs::read_dir(outbox)?.next().context("a mail in the outbox")??.path();
     let text = std::fs::read_to_string(mail)?;
-    let at = text.find("Your sign-in code is ").context("the code in the subject")? + 21;
-    let code = &text[at..at + 6];
+    // The code is in the body only (the subject stays free of it): the first six digits
+    // after "this code".
+    let at = text.find("this code").context("the code in the mail body")?;
+    let code: String =
+        text[at..].chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+    anyhow::ensure!(code.len() == 6, "a 6-digit code in the mail body");
     let done = http
         .post(format!("{base}/login/email/code"))
         .header("cookie", jar.header())
-        .form(&[("csrf", csrf.as_str()), ("code", code)])
+        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
         .send()
         .await?;
     jar.absorb(&done);

@@ -1,17 +1,22 @@
-//! Compact JWS (RFC 7515 §7.1) signing and verification with the key ring. Claims checks
-//! (iss, aud, exp) belong to the caller, which knows what the token is for.
+//! Compact JWS (RFC 7515 §7.1) through the `jsonwebtoken` crate, with the key ring choosing
+//! the key. Claims checks (iss, aud, exp, typ) belong to the caller, which knows what the
+//! token is for and reads time from its clock.
+
+mod provider;
 
 use super::keys::{Alg, KeyRing, SigningKey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Validation, decode_header};
+use serde::{Serialize, de::DeserializeOwned};
+use std::sync::LazyLock;
 
-#[derive(Debug, Serialize, Deserialize)]
+pub(super) use provider::remember_parsed;
+
+/// The protected header members Tessera writes and reads.
+#[derive(Debug)]
 pub struct Header {
     pub alg: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kid: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub typ: String,
 }
 
@@ -19,69 +24,64 @@ pub struct Header {
 pub const TYP_ACCESS_TOKEN: &str = "at+jwt";
 pub const TYP_JWT: &str = "JWT";
 
+/// Sign `claims` with `key`; the header names the key (`kid`) and its algorithm.
 pub fn encode(key: &SigningKey, typ: &str, claims: &impl Serialize) -> String {
-    let header = Header { alg: key.alg.as_str().into(), kid: key.kid.clone(), typ: typ.into() };
-    let mut out = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serializes"));
-    out.push('.');
-    out.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize")));
-    let sig = key.sign(out.as_bytes());
-    out.push('.');
-    out.push_str(&URL_SAFE_NO_PAD.encode(sig));
-    out
+    provider::install();
+    let mut header = jsonwebtoken::Header::new(key.alg.jws());
+    header.typ = Some(typ.to_string());
+    header.kid = Some(key.kid.clone());
+    // Our claims are maps and structs of strings and numbers, and the key pair was parsed
+    // when the ring was loaded, so neither serialization nor signing has a way to fail.
+    jsonwebtoken::encode(&header, claims, &key.encoding).expect("a parsed key signs serializable claims")
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum JwtError {
     Malformed,
     UnknownKey,
+    /// The header's `alg` is not the algorithm of the key its `kid` names.
+    WrongAlgorithm,
     BadSignature,
 }
 
-/// Verify the signature with the key named by `kid` (whose algorithm must match `alg`) and
-/// return the header and claims.
+/// Signature checks only: `exp`, `aud` and the rest are the caller's (with its clock).
+fn signature_only(alg: Alg) -> &'static Validation {
+    static RULES: LazyLock<[Validation; 3]> = LazyLock::new(|| {
+        Alg::ALL.map(|alg| {
+            let mut v = Validation::new(alg.jws());
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.validate_aud = false;
+            v
+        })
+    });
+    let i = Alg::ALL.iter().position(|a| *a == alg).unwrap_or_default();
+    &RULES[i]
+}
+
+/// Verify the signature with the key named by `kid`, whose algorithm must be the header's
+/// `alg` (RFC 8725 §3.1: the key decides, never the token), and return header and claims.
+/// Unsigned tokens (`alg: none`, RFC 7518 §3.6) are not even parsed: jsonwebtoken knows no
+/// such algorithm.
 pub fn decode<T: DeserializeOwned>(ring: &KeyRing, token: &str) -> Result<(Header, T), JwtError> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(JwtError::Malformed);
-    };
-    let header: Header =
-        URL_SAFE_NO_PAD.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(JwtError::Malformed)?;
-    let key = ring.find(&header.kid).ok_or(JwtError::UnknownKey)?;
-    if Alg::parse(&header.alg) != Some(key.alg) {
-        return Err(JwtError::BadSignature);
+    provider::install();
+    let header = decode_header(token).map_err(|_| JwtError::Malformed)?;
+    let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(JwtError::UnknownKey)?;
+    if header.alg != key.alg.jws() {
+        return Err(JwtError::WrongAlgorithm);
     }
-    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed)?;
-    if !key.verify(&token.as_bytes()[..h.len() + 1 + p.len()], &sig) {
-        return Err(JwtError::BadSignature);
-    }
-    let claims =
-        URL_SAFE_NO_PAD.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(JwtError::Malformed)?;
-    Ok((header, claims))
+    let data =
+        jsonwebtoken::decode::<T>(token, &key.decoding, signature_only(key.alg)).map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => JwtError::BadSignature,
+            _ => JwtError::Malformed,
+        })?;
+    let h = data.header;
+    Ok((
+        Header { alg: key.alg.as_str().to_string(), kid: h.kid.unwrap_or_default(), typ: h.typ.unwrap_or_default() },
+        data.claims,
+    ))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{Value, json};
-
-    fn ring() -> KeyRing {
-        let keys = Alg::ALL.iter().map(|a| SigningKey::generate(*a).unwrap().0).collect();
-        KeyRing::new(keys, Alg::Es256).unwrap()
-    }
-
-    #[test]
-    fn round_trip_and_tamper() {
-        let ring = ring();
-        for alg in Alg::ALL {
-            let t = encode(ring.current(alg), TYP_ACCESS_TOKEN, &json!({"sub": "a"}));
-            let (h, c): (Header, Value) = decode(&ring, &t).unwrap();
-            assert_eq!(h.typ, "at+jwt");
-            assert_eq!(c["sub"], "a");
-            let mut parts: Vec<&str> = t.split('.').collect();
-            let forged = URL_SAFE_NO_PAD.encode(br#"{"sub":"b"}"#);
-            parts[1] = &forged;
-            assert_eq!(decode::<Value>(&ring, &parts.join(".")).unwrap_err(), JwtError::BadSignature);
-        }
-        assert_eq!(decode::<Value>(&ring, "a.b").unwrap_err(), JwtError::Malformed);
-    }
-}
+mod tests;

@@ -5,12 +5,14 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
-    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey, VerificationAlgorithm,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::json;
+use std::sync::Arc;
 
 /// JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,19 +41,49 @@ impl Alg {
             Alg::EdDsa => "EdDSA",
         }
     }
+
+    /// The same algorithm in jsonwebtoken's terms.
+    pub fn jws(self) -> Algorithm {
+        match self {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Rs256 => Algorithm::RS256,
+            Alg::EdDsa => Algorithm::EdDSA,
+        }
+    }
 }
 
-enum Pair {
+/// A parsed private key, ready to sign without touching its PKCS#8 document again.
+pub enum KeyPairOf {
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
     Rsa(RsaKeyPair),
 }
 
+impl KeyPairOf {
+    /// The JWS signature over `message` (RFC 7518 §3.4: ES256 is the fixed-width R || S).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        let rng = SystemRandom::new();
+        match self {
+            KeyPairOf::Ec(k) => Ok(k.sign(&rng, message)?.as_ref().to_vec()),
+            KeyPairOf::Ed(k) => Ok(k.sign(message).as_ref().to_vec()),
+            KeyPairOf::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)?;
+                Ok(sig)
+            }
+        }
+    }
+}
+
 pub struct SigningKey {
     pub kid: String,
     pub alg: Alg,
-    pair: Pair,
+    pair: Arc<KeyPairOf>,
     public: Vec<u8>,
+    /// The PKCS#8 document as jsonwebtoken carries it; our crypto provider finds the parsed
+    /// pair above by these bytes (see `jwt::provider`).
+    pub(super) encoding: EncodingKey,
+    pub(super) decoding: DecodingKey,
 }
 
 impl SigningKey {
@@ -79,33 +111,35 @@ impl SigningKey {
     pub fn from_pkcs8(kid: String, alg: Alg, der: &[u8]) -> anyhow::Result<SigningKey> {
         let bad = |_| anyhow::anyhow!("stored {} key {kid} is not valid PKCS#8", alg.as_str());
         let pair = match alg {
-            Alg::Es256 => Pair::Ec(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?),
-            Alg::EdDsa => Pair::Ed(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?),
-            Alg::Rs256 => Pair::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
+            Alg::Es256 => KeyPairOf::Ec(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?),
+            Alg::EdDsa => KeyPairOf::Ed(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?),
+            Alg::Rs256 => KeyPairOf::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
         };
         let public = match &pair {
-            Pair::Ec(k) => k.public_key().as_ref().to_vec(),
-            Pair::Ed(k) => k.public_key().as_ref().to_vec(),
-            Pair::Rsa(k) => k.public_key().as_ref().to_vec(),
+            KeyPairOf::Ec(k) => k.public_key().as_ref().to_vec(),
+            KeyPairOf::Ed(k) => k.public_key().as_ref().to_vec(),
+            KeyPairOf::Rsa(k) => k.public_key().as_ref().to_vec(),
         };
-        Ok(SigningKey { kid, alg, pair, public })
-    }
-
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let rng = SystemRandom::new();
-        match &self.pair {
-            Pair::Ec(k) => k.sign(&rng, message).expect("ECDSA signing failed").as_ref().to_vec(),
-            Pair::Ed(k) => k.sign(message).as_ref().to_vec(),
-            Pair::Rsa(k) => {
-                let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig).expect("RSA signing failed");
-                sig
+        let (encoding, decoding) = match &pair {
+            // The uncompressed point (SEC 1 §2.3.3) and the raw Ed25519 key are what aws-lc-rs
+            // verifies against; RSA goes by modulus and exponent.
+            KeyPairOf::Ec(_) => (EncodingKey::from_ec_der(der), DecodingKey::from_ec_der(&public)),
+            KeyPairOf::Ed(_) => (EncodingKey::from_ed_der(der), DecodingKey::from_ed_der(&public)),
+            KeyPairOf::Rsa(k) => {
+                let pk = k.public_key();
+                let n = pk.modulus().big_endian_without_leading_zero();
+                let e = pk.exponent().big_endian_without_leading_zero();
+                (EncodingKey::from_rsa_der(der), DecodingKey::from_rsa_raw_components(n, e))
             }
-        }
+        };
+        let pair = Arc::new(pair);
+        super::jwt::remember_parsed(der, alg, pair.clone());
+        Ok(SigningKey { kid, alg, pair, public, encoding, decoding })
     }
 
+    /// Check a raw signature with the public key (for tests and callers outside JWS).
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
-        let alg: &dyn signature::VerificationAlgorithm = match self.alg {
+        let alg: &dyn VerificationAlgorithm = match self.alg {
             Alg::Es256 => &ECDSA_P256_SHA256_FIXED,
             Alg::EdDsa => &ED25519,
             Alg::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
@@ -116,16 +150,16 @@ impl SigningKey {
     /// The public JWK (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2).
     pub fn public_jwk(&self) -> serde_json::Value {
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
-        match &self.pair {
-            Pair::Ec(_) => json!({
+        match &*self.pair {
+            KeyPairOf::Ec(_) => json!({
                 "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.kid,
                 "x": b64(&self.public[1..33]), "y": b64(&self.public[33..65]),
             }),
-            Pair::Ed(_) => json!({
+            KeyPairOf::Ed(_) => json!({
                 "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": self.kid,
                 "x": b64(&self.public),
             }),
-            Pair::Rsa(k) => {
+            KeyPairOf::Rsa(k) => {
                 let pk = k.public_key();
                 json!({
                     "kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
@@ -136,7 +170,6 @@ impl SigningKey {
         }
     }
 }
-
 /// Every key Tessera signs with; the first key of each algorithm is the current one.
 pub struct KeyRing {
     keys: Vec<SigningKey>,
@@ -171,14 +204,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_algorithm_signs_and_verifies_after_reload() {
-        for alg in Alg::ALL {
+    fn every_algorithm_reloads_to_the_same_public_key_and_only_as_itself() {
+        for (i, alg) in Alg::ALL.into_iter().enumerate() {
             let (key, der) = SigningKey::generate(alg).unwrap();
-            let sig = key.sign(b"payload");
             let again = SigningKey::from_pkcs8(key.kid.clone(), alg, &der).unwrap();
-            assert!(again.verify(b"payload", &sig), "{alg:?}");
-            assert!(!again.verify(b"tampered", &sig), "{alg:?}");
+            assert_eq!(key.public_jwk(), again.public_jwk(), "{alg:?}");
             assert_eq!(key.public_jwk()["alg"], alg.as_str());
+            let other = Alg::ALL[(i + 1) % Alg::ALL.len()];
+            assert!(SigningKey::from_pkcs8(key.kid.clone(), other, &der).is_err(), "{alg:?} as {other:?}");
         }
     }
 }

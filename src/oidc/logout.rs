@@ -5,7 +5,7 @@
 
 use super::clients::Client;
 use super::params::Params;
-use crate::crypto::jwt;
+use crate::crypto::jwt::{self, TYP_JWT};
 use crate::error::{Error, Result};
 use crate::login::session;
 use crate::state::AppState;
@@ -18,7 +18,40 @@ struct HintClaims {
     iss: String,
     aud: serde_json::Value,
     #[serde(default)]
+    azp: Option<String>,
+    #[serde(default)]
     sid: Option<String>,
+}
+
+/// §2: `id_token_hint` is "the ID Token previously issued by the OP". Other JWTs this OP
+/// signs carry the same signature and often the session's `sid`, so the hint must also be
+/// typed as an ID token (`typ` JWT, not RFC 9068's at+jwt nor BCL 1.0 §2.4's logout+jwt),
+/// issued by this issuer, for a client registered here (Core §2: `aud` holds its client_id,
+/// with `azp` naming it when there are several audiences). Returns the client and the sid.
+async fn id_token_hint(state: &AppState, hint: &str, now: i64) -> Result<(Arc<Client>, Option<String>)> {
+    let (header, c): (_, HintClaims) = jwt::decode(&state.keys, hint)
+        .map_err(|_| Error::bad_input("The logout request carries an ID token that was not issued here."))?;
+    if header.typ != TYP_JWT {
+        return Err(Error::bad_input("The logout request's id_token_hint is not an ID token."));
+    }
+    if c.iss != state.config.issuer {
+        return Err(Error::bad_input("The logout request carries an ID token from another issuer."));
+    }
+    let client_id = match (&c.aud, &c.azp) {
+        (serde_json::Value::String(aud), azp) if azp.as_ref().is_none_or(|a| a == aud) => Some(aud.as_str()),
+        (serde_json::Value::Array(auds), Some(azp)) if auds.iter().any(|a| a.as_str() == Some(azp)) => {
+            Some(azp.as_str())
+        }
+        (serde_json::Value::Array(auds), None) if auds.len() == 1 => auds[0].as_str(),
+        _ => None,
+    };
+    let client = match client_id {
+        Some(id) => state.clients.get(&state.store, id, now).await?,
+        None => None,
+    };
+    let client = client
+        .ok_or_else(|| Error::bad_input("The logout request carries an ID token for an app not registered here."))?;
+    Ok((client, c.sid))
 }
 
 /// A checked logout request.
@@ -39,28 +72,17 @@ pub async fn check(
 ) -> Result<LogoutRequest> {
     let params = Params::from_pairs(pairs)?;
     let mut hint_sid = None;
-    let mut client_id = params.get("client_id").map(String::from);
+    let mut client: Option<Arc<Client>> = None;
     if let Some(hint) = params.get("id_token_hint") {
-        let (_, c): (_, HintClaims) = jwt::decode(&state.keys, hint)
-            .map_err(|_| Error::bad_input("The logout request carries an ID token that was not issued here."))?;
-        if c.iss != state.config.issuer {
-            return Err(Error::bad_input("The logout request carries an ID token from another issuer."));
-        }
-        let aud = match &c.aud {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).unwrap_or_default().to_string(),
-            _ => String::new(),
-        };
-        if client_id.as_ref().is_some_and(|id| *id != aud) {
+        let (hinted, sid) = id_token_hint(state, hint, now).await?;
+        if params.get("client_id").is_some_and(|id| *id != hinted.id) {
             return Err(Error::bad_input("The logout request's client_id does not match its ID token."));
         }
-        client_id = Some(aud);
-        hint_sid = c.sid;
+        client = Some(hinted);
+        hint_sid = sid;
+    } else if let Some(id) = params.get("client_id") {
+        client = state.clients.get(&state.store, id, now).await?;
     }
-    let client: Option<Arc<Client>> = match &client_id {
-        Some(id) => state.clients.get(&state.store, id, now).await?,
-        None => None,
-    };
     let redirect = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => {

@@ -202,3 +202,51 @@ async fn every_signing_algorithm_verifies_against_the_published_keys() {
         assert_eq!(claims.audiences()[0].as_str(), registered.id);
     }
 }
+
+/// RP-Initiated Logout 1.0 §2: `id_token_hint` is "the ID Token previously issued by the OP".
+/// The session's access token (RFC 9068, `typ` at+jwt), a back-channel logout token (BCL 1.0
+/// §2.4, `typ` logout+jwt) and a JWT for an audience that is no registered client all carry
+/// this OP's signature and the session's `sid`, yet none of them is an ID token: each is
+/// refused with an error page, and the session lives on. The real ID token still works.
+#[tokio::test]
+async fn logout_accepts_only_this_ops_id_tokens_as_hint() {
+    use tessera::clock::Clock;
+    use tessera::crypto::keys::Alg;
+    let server = TestServer::start().await;
+    let client = server.confidential_client().await;
+    let browser = server.browser();
+    let (code, verifier) = crate::support::signed_in_code(&server, &browser, &client, "hint@example.com").await;
+    let tokens = server.exchange(&client, &code, &verifier).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let id = crate::support::jwt_claims(id_token);
+    let (sub, sid) = (id["sub"].as_str().unwrap(), id["sid"].as_str().unwrap());
+    let now = server.clock.now_ms();
+    let logout_token = tessera::oidc::backchannel::logout_token(&server.state, &client.id, Alg::Es256, sub, sid, now);
+    let mut stranger = id.clone();
+    stranger["aud"] = "no-such-client".into();
+    stranger["azp"] = "no-such-client".into();
+    let stranger =
+        tessera::crypto::jwt::encode(server.state.keys.current(Alg::Es256), tessera::crypto::jwt::TYP_JWT, &stranger);
+    let mut outcomes = Vec::new();
+    for (what, hint) in [
+        ("access token", tokens["access_token"].as_str().unwrap()),
+        ("logout token", &logout_token),
+        ("stranger", &stranger),
+    ] {
+        // The hint alone (it would log out at once, matching the session), and with a
+        // return address (it would name the client).
+        for extra in ["", &format!("&post_logout_redirect_uri={LOGOUT_URI}")] {
+            let page = browser.get(&format!("/logout?id_token_hint={hint}{extra}")).await;
+            let refused =
+                page.status == StatusCode::BAD_REQUEST && page.location.is_none() && page.body.contains("ID token");
+            outcomes.push((what, extra.is_empty(), refused));
+        }
+    }
+    assert!(outcomes.iter().all(|(_, _, refused)| *refused), "(hint, without return address, refused): {outcomes:?}");
+    let (url, _) = crate::support::authorize_url(&server, &client, &[("prompt", "none")]);
+    let location = browser.get(&url).await.location.unwrap();
+    assert!(query_param(&location, "code").is_some(), "still signed in: {location}");
+    let page = browser.get(&format!("/logout?id_token_hint={id_token}&post_logout_redirect_uri={LOGOUT_URI}")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location.as_deref(), Some(LOGOUT_URI));
+}

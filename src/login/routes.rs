@@ -56,15 +56,19 @@ async fn login_page(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let now = state.now();
-    let hint = if q.authz.is_empty() {
-        String::new()
+    let request = if q.authz.is_empty() {
+        None
     } else {
         match authorize::load(&state, &q.authz, now).await {
-            Ok(r) => r.login_hint.unwrap_or_default(),
+            Ok(r) => Some(r),
             Err(e) => return responses::page(e),
         }
     };
-    let what = LoginView { email: &hint, passkey_prompt: !q.passkey.is_empty(), ..LoginView::default() };
+    let hint = request.as_ref().and_then(|r| r.login_hint.clone()).unwrap_or_default();
+    let notice = request.as_ref().is_some_and(|r| r.account_mismatch).then_some(
+        "The app asks for another account than the one you are signed in with. Sign in with that account, or with another one to switch.",
+    );
+    let what = LoginView { email: &hint, passkey_prompt: !q.passkey.is_empty(), notice, ..LoginView::default() };
     let mut res = render_login(&state, &csrf, &q.authz, StatusCode::OK, what).await;
     if let Some(next) = finish::valid_next(&q.next) {
         let cookie = cookies::set(cookies::NEXT, next, Some(15 * 60), state.config.secure_cookies());

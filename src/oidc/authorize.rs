@@ -39,6 +39,13 @@ pub struct AuthorizationRequest {
     /// Set once the person chose "Continue as …" for this very request.
     #[serde(default)]
     pub account_chosen: bool,
+    /// The `sub` of a valid `id_token_hint` (Core §3.1.2.1): the account the app expects.
+    #[serde(default)]
+    pub id_token_hint_sub: Option<String>,
+    /// The browser is signed in to another account than the hint names: the login page
+    /// says so (sign in as that account, or with another one to switch).
+    #[serde(default)]
+    pub account_mismatch: bool,
     pub max_age: Option<i64>,
     /// The weakest acr that satisfies `acr_values` / an essential `acr` claim.
     #[serde(default)]
@@ -74,6 +81,7 @@ pub enum Next {
 }
 
 pub use super::interaction::{deny, fail, load, mark_authenticated, save};
+pub use super::redirect::error_response;
 
 /// Failures before the redirect URI is trusted: shown to the person, never redirected.
 pub struct Untrusted(pub Error);
@@ -107,10 +115,17 @@ pub async fn authorize(
     if let Some(p) = repeated.first() {
         return Ok(fail(Error::invalid_request(format!("the {p} parameter was included more than once"))));
     }
-    let request = match validate(state, &client, &params, redirect_uri, response_mode, now) {
+    let mut request = match validate(state, &client, &params, redirect_uri, response_mode, now) {
         Ok(r) => r,
         Err(e) => return Ok(fail(e)),
     };
+    if let Some(hint) = params.get("id_token_hint") {
+        match super::id_token_hint::check(state, hint, now).await {
+            Ok(Ok(h)) => request.id_token_hint_sub = Some(h.sub),
+            Ok(Err(why)) => return Ok(fail(Error::invalid_request(why))),
+            Err(e) => return Ok(fail(e)),
+        }
+    }
     Ok(decide(state, &client, request, session, now).await.unwrap_or_else(fail))
 }
 
@@ -182,6 +197,8 @@ fn validate(
         prompt_select_account: prompt.select_account,
         prompt_create: prompt.create,
         account_chosen: false,
+        id_token_hint_sub: None,
+        account_mismatch: false,
         max_age,
         acr_required: acr.minimum,
         acr_essential_values: acr.essential_values,
@@ -272,6 +289,16 @@ async fn decide(
         save(state, &request).await?;
         return Ok(Next::SignIn(request));
     };
+    // Core §3.1.2.1 id_token_hint: the app expects another account than this browser's.
+    let signed_in_now = request.authenticated_session.as_deref() == Some(session.id.as_str());
+    if request.id_token_hint_sub.as_ref().is_some_and(|sub| *sub != session.customer_id) && !signed_in_now {
+        if request.prompt_none {
+            return Err(Error::LoginRequired);
+        }
+        let request = AuthorizationRequest { account_mismatch: true, ..request };
+        save(state, &request).await?;
+        return Ok(Next::SignIn(request));
+    }
     // Step-up (OpenID Connect Core §3.1.2.1 acr_values, §5.5.1.1 essential acr): a session
     // below the level asked for needs the missing factor, not a new sign-in.
     if let Some(required) = &request.acr_required
@@ -283,7 +310,6 @@ async fn decide(
         save(state, &request).await?;
         return Ok(Next::StepUp(request));
     }
-    let signed_in_now = request.authenticated_session.as_deref() == Some(session.id.as_str());
     if request.prompt_select_account && !request.account_chosen && !signed_in_now {
         save(state, &request).await?;
         return Ok(Next::SelectAccount(request));
@@ -354,23 +380,4 @@ async fn issue_code(
         expires_at: now + state.config.code_ttl_secs * 1000,
     };
     authorization_code::issue(state, &code).await
-}
-
-/// RFC 6749 §4.1.2.1 error response, with `iss` (RFC 9207 §2).
-pub fn error_response(
-    state: &AppState,
-    redirect_uri: &str,
-    mode: ResponseMode,
-    st: Option<&str>,
-    e: &Error,
-) -> AuthorizationResponse {
-    if let Error::Internal(cause) = e {
-        tracing::error!(error = %format!("{cause:#}"), "authorization failed");
-    }
-    let mut params = vec![("error", e.oauth_code().to_string()), ("error_description", e.description().into_owned())];
-    if let Some(s) = st {
-        params.push(("state", s.to_string()));
-    }
-    params.push(("iss", state.config.issuer.clone()));
-    AuthorizationResponse { redirect_uri: redirect_uri.to_string(), mode, params }
 }

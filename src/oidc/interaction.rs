@@ -2,8 +2,8 @@
 //! it, save it, mark it authenticated by a sign-in made for it, or end it with an answer for
 //! the client. Sign-in pages use these; they never see the checks in `authorize`.
 
-use super::authorize::{AuthorizationRequest, error_response};
-use super::redirect::AuthorizationResponse;
+use super::authorize::AuthorizationRequest;
+use super::redirect::{AuthorizationResponse, error_response};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 

@@ -5,53 +5,18 @@
 
 use super::clients::Client;
 use super::params::Params;
-use crate::crypto::jwt::{self, TYP_JWT};
 use crate::error::{Error, Result};
 use crate::login::session;
 use crate::state::AppState;
 use crate::store::SessionRecord;
-use serde::Deserialize;
 use std::sync::Arc;
 
-#[derive(Deserialize)]
-struct HintClaims {
-    iss: String,
-    aud: serde_json::Value,
-    #[serde(default)]
-    azp: Option<String>,
-    #[serde(default)]
-    sid: Option<String>,
-}
-
-/// §2: `id_token_hint` is "the ID Token previously issued by the OP". Other JWTs this OP
-/// signs carry the same signature and often the session's `sid`, so the hint must also be
-/// typed as an ID token (`typ` JWT, not RFC 9068's at+jwt nor BCL 1.0 §2.4's logout+jwt),
-/// issued by this issuer, for a client registered here (Core §2: `aud` holds its client_id,
-/// with `azp` naming it when there are several audiences). Returns the client and the sid.
+/// The hint as logout needs it: the client and the sid, or a page saying what is wrong.
 async fn id_token_hint(state: &AppState, hint: &str, now: i64) -> Result<(Arc<Client>, Option<String>)> {
-    let (header, c): (_, HintClaims) = jwt::decode(&state.keys, hint)
-        .map_err(|_| Error::bad_input("The logout request carries an ID token that was not issued here."))?;
-    if header.typ != TYP_JWT {
-        return Err(Error::bad_input("The logout request's id_token_hint is not an ID token."));
+    match super::id_token_hint::check(state, hint, now).await? {
+        Ok(h) => Ok((h.client, h.sid)),
+        Err(why) => Err(Error::bad_input(format!("The logout request cannot be used: {why}."))),
     }
-    if c.iss != state.config.issuer {
-        return Err(Error::bad_input("The logout request carries an ID token from another issuer."));
-    }
-    let client_id = match (&c.aud, &c.azp) {
-        (serde_json::Value::String(aud), azp) if azp.as_ref().is_none_or(|a| a == aud) => Some(aud.as_str()),
-        (serde_json::Value::Array(auds), Some(azp)) if auds.iter().any(|a| a.as_str() == Some(azp)) => {
-            Some(azp.as_str())
-        }
-        (serde_json::Value::Array(auds), None) if auds.len() == 1 => auds[0].as_str(),
-        _ => None,
-    };
-    let client = match client_id {
-        Some(id) => state.clients.get(&state.store, id, now).await?,
-        None => None,
-    };
-    let client = client
-        .ok_or_else(|| Error::bad_input("The logout request carries an ID token for an app not registered here."))?;
-    Ok((client, c.sid))
 }
 
 /// A checked logout request.

@@ -10,6 +10,7 @@ pub mod cors;
 pub mod cors_routes;
 pub mod discovery;
 pub mod grants;
+pub mod id_token_hint;
 pub mod interaction;
 pub mod introspection;
 pub mod logout;

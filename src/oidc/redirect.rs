@@ -1,6 +1,8 @@
 //! Authorization responses back to the client: query string (RFC 6749 §4.1.2) or form post
 //! (OAuth 2.0 Form Post Response Mode), always with `iss` (RFC 9207 §2).
 
+use crate::error::Error;
+use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +56,25 @@ impl AuthorizationResponse {
         }
         url.to_string()
     }
+}
+
+/// RFC 6749 §4.1.2.1 error response, with `iss` (RFC 9207 §2).
+pub fn error_response(
+    state: &AppState,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    st: Option<&str>,
+    e: &Error,
+) -> AuthorizationResponse {
+    if let Error::Internal(cause) = e {
+        tracing::error!(error = %format!("{cause:#}"), "authorization failed");
+    }
+    let mut params = vec![("error", e.oauth_code().to_string()), ("error_description", e.description().into_owned())];
+    if let Some(s) = st {
+        params.push(("state", s.to_string()));
+    }
+    params.push(("iss", state.config.issuer.clone()));
+    AuthorizationResponse { redirect_uri: redirect_uri.to_string(), mode, params }
 }
 
 #[cfg(test)]

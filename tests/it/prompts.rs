@@ -164,3 +164,41 @@ async fn loopback_redirect_uris_of_native_apps_match_on_any_port_rfc_8252_7_3() 
     let (url, _) = authorize_url(&server, &c, &[]);
     assert_eq!(server.browser().get(&url).await.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn id_token_hint_names_the_account_the_app_expects_core_3_1_2_1() {
+    let server = TestServer::start().await;
+    let client = server.confidential_client().await;
+    let browser = server.browser();
+    let (code, verifier) = signed_in_code(&server, &browser, &client, "first@example.com").await;
+    let first = server.exchange(&client, &code, &verifier).await;
+    let hint_first = first["id_token"].as_str().unwrap().to_string();
+    let access_token = first["access_token"].as_str().unwrap().to_string();
+    // The same browser switches to another account.
+    let (url, _) = authorize_url(&server, &client, &[("prompt", "login")]);
+    browser.sign_in_with_link(&server, &url, "second@example.com").await;
+
+    // prompt=none with a hint for another account than the session's: login_required.
+    let (url, _) = authorize_url(&server, &client, &[("prompt", "none"), ("id_token_hint", &hint_first)]);
+    let res = browser.get(&url).await;
+    assert_eq!(app_error(&res.location.unwrap()).as_deref(), Some("login_required"));
+    // Without prompt=none the person is asked to sign in as that account (or switch).
+    let (url, verifier) = authorize_url(&server, &client, &[("id_token_hint", &hint_first)]);
+    let login = browser.follow(browser.get(&url).await).await;
+    assert!(login.body.contains("The app asks for another account"), "{}", login.body);
+    let done = browser.sign_in_from(&server, login, "first@example.com").await;
+    let back = browser.continue_from(done, &server.url("/login/link"), &client.redirect_uri).await.1;
+    let tokens = server.exchange(&client, &query_param(&back, "code").unwrap(), &verifier).await;
+    let first_sub = jwt_claims(&hint_first)["sub"].clone();
+    assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["sub"], first_sub);
+    // A matching hint answers at once.
+    let (url, _) = authorize_url(&server, &client, &[("prompt", "none"), ("id_token_hint", &hint_first)]);
+    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some());
+
+    // Anything but this OP's ID token is invalid_request: an access token, garbage.
+    for bad in [access_token.as_str(), "not.a.jwt"] {
+        let (url, _) = authorize_url(&server, &client, &[("id_token_hint", bad)]);
+        let res = browser.get(&url).await;
+        assert_eq!(app_error(&res.location.unwrap()).as_deref(), Some("invalid_request"), "{bad}");
+    }
+}

@@ -177,7 +177,14 @@ fn validate(
     check_no_request_objects(params)?;
     check_response_type(params)?;
     check_lengths(params)?;
+    let claims = super::claims_request::parse(params)?;
     let scope = check_scope(params)?;
+    // Core §5.5: claims asked for one by one are granted through the scope that carries them.
+    let mut scope_text = scope.to_string();
+    for s in claims.implied_scopes.iter().filter(|s| !scope.contains(s)) {
+        scope_text.push(' ');
+        scope_text.push_str(s);
+    }
     let code_challenge = check_pkce(client, params)?;
     let prompt = prompt::check_prompt(params)?;
     let max_age = prompt::check_max_age(params)?;
@@ -187,7 +194,7 @@ fn validate(
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_string(),
         response_mode,
-        scope: scope.to_string(),
+        scope: scope_text,
         state: params.get("state").map(String::from),
         nonce: params.get("nonce").map(String::from),
         code_challenge,
@@ -197,7 +204,7 @@ fn validate(
         prompt_select_account: prompt.select_account,
         prompt_create: prompt.create,
         account_chosen: false,
-        id_token_hint_sub: None,
+        id_token_hint_sub: claims.sub,
         account_mismatch: false,
         max_age,
         acr_required: acr.minimum,

@@ -37,7 +37,7 @@ pub fn metadata(config: &Config) -> Value {
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "prompt_values_supported": crate::oidc::prompt::PROMPT_VALUES_SUPPORTED,
         "ui_locales_supported": ["en"],
-        // Only the essential `acr` claim of the id_token member is acted on (step-up).
+        // Core §5.5: individual claims (granted through their scope), acr and sub values.
         "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

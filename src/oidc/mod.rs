@@ -3,6 +3,7 @@
 pub mod acr;
 pub mod authorize;
 pub mod backchannel;
+pub mod claims_request;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;

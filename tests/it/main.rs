@@ -6,6 +6,7 @@ mod support;
 mod abuse;
 mod admin;
 mod authorize;
+mod claims;
 mod cli;
 mod cors;
 mod cross_device;

@@ -26,18 +26,7 @@ pub struct Attached {
 }
 
 pub async fn attached(state: &AppState, customer_id: &str) -> Result<Attached> {
-    let names: std::collections::HashMap<String, String> =
-        state.store.connectors().await?.into_iter().map(|c| (c.id, c.display_name)).collect();
-    let identities = state
-        .store
-        .identities_of(customer_id)
-        .await?
-        .into_iter()
-        .map(|i| {
-            let name = names.get(&i.connector_id).cloned().unwrap_or_else(|| i.connector_id.clone());
-            (i.connector_id, name, i.email)
-        })
-        .collect();
+    let identities = crate::federation::accounts::linked(state, customer_id).await?;
     let passkeys = state.store.passkeys_of(customer_id).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let totp = state.store.totp_factor(customer_id).await?.is_some();
     Ok(Attached { identities, passkeys, totp })

@@ -202,3 +202,40 @@ async fn id_token_hint_names_the_account_the_app_expects_core_3_1_2_1() {
         assert_eq!(app_error(&res.location.unwrap()).as_deref(), Some("invalid_request"), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_cross_site_post_authorization_request_sees_the_session_on_https_core_3_1_2_1() {
+    // The server listens on plain loopback; the https issuer sets the cookie policy.
+    let server = TestServer::start_with(|c| c.issuer = "https://id.example".into()).await;
+    let client = server.confidential_client().await;
+    let state = &server.state;
+    let (customer, _) = state.store.prove_mailbox("post@example.com", "cust-post", state.now()).await.unwrap();
+    let browser = tessera::login::session::Browser { ip: "127.0.0.1", user_agent: "test" };
+    let new = tessera::login::session::new_session(
+        state,
+        &customer,
+        "urn:tessera:acr:email",
+        "email",
+        &browser,
+        false,
+        state.now(),
+    );
+    state.store.insert_session(&new.record).await.unwrap();
+    // The session cookie is SameSite=None on https, so a browser sends it on this cross-site POST.
+    let set = tessera::web::cookies::set(tessera::web::cookies::SESSION, &new.token, None, true);
+    assert!(set.to_str().unwrap().contains("SameSite=None; Secure"), "{set:?}");
+    let (url, _) = authorize_url(&server, &client, &[("prompt", "none")]);
+    let query: Vec<(String, String)> = url::Url::parse(&url).unwrap().query_pairs().into_owned().collect();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = http
+        .post(format!("http://{}/authorize", state.config.listen))
+        .header("cookie", format!("__Host-tessera_session={}", new.token))
+        .header("origin", "https://app.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&query)
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(query_param(&location, "code").is_some(), "prompt=none answered from the session: {location}");
+}

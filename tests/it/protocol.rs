@@ -149,3 +149,49 @@ async fn claim_sets_of_every_token_and_response() {
     insta::assert_json_snapshot!("claims_introspection_access_token", dynamic(of_access));
     insta::assert_json_snapshot!("claims_introspection_refresh_token", dynamic(of_refresh));
 }
+
+#[tokio::test]
+async fn every_oauth_error_body_rfc_6749_5_2_and_4_1_2_1() {
+    let server = TestServer::start().await;
+    let client = server.confidential_client().await;
+    let secret = client.secret.clone().unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut cases = Vec::new();
+    let token_cases: [(&str, &str, &[(&str, &str)]); 6] = [
+        ("invalid_client: wrong secret", "wrong", &[("grant_type", "client_credentials")]),
+        (
+            "invalid_grant: unknown code",
+            &secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "nope"),
+                ("redirect_uri", "https://app.example/cb"),
+                ("code_verifier", "v"),
+            ],
+        ),
+        ("unsupported_grant_type", &secret, &[("grant_type", "password")]),
+        ("invalid_request: no code", &secret, &[("grant_type", "authorization_code")]),
+        ("invalid_scope", &secret, &[("grant_type", "client_credentials"), ("scope", "not-allowed")]),
+        (
+            "invalid_request: repeated parameter",
+            &secret,
+            &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")],
+        ),
+    ];
+    for (what, secret, form) in token_cases {
+        let res = http.post(server.url("/token")).basic_auth(&client.id, Some(secret)).form(form).send().await.unwrap();
+        let status = res.status().as_u16();
+        let challenge = res.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string());
+        let body: Value = res.json().await.unwrap();
+        cases.push(json!({ "case": what, "status": status, "www-authenticate": challenge, "body": body }));
+    }
+    // The authorization endpoint redirects its errors once client and redirect URI are trusted.
+    let (url, _) = crate::support::authorize_url(&server, &client, &[]);
+    let url = url.replace("response_type=code", "response_type=token");
+    let res = http.get(&url).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let params: Vec<(String, String)> =
+        url::Url::parse(&location).unwrap().query_pairs().into_owned().filter(|(k, _)| k != "iss").collect();
+    cases.push(json!({ "case": "authorization endpoint: unsupported_response_type", "redirect_params": params }));
+    insta::assert_json_snapshot!("oauth_error_bodies", cases);
+}

@@ -157,7 +157,8 @@ async fn every_oauth_error_body_rfc_6749_5_2_and_4_1_2_1() {
     let secret = client.secret.clone().unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut cases = Vec::new();
-    let token_cases: [(&str, &str, &[(&str, &str)]); 6] = [
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let token_cases: [(&str, &str, Form); 6] = [
         ("invalid_client: wrong secret", "wrong", &[("grant_type", "client_credentials")]),
         (
             "invalid_grant: unknown code",

@@ -60,3 +60,38 @@ fn every_migration_has_its_pair() {
     };
     assert_eq!(names("sqlite"), names("postgres"));
 }
+
+/// The schema statements of a migration (CREATE, ALTER, DROP), with comments dropped,
+/// whitespace collapsed and the backends' type names made one (`BIGINT`/`INTEGER`,
+/// `BYTEA`/`BLOB`). Data statements (backfills) may differ by dialect; the schema may not.
+fn schema_of(sql: &str) -> Vec<String> {
+    let without_comments: String =
+        sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join(" ");
+    without_comments
+        .split(';')
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase())
+        .filter(|s| s.starts_with("CREATE") || s.starts_with("ALTER") || s.starts_with("DROP"))
+        .map(|s| s.replace("BIGINT", "INTEGER").replace("BYTEA", "BLOB"))
+        .collect()
+}
+
+#[test]
+fn both_backends_get_the_same_schema_from_each_migration() {
+    let dir = root().join("migrations");
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(dir.join("sqlite")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let sqlite = std::fs::read_to_string(dir.join("sqlite").join(&name)).unwrap();
+        let Ok(postgres) = std::fs::read_to_string(dir.join("postgres").join(&name)) else { continue };
+        if schema_of(&sqlite) != schema_of(&postgres) {
+            problems.push(name);
+        }
+    }
+    problems.sort();
+    assert!(problems.is_empty(), "schema differs between the backends in: {problems:?}");
+    // The check itself: a column added to one backend alone is caught.
+    let one = "CREATE TABLE t (a INTEGER); ALTER TABLE t ADD COLUMN b BLOB;";
+    let other = "CREATE TABLE t (a BIGINT);";
+    assert_ne!(schema_of(one), schema_of(other));
+    assert_eq!(schema_of(one), schema_of("create table t (a BIGINT); -- x\nALTER TABLE t ADD COLUMN b BYTEA;"));
+}

@@ -5,8 +5,10 @@ mod support;
 
 mod abuse;
 mod admin;
+mod audience;
 mod authorize;
 mod cli;
+mod client_grants;
 mod cors;
 mod cross_device;
 mod discovery;

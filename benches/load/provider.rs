@@ -203,8 +203,11 @@ async fn sign_in(base: &str, outbox: &std::path::Path, email: &str) -> anyhow::R
     jar.absorb(&sent);
     let mail = std::fs::read_dir(outbox)?.next().context("a mail in the outbox")??.path();
     let text = std::fs::read_to_string(mail)?;
-    let at = text.find("Your sign-in code is ").context("the code in the subject")? + 21;
-    let code = &text[at..at + 6];
+    // The code is in the body only (it stays out of the subject, which lock screens preview).
+    let at = text.find("this code").context("the code in the mail body")?;
+    let code: String =
+        text[at..].chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+    let code = code.as_str();
     let done = http
         .post(format!("{base}/login/email/code"))
         .header("cookie", jar.header())

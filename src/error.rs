@@ -22,6 +22,9 @@ pub enum Error {
     UnsupportedResponseType,
     #[error("invalid_scope: {0}")]
     InvalidScope(&'static str),
+    /// RFC 8707 §2: the requested resource is not registered for the client.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(&'static str),
     #[error("access_denied: {0}")]
     AccessDenied(&'static str),
     /// OpenID Connect Core 1.0 §3.1.2.6
@@ -81,6 +84,7 @@ impl Error {
             Error::UnsupportedGrantType => "unsupported_grant_type",
             Error::UnsupportedResponseType => "unsupported_response_type",
             Error::InvalidScope(_) => "invalid_scope",
+            Error::InvalidTarget(_) => "invalid_target",
             Error::AccessDenied(_) => "access_denied",
             Error::LoginRequired => "login_required",
             Error::ConsentRequired => "consent_required",
@@ -104,6 +108,7 @@ impl Error {
             | Error::InvalidGrant(m)
             | Error::UnauthorizedClient(m)
             | Error::InvalidScope(m)
+            | Error::InvalidTarget(m)
             | Error::AccessDenied(m)
             | Error::InvalidToken(m)
             | Error::InsufficientScope(m) => Cow::Borrowed(m),

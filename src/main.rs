@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tessera::clock::SystemClock;
 use tessera::crypto::keys::Alg;
-use tessera::oidc::clients::{self, NewClient};
+use tessera::oidc::clients::{self, Client, NewClient};
+use tessera::oidc::grants::GrantType;
 use tessera::store::Store;
 use tessera::{AppState, Config};
 
@@ -33,7 +34,7 @@ enum Command {
     Connector(Box<connector_cli::ConnectorCommand>),
     /// Manage registered apps (OpenID Connect clients).
     #[command(subcommand)]
-    Client(ClientCommand),
+    Client(Box<ClientCommand>),
 }
 
 #[derive(Subcommand)]
@@ -67,6 +68,20 @@ enum ClientCommand {
         /// app that cannot send it (it then relies on its secret alone against code injection).
         #[arg(long, value_enum, default_value_t = Pkce::Required)]
         pkce: Pkce,
+        /// A grant type the app may use: authorization_code, refresh_token, client_credentials
+        /// (repeatable or space-separated). Default: authorization_code refresh_token.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// A resource server: may introspect tokens issued to other apps (RFC 7662).
+        #[arg(long)]
+        introspect: bool,
+        /// A resource (absolute URI) the app may ask access tokens for (RFC 8707; repeatable).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// A web origin that may call the token, UserInfo, revocation and introspection
+        /// endpoints from a browser, besides its redirect URIs' origins (repeatable).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -142,7 +157,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Client(c) => client(c, config).await,
+        Command::Client(c) => client(*c, config).await,
         Command::Connector(c) => connector_cli::run(*c, config).await,
     }
 }
@@ -202,6 +217,10 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             id_token_alg,
             backchannel_logout_uri,
             pkce,
+            grant_types,
+            introspect,
+            resources,
+            allowed_origins,
             json,
         } => {
             let id_token_alg = match id_token_alg {
@@ -220,6 +239,10 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 id_token_alg,
                 backchannel_logout_uri,
                 pkce_optional: pkce == Pkce::Optional,
+                grant_types: parse_grant_types(&grant_types)?.unwrap_or(NewClient::default().grant_types),
+                introspect,
+                resources,
+                allowed_origins,
             };
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
@@ -227,7 +250,9 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 let v = serde_json::json!({
                     "client_id": client.id, "client_secret": secret, "name": client.name,
                     "redirect_uris": client.redirect_uris, "public": client.is_public(),
-                    "pkce": pkce_name(client.pkce_optional),
+                    "pkce": pkce_name(client.pkce_optional), "grant_types": grant_names(&client),
+                    "introspect": client.introspect, "resources": client.resources,
+                    "allowed_origins": client.allowed_origins,
                 });
                 println!("{v}");
             } else {
@@ -239,6 +264,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 if client.pkce_optional {
                     println!("PKCE optional: only for a legacy app that cannot send it");
                 }
+                println!("grant_types:   {}", grant_names(&client).join(" "));
             }
         }
         ClientCommand::List { json } => {
@@ -250,6 +276,8 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                         serde_json::json!({
                             "client_id": c.id, "name": c.name, "redirect_uris": c.redirect_uris,
                             "public": c.is_public(), "pkce": pkce_name(c.pkce_optional),
+                            "grant_types": grant_names(c), "introspect": c.introspect, "resources": c.resources,
+                            "allowed_origins": c.allowed_origins,
                         })
                     })
                     .collect();
@@ -261,7 +289,8 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                         (false, false) => "confidential",
                         (false, true) => "confidential, PKCE optional",
                     };
-                    println!("{}  {:<24} {:<12} {}", c.id, c.name, kind, c.redirect_uris.join(" "));
+                    let grants = grant_names(&c).join(" ");
+                    println!("{}  {:<24} {:<12} {:<50} {}", c.id, c.name, kind, grants, c.redirect_uris.join(" "));
                 }
             }
         }
@@ -282,4 +311,22 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// `--grant-type` values, each one or several space-separated names; `None` when none given.
+fn parse_grant_types(given: &[String]) -> anyhow::Result<Option<Vec<GrantType>>> {
+    let mut out = Vec::new();
+    for name in given.iter().flat_map(|g| g.split_whitespace()) {
+        let g = GrantType::parse(name).ok_or_else(|| {
+            anyhow::anyhow!("unknown grant type {name:?}: use authorization_code, refresh_token or client_credentials")
+        })?;
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+fn grant_names(c: &Client) -> Vec<&'static str> {
+    c.grant_types.iter().map(|g| g.as_str()).collect()
 }

@@ -112,7 +112,9 @@ impl Target {
 
         let redirect_uri = "http://127.0.0.1:9/cb".to_string();
         let out = Command::new(&bin)
+            // Every grant the scenarios use (a client uses only the grants it is registered for).
             .args(["client", "create", "--name", "bench", "--redirect-uri", &redirect_uri, "--json"])
+            .args(["--grant-type", "authorization_code refresh_token client_credentials"])
             .envs(env.iter().cloned())
             .output()?;
         if !out.status.success() {

@@ -62,6 +62,8 @@ pub struct AuthorizationRequest {
     /// `prompt=login` (OpenID Connect Core §3.1.2.1), which an older session never does.
     #[serde(default)]
     pub authenticated_session: Option<String>,
+    #[serde(default)]
+    pub resource: Option<String>, // RFC 8707 §2.1, registered for the client
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -175,7 +177,7 @@ fn validate(
 ) -> Result<AuthorizationRequest> {
     let response_mode = response_mode.ok_or_else(|| Error::invalid_request("unsupported response_mode"))?;
     check_no_request_objects(params)?;
-    check_response_type(params)?;
+    check_response_type(client, params)?;
     check_lengths(params)?;
     let claims = super::claims_request::parse(params)?;
     let scope = check_scope(params)?;
@@ -185,7 +187,7 @@ fn validate(
         scope_text.push(' ');
         scope_text.push_str(s);
     }
-    let code_challenge = check_pkce(client, params)?;
+    let code_challenge = pkce::check_request(client, params)?;
     let prompt = prompt::check_prompt(params)?;
     let max_age = prompt::check_max_age(params)?;
     let acr = super::acr::required(params)?;
@@ -213,6 +215,7 @@ fn validate(
         ui_locales: params.get("ui_locales").map(String::from),
         consented: false,
         authenticated_session: None,
+        resource: super::grants::resource::requested(client, params)?,
         created_at: now,
         expires_at: now + state.config.authorization_request_ttl_secs * 1000,
     })
@@ -229,9 +232,10 @@ fn check_no_request_objects(params: &Params) -> Result<()> {
     Ok(())
 }
 
-fn check_response_type(params: &Params) -> Result<()> {
+/// RFC 6749 §4.1.2.1 `unauthorized_client` when not registered for the code flow.
+fn check_response_type(client: &Client, params: &Params) -> Result<()> {
     match params.get("response_type") {
-        Some("code") => Ok(()),
+        Some("code") => client.may_use(super::grants::GrantType::AuthorizationCode),
         Some(_) => Err(Error::UnsupportedResponseType),
         None => Err(Error::invalid_request("the response_type parameter is missing")),
     }
@@ -254,26 +258,6 @@ fn check_scope(params: &Params) -> Result<Scopes> {
         return Err(Error::InvalidScope("ask for at least the openid scope"));
     }
     Ok(scope)
-}
-
-/// RFC 7636 §4.3, only S256. Every client must use PKCE (RFC 9700 §2.1.1: it also stops
-/// code injection against confidential clients), except a confidential client registered
-/// with `--pkce optional` for legacy software; a public client never can be.
-fn check_pkce(client: &Client, params: &Params) -> Result<Option<String>> {
-    let challenge = params.get("code_challenge");
-    match (challenge, params.get("code_challenge_method")) {
-        (None, Some(_)) => Err(Error::invalid_request("code_challenge_method without code_challenge")),
-        (None, None) if client.pkce_optional && !client.is_public() => Ok(None),
-        (None, None) => Err(Error::invalid_request("PKCE is required (code_challenge with S256)")),
-        (Some(_), Some(m)) if m != "S256" => {
-            Err(Error::invalid_request("only the S256 code_challenge_method is supported"))
-        }
-        (Some(_), None) => Err(Error::invalid_request("code_challenge_method must be S256")),
-        (Some(c), Some(_)) if !pkce::is_valid_challenge(c) => {
-            Err(Error::invalid_request("code_challenge is not a valid S256 challenge"))
-        }
-        (Some(c), Some(_)) => Ok(Some(c.to_string())),
-    }
 }
 
 /// Sign-in, consent, or a code: the decision for a valid request.
@@ -385,6 +369,7 @@ async fn issue_code(
         acr,
         amr: session.amr.clone(),
         expires_at: now + state.config.code_ttl_secs * 1000,
+        resource: request.resource.clone(),
     };
     authorization_code::issue(state, &code).await
 }

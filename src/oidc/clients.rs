@@ -5,6 +5,7 @@
 use crate::crypto::keys::Alg;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::oidc::grants::GrantType;
 use crate::oidc::tokens::AccessTokenClaims;
 use crate::state::AppState;
 use crate::store::{ClientRecord, Store, TokenStanding};
@@ -28,6 +29,14 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// A legacy confidential client allowed to skip PKCE (RFC 9700 §2.1.1 wants it always).
     pub pkce_optional: bool,
+    /// The grants it may use (RFC 6749 §5.2 `unauthorized_client` for any other).
+    pub grant_types: Vec<GrantType>,
+    /// A resource server: may introspect tokens issued to other clients (RFC 7662 §2.2).
+    pub introspect: bool,
+    /// RFC 8707 resource indicators it may ask access tokens for.
+    pub resources: Vec<String>,
+    /// Web origins (besides its redirect URIs') that may call the API from a browser (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Client {
@@ -44,6 +53,10 @@ impl Client {
             created_at: r.created_at,
             backchannel_logout_uri: Some(r.backchannel_logout_uri).filter(|u| !u.is_empty()),
             pkce_optional: r.pkce_required == 0,
+            grant_types: r.grant_types.split(' ').filter_map(GrantType::parse).collect(),
+            introspect: r.introspect != 0,
+            resources: serde_json::from_str(&r.resources)?,
+            allowed_origins: serde_json::from_str(&r.allowed_origins)?,
         })
     }
 
@@ -64,6 +77,18 @@ impl Client {
     /// listen on an ephemeral port).
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|u| u == uri || (self.is_public() && same_loopback_uri_but_port(u, uri)))
+    }
+
+    /// RFC 6749 §4.1.2.1 and §5.2: `unauthorized_client` for a grant it is not registered for.
+    pub fn may_use(&self, grant: GrantType) -> Result<()> {
+        if self.grant_types.contains(&grant) {
+            return Ok(());
+        }
+        Err(Error::UnauthorizedClient(match grant {
+            GrantType::AuthorizationCode => "this client is not registered for the authorization_code grant",
+            GrantType::RefreshToken => "this client is not registered for the refresh_token grant",
+            GrantType::ClientCredentials => "this client is not registered for the client_credentials grant",
+        }))
     }
 
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
@@ -101,6 +126,8 @@ impl ClientRegistry {
     }
 }
 
+/// What to register. `NewClient { name, redirect_uris, ..NewClient::default() }` keeps
+/// callers working when fields are added.
 pub struct NewClient {
     pub name: String,
     pub redirect_uris: Vec<String>,
@@ -112,6 +139,31 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// Let this (confidential, legacy) client skip PKCE; every other client must use S256.
     pub pkce_optional: bool,
+    /// Default: `authorization_code refresh_token`.
+    pub grant_types: Vec<GrantType>,
+    pub introspect: bool,
+    pub resources: Vec<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for NewClient {
+    fn default() -> Self {
+        NewClient {
+            name: String::new(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            allowed_scopes: vec![],
+            consent_required: false,
+            id_token_alg: None,
+            backchannel_logout_uri: None,
+            pkce_optional: false,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            introspect: false,
+            resources: vec![],
+            allowed_origins: vec![],
+        }
+    }
 }
 
 /// RFC 8252 §7.3: `http://127.0.0.1` or `http://[::1]` redirect URIs that differ only in the
@@ -174,17 +226,19 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
     if new.name.trim().is_empty() {
         return Err(Error::bad_input("the client needs a name"));
     }
-    if new.redirect_uris.is_empty() && new.allowed_scopes.is_empty() {
-        return Err(Error::bad_input("give at least one redirect URI (or scopes for a machine client)"));
-    }
+    check_grant_types(&new)?;
     for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
         check_redirect_uri(uri)?;
     }
     if let Some(uri) = &new.backchannel_logout_uri {
         check_backchannel_uri(uri)?;
     }
-    if new.public && !new.allowed_scopes.is_empty() {
-        return Err(Error::bad_input("a public client cannot use client_credentials scopes"));
+    for r in &new.resources {
+        super::grants::resource::check_registrable(r)?;
+    }
+    let allowed_origins = new.allowed_origins.iter().map(|o| check_origin(o)).collect::<Result<Vec<_>>>()?;
+    if new.public && new.introspect {
+        return Err(Error::bad_input("a public client cannot introspect: introspection needs client authentication"));
     }
     if new.public && new.pkce_optional {
         return Err(Error::bad_input(PUBLIC_NEEDS_PKCE));
@@ -203,9 +257,49 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
         created_at: now,
         backchannel_logout_uri: new.backchannel_logout_uri.unwrap_or_default(),
         pkce_required: i64::from(!new.pkce_optional),
+        grant_types: new.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "),
+        introspect: i64::from(new.introspect),
+        resources: serde_json::to_string(&new.resources).map_err(anyhow::Error::from)?,
+        allowed_origins: serde_json::to_string(&allowed_origins).map_err(anyhow::Error::from)?,
     };
     store.insert_client(&record).await?;
     Ok((Client::from_record(record)?, secret))
+}
+
+/// What each grant needs (RFC 6749 §4.1, §4.4, §6): a redirect URI for the code flow, a
+/// secret for client_credentials, and refresh tokens only come from a code exchange.
+fn check_grant_types(new: &NewClient) -> Result<()> {
+    let has = |g| new.grant_types.contains(&g);
+    if new.grant_types.is_empty() {
+        return Err(Error::bad_input("give at least one grant type"));
+    }
+    if !new.allowed_scopes.is_empty() && !has(GrantType::ClientCredentials) {
+        return Err(Error::bad_input(
+            "scopes are for the client_credentials grant: add --grant-type client_credentials",
+        ));
+    }
+    if has(GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
+        return Err(Error::bad_input("the authorization_code grant needs at least one redirect URI"));
+    }
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
+        return Err(Error::bad_input("refresh_token comes with authorization_code (refresh tokens come from it)"));
+    }
+    if has(GrantType::ClientCredentials) && new.public {
+        return Err(Error::bad_input("a public client cannot use client_credentials (it has no secret)"));
+    }
+    Ok(())
+}
+
+/// A CORS origin (RFC 6454 §6.2): scheme, host and port only; https except on loopback.
+fn check_origin(origin: &str) -> Result<String> {
+    let bad = || Error::bad_input(format!("allowed origin {origin:?} must be like https://app.example (no path)"));
+    let u = url::Url::parse(origin).map_err(|_| bad())?;
+    let serialized = super::cors::origin_of(origin).ok_or_else(bad)?;
+    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() {
+        return Err(bad());
+    }
+    check_redirect_uri(&serialized).map_err(|_| bad())?;
+    Ok(serialized)
 }
 
 const PUBLIC_NEEDS_PKCE: &str =
@@ -261,5 +355,16 @@ mod tests {
         assert!(check_redirect_uri("https://shop.example/cb#x").is_err());
         assert!(check_redirect_uri("/cb").is_err());
         assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+
+    /// Fetch Standard §3.2.1 / RFC 6454 §6.2: an origin is scheme, host and port.
+    #[test]
+    fn allowed_origins_are_origins_rfc6454_s6_2() {
+        assert_eq!(check_origin("https://spa.example").unwrap(), "https://spa.example");
+        assert_eq!(check_origin("https://spa.example:443/").unwrap(), "https://spa.example");
+        assert_eq!(check_origin("http://localhost:5173").unwrap(), "http://localhost:5173");
+        assert!(check_origin("https://spa.example/app").is_err());
+        assert!(check_origin("http://spa.example").is_err());
+        assert!(check_origin("*").is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! Which web origins may call the provider's API from a browser (CORS): the origins of every
 //! registered redirect URI (a single-page app calls `/token` from the page it was sent back
-//! to) plus `cors_allowed_origins`. Discovery and the JWKS are public documents, open to any
-//! origin. Credentials (cookies) are never allowed cross-origin: these endpoints do not use
-//! them, and a wildcard must never come with credentials (Fetch Standard, CORS protocol).
+//! to), each client's `--allowed-origin`s, and `cors_allowed_origins`. Discovery and the JWKS
+//! are public documents, open to any origin. Credentials (cookies) are never allowed
+//! cross-origin: these endpoints do not use them, and a wildcard must never come with
+//! credentials (Fetch Standard, CORS protocol).
 
 use crate::error::Result;
 use crate::state::AppState;
@@ -39,6 +40,7 @@ pub async fn allowed(state: &AppState, origin: &str, now: i64) -> Result<bool> {
                 state.config.cors_allowed_origins.split_whitespace().map(String::from).collect();
             for client in super::clients::list(&state.store).await? {
                 set.extend(client.redirect_uris.iter().filter_map(|u| origin_of(u)));
+                set.extend(client.allowed_origins.iter().cloned());
             }
             let set = Arc::new(set);
             let until = now + state.config.client_cache_secs * 1000;

@@ -24,7 +24,7 @@ pub async fn revoke(
         }
         return Ok(());
     }
-    match tokens::verify_access_token(state, token, now).await {
+    match tokens::verify_access_token_any_audience(state, token, now).await {
         Ok(c) if c.client_id == client.id => {
             state.store.revoke_access_token(&c.jti, c.exp * 1000).await?;
             Ok(())

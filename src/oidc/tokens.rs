@@ -42,6 +42,16 @@ pub struct AccessTokenClaims {
     pub gid: String,
 }
 
+/// Whom an access token is for: the client, the subject (the client itself for
+/// client_credentials, RFC 9068 §2.2), the token family (empty when there is none), and the
+/// RFC 8707 resource it may be used at (`None`: the issuer's own endpoints).
+pub struct TokenHolder<'a> {
+    pub client_id: &'a str,
+    pub sub: &'a str,
+    pub grant_id: &'a str,
+    pub resource: Option<&'a str>,
+}
+
 pub struct IssuedAccessToken {
     pub token: String,
     pub expires_in: i64,
@@ -53,29 +63,27 @@ fn amr_list(amr: &str) -> Vec<String> {
 
 pub fn access_token(
     state: &AppState,
-    client_id: &str,
-    sub: &str,
+    holder: &TokenHolder<'_>,
     scope: &str,
-    grant_id: &str,
     authn: Option<&Authentication<'_>>,
     now: i64,
 ) -> IssuedAccessToken {
     let ttl = state.config.access_token_ttl_secs;
     let claims = AccessTokenClaims {
         iss: state.config.issuer.clone(),
-        sub: sub.to_string(),
-        // Tessera's own resources (userinfo) are the audience until resource indicators come.
-        aud: state.config.issuer.clone(),
+        sub: holder.sub.to_string(),
+        // RFC 8707 §2: the resource the client asked for; otherwise Tessera's own (UserInfo).
+        aud: holder.resource.unwrap_or(&state.config.issuer).to_string(),
         exp: now / 1000 + ttl,
         iat: now / 1000,
         jti: secrets::random_id(),
-        client_id: client_id.to_string(),
+        client_id: holder.client_id.to_string(),
         scope: scope.to_string(),
         auth_time: authn.map(|a| a.auth_time_ms / 1000),
         acr: authn.map(|a| a.acr.to_string()),
         amr: authn.map(|a| amr_list(a.amr)),
         sid: authn.and_then(|a| a.session_id.map(String::from)),
-        gid: grant_id.to_string(),
+        gid: holder.grant_id.to_string(),
     };
     let key = state.keys.current(state.keys.default_alg);
     IssuedAccessToken { token: jwt::encode(key, TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
@@ -135,6 +143,17 @@ pub fn id_token(
 /// nor its family was revoked, and that its client still exists and holds its scope.
 pub async fn verify_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
     let claims = check_access_token(state, token, now)?;
+    check_standing(state, claims).await
+}
+
+/// Like `verify_access_token`, for any audience: introspection and revocation speak about
+/// tokens for other resources too (RFC 7662 §2.2, RFC 7009 §2.1).
+pub async fn verify_access_token_any_audience(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
+    let claims = check_signed_access_token(state, token, now)?;
+    check_standing(state, claims).await
+}
+
+async fn check_standing(state: &AppState, claims: AccessTokenClaims) -> Result<AccessTokenClaims> {
     let standing = state.store.access_token_standing(&claims.jti, &claims.gid, &claims.client_id).await?;
     if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
@@ -146,12 +165,22 @@ pub async fn verify_access_token(state: &AppState, token: &str, now: i64) -> Res
 /// Signature, type, issuer, audience and expiry (RFC 9068 §4), without the revocation check
 /// (the caller makes it, possibly in the same query as other reads).
 pub fn check_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
+    let claims = check_signed_access_token(state, token, now)?;
+    // RFC 9068 §4 / RFC 8707 §2: a token for another resource is not accepted here.
+    if claims.aud != state.config.issuer {
+        return Err(Error::InvalidToken("the access token is for another resource"));
+    }
+    Ok(claims)
+}
+
+/// Signature, type, issuer and expiry; the audience is the caller's to check.
+fn check_signed_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
     if let Some(claims) = state.verified_tokens.get(token, now / 1000) {
         return Ok(claims);
     }
     let (header, claims): (_, AccessTokenClaims) =
         jwt::decode(&state.keys, token).map_err(|_| Error::InvalidToken("the access token is not valid"))?;
-    if header.typ != TYP_ACCESS_TOKEN || claims.iss != state.config.issuer || claims.aud != state.config.issuer {
+    if header.typ != TYP_ACCESS_TOKEN || claims.iss != state.config.issuer {
         return Err(Error::InvalidToken("the access token is not valid"));
     }
     if claims.exp <= now / 1000 {

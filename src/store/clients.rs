@@ -22,6 +22,14 @@ pub struct ClientRecord {
     pub backchannel_logout_uri: String,
     /// 1: PKCE (S256) on every authorization request; 0: a legacy confidential client may skip it.
     pub pkce_required: i64,
+    /// Space-separated OAuth grant types the client may use (RFC 6749 §5.2 `unauthorized_client`).
+    pub grant_types: String,
+    /// 1: a resource server, which may introspect tokens issued to other clients (RFC 7662 §2.2).
+    pub introspect: i64,
+    /// JSON array: the RFC 8707 resource indicators (absolute URIs) the client may ask for.
+    pub resources: String,
+    /// JSON array: web origins allowed to call the API from a browser besides its redirect URIs'.
+    pub allowed_origins: String,
 }
 
 /// What a presented access token still stands on, read together with whatever else the
@@ -36,7 +44,7 @@ pub struct TokenStanding {
 macro_rules! columns {
     () => {
         "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, consent_required, id_token_alg, \
-         created_at, backchannel_logout_uri, pkce_required"
+         created_at, backchannel_logout_uri, pkce_required, grant_types, introspect, resources, allowed_origins"
     };
 }
 
@@ -45,7 +53,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -58,6 +66,10 @@ impl Store {
         .bind(c.created_at)
         .bind(&c.backchannel_logout_uri)
         .bind(flag(c.pkce_required != 0))
+        .bind(&c.grant_types)
+        .bind(flag(c.introspect != 0))
+        .bind(&c.resources)
+        .bind(&c.allowed_origins)
         .execute(&self.write)
         .await?;
         Ok(())

@@ -16,6 +16,8 @@ pub struct GrantRecord {
     pub amr: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The RFC 8707 resource its access tokens are for (their `aud`); empty: the issuer.
+    pub resource: String,
 }
 
 /// A refresh token row joined with its family.
@@ -34,7 +36,8 @@ pub struct RefreshTokenRecord {
 
 macro_rules! grant_columns {
     () => {
-        "g.id, g.client_id, g.customer_id, g.session_id, g.scope, g.auth_time, g.acr, g.amr, g.created_at, g.revoked_at"
+        "g.id, g.client_id, g.customer_id, g.session_id, g.scope, g.auth_time, g.acr, g.amr, g.created_at, g.revoked_at, \
+         g.resource"
     };
 }
 
@@ -135,8 +138,8 @@ impl Store {
 
 async fn insert_grant(tx: &mut sqlx::Transaction<'_, sqlx::Any>, g: &GrantRecord) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO grants (id, client_id, customer_id, session_id, scope, auth_time, acr, amr, created_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
+        "INSERT INTO grants (id, client_id, customer_id, session_id, scope, auth_time, acr, amr, created_at, revoked_at, \
+         resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)",
     )
     .bind(&g.id)
     .bind(&g.client_id)
@@ -147,6 +150,7 @@ async fn insert_grant(tx: &mut sqlx::Transaction<'_, sqlx::Any>, g: &GrantRecord
     .bind(&g.acr)
     .bind(&g.amr)
     .bind(g.created_at)
+    .bind(&g.resource)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -38,7 +38,7 @@ async fn sql(server: &TestServer, statement: &str, id: &str) {
 #[tokio::test]
 async fn deleting_a_client_ends_its_access_tokens_at_once() {
     let server = TestServer::start().await;
-    let rs = server.confidential_client().await;
+    let rs = server.resource_server().await;
     let machine = server.confidential_client().await;
     let app = server.confidential_client().await;
     let admin = server.register_with_alg(false, &["tessera:admin"], false, None).await;
@@ -176,12 +176,8 @@ async fn pkce_is_required_of_confidential_clients_too_unless_registered_as_legac
         name: "Legacy".into(),
         redirect_uris: vec![REDIRECT_URI.into()],
         post_logout_redirect_uris: vec![],
-        public: false,
-        allowed_scopes: vec![],
-        consent_required: false,
-        id_token_alg: None,
-        backchannel_logout_uri: None,
         pkce_optional: true,
+        ..NewClient::default()
     };
     let public = NewClient { public: true, name: "SPA".into(), ..clone_new(&legacy) };
     let refused = clients::create(&server.state.store, public, server.state.now()).await;
@@ -218,6 +214,7 @@ fn clone_new(n: &NewClient) -> NewClient {
         id_token_alg: n.id_token_alg,
         backchannel_logout_uri: n.backchannel_logout_uri.clone(),
         pkce_optional: n.pkce_optional,
+        ..NewClient::default()
     }
 }
 

@@ -5,9 +5,11 @@ mod support;
 
 mod abuse;
 mod admin;
+mod audience;
 mod authorize;
 mod claims;
 mod cli;
+mod client_grants;
 mod cors;
 mod cross_device;
 mod discovery;

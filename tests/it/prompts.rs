@@ -130,11 +130,7 @@ async fn native_client(server: &TestServer, public: bool, uri: &str) -> TestClie
         redirect_uris: vec![uri.into()],
         post_logout_redirect_uris: vec![],
         public,
-        allowed_scopes: vec![],
-        consent_required: false,
-        id_token_alg: None,
-        backchannel_logout_uri: None,
-        pkce_optional: false,
+        ..NewClient::default()
     };
     let (c, secret) = clients::create(&server.state.store, new, server.state.now()).await.unwrap();
     TestClient { id: c.id, secret, redirect_uri: uri.into() }

@@ -148,6 +148,10 @@ async fn claim_sets_of_every_token_and_response() {
     insta::assert_json_snapshot!("claims_userinfo", dynamic(userinfo));
     insta::assert_json_snapshot!("claims_introspection_access_token", dynamic(of_access));
     insta::assert_json_snapshot!("claims_introspection_refresh_token", dynamic(of_refresh));
+    // RFC 7662 §2.2: a client_credentials token has no person, so no auth_time, acr, amr, sid.
+    let (_, own) = server.token(&client, &[("grant_type", "client_credentials")]).await;
+    let of_own = with_fixed_issuer(&server, &introspect(own["access_token"].as_str().unwrap().into()).await);
+    insta::assert_json_snapshot!("claims_introspection_client_credentials", dynamic(of_own));
 }
 
 #[tokio::test]

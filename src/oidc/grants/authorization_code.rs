@@ -4,10 +4,11 @@
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::oidc::clients::Client;
+use crate::oidc::grants::{GrantType, resource};
 use crate::oidc::params::Params;
 use crate::oidc::pkce;
 use crate::oidc::scopes::Scopes;
-use crate::oidc::tokens::{self, Authentication, TokenResponse};
+use crate::oidc::tokens::{self, Authentication, TokenHolder, TokenResponse};
 use crate::state::AppState;
 use crate::store::GrantRecord;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,9 @@ pub struct AuthorizationCode {
     pub acr: String,
     pub amr: String,
     pub expires_at: i64,
+    /// RFC 8707 §2.1: the resource the authorization request named, if any.
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 fn code_key(code_hash: &str) -> String {
@@ -60,6 +64,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     };
     // Taken: from here on the code is spent, whether the checks pass or not.
     check(client, params, &record, now)?;
+    // RFC 8707 §2.2: the token request may repeat the authorized resource, not name another.
+    let audience = resource::audience(client, params, record.resource.as_deref(), false)?;
     let grant_id = secrets::random_id();
     // Remembered for 10 times the code's life: a replay within it revokes the family.
     let remember = state.config.code_ttl_secs * 10;
@@ -78,17 +84,23 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         amr: record.amr.clone(),
         created_at: now,
         revoked_at: None,
+        resource: record.resource.clone().unwrap_or_default(),
     };
     let refresh = secrets::random_token();
     let refresh_expires = now + state.config.refresh_token_ttl_secs * 1000;
     state.store.open_grant(&grant, &secrets::hash(&refresh), refresh_expires).await?;
+    // A client not registered for refresh_token gets none (RFC 6749 §5.1: it is optional); the
+    // family still exists, so revoking it reaches the access token.
+    let refresh = client.may_use(GrantType::RefreshToken).is_ok().then_some(refresh);
     let authn = Authentication {
         auth_time_ms: record.auth_time,
         acr: &record.acr,
         amr: &record.amr,
         session_id: Some(&record.session_id),
     };
-    let access = tokens::access_token(state, &client.id, &customer.id, &record.scope, &grant.id, Some(&authn), now);
+    let holder =
+        TokenHolder { client_id: &client.id, sub: &customer.id, grant_id: &grant.id, resource: audience.as_deref() };
+    let access = tokens::access_token(state, &holder, &record.scope, Some(&authn), now);
     let id_token = scope
         .contains("openid")
         .then(|| tokens::id_token(state, client, &customer, &scope, &authn, record.nonce.as_deref(), now));
@@ -96,7 +108,7 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expires_in,
-        refresh_token: Some(refresh),
+        refresh_token: refresh,
         id_token,
         scope: record.scope,
     })

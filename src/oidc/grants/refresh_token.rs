@@ -4,9 +4,10 @@
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::oidc::clients::Client;
+use crate::oidc::grants::resource;
 use crate::oidc::params::Params;
 use crate::oidc::scopes::Scopes;
-use crate::oidc::tokens::{self, Authentication, TokenResponse};
+use crate::oidc::tokens::{self, Authentication, TokenHolder, TokenResponse};
 use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
 
@@ -44,6 +45,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         }
         None => granted,
     };
+    // RFC 8707 §2.2: a refresh may name the family's resource again, never another one.
+    let audience = resource::audience(client, params, Some(grant.resource.as_str()).filter(|r| !r.is_empty()), false)?;
     let customer =
         state.store.customer(&grant.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
     let next = secrets::random_token();
@@ -62,7 +65,9 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         session_id: grant.session_id.as_deref(),
     };
     let scope_text = scope.to_string();
-    let access = tokens::access_token(state, &client.id, &customer.id, &scope_text, &grant.id, Some(&authn), now);
+    let holder =
+        TokenHolder { client_id: &client.id, sub: &customer.id, grant_id: &grant.id, resource: audience.as_deref() };
+    let access = tokens::access_token(state, &holder, &scope_text, Some(&authn), now);
     // OIDC Core §12.2: a new ID token, without nonce, with the original auth_time.
     let id_token =
         scope.contains("openid").then(|| tokens::id_token(state, client, &customer, &scope, &authn, None, now));

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tessera::clock::ManualClock;
 use tessera::crypto::sealed::MasterKey;
 use tessera::oidc::clients::{self, NewClient};
+use tessera::oidc::grants::GrantType;
 use tessera::{AppState, Config, SharedState};
 
 pub use browser::Browser;
@@ -98,6 +99,10 @@ impl TestServer {
         consent_required: bool,
         alg: Option<tessera::crypto::keys::Alg>,
     ) -> TestClient {
+        let mut grant_types = NewClient::default().grant_types;
+        if !scopes.is_empty() {
+            grant_types.push(GrantType::ClientCredentials);
+        }
         let new = NewClient {
             name: "Shop".into(),
             redirect_uris: vec![REDIRECT_URI.into()],
@@ -106,8 +111,8 @@ impl TestServer {
             allowed_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             consent_required,
             id_token_alg: alg,
-            backchannel_logout_uri: None,
-            pkce_optional: false,
+            grant_types,
+            ..NewClient::default()
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
@@ -119,12 +124,8 @@ impl TestServer {
             name: "Shop".into(),
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![LOGOUT_URI.into()],
-            public: false,
-            allowed_scopes: vec![],
-            consent_required: false,
-            id_token_alg: None,
             backchannel_logout_uri: Some(uri.into()),
-            pkce_optional: false,
+            ..NewClient::default()
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: REDIRECT_URI.into() }
@@ -135,16 +136,29 @@ impl TestServer {
         let new = NewClient {
             name: "Tessera downstream".into(),
             redirect_uris: vec![redirect_uri.into()],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            allowed_scopes: vec![],
-            consent_required: false,
-            id_token_alg: None,
-            backchannel_logout_uri: None,
-            pkce_optional: false,
+            ..NewClient::default()
         };
         let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
         TestClient { id: client.id, secret, redirect_uri: redirect_uri.into() }
+    }
+
+    /// A resource server (RFC 7662 §2.2): may introspect tokens issued to other clients.
+    pub async fn resource_server(&self) -> TestClient {
+        let grant_types = vec![GrantType::ClientCredentials];
+        self.register_new(NewClient {
+            name: "Orders API".into(),
+            introspect: true,
+            grant_types,
+            ..NewClient::default()
+        })
+        .await
+    }
+
+    /// Register `new` and return it as a test client (redirecting to its first redirect URI).
+    pub async fn register_new(&self, new: NewClient) -> TestClient {
+        let redirect_uri = new.redirect_uris.first().cloned().unwrap_or_default();
+        let (client, secret) = clients::create(&self.state.store, new, self.state.now()).await.unwrap();
+        TestClient { id: client.id, secret, redirect_uri }
     }
 
     /// Exchange a code (with its PKCE verifier) and return the token response.

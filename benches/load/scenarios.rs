@@ -77,6 +77,14 @@ impl World {
             let login = world.http.get(format!("{}/login", world.t.base)).send().await?;
             csrf_jar.absorb(&login);
         }
+        // The signed-in browser that registers the passkeys: each change of sign-in methods
+        // gives its session a new secret, and a second passkey needs a proof with the first.
+        let mut setup = csrf_jar.clone();
+        for pair in world.t.cookie.as_deref().unwrap_or("").split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                setup.0.insert(k.to_string(), v.to_string());
+            }
+        }
         for _ in 0..workers {
             let mut w = Worker { refresh_token: None, passkey: None, jar: csrf_jar.clone() };
             if world.t.cookie.is_some() {
@@ -85,7 +93,14 @@ impl World {
                 w.refresh_token = tokens["refresh_token"].as_str().map(String::from);
             }
             if passkeys {
-                w.passkey = Some(world.register_passkey(&mut w.jar).await?);
+                if let Some(previous) = world.workers.last() {
+                    let mut previous = previous.lock().await;
+                    world.passkey_sign_in_with(&mut previous, &mut setup).await?;
+                }
+                w.passkey = Some(world.register_passkey(&mut setup).await?);
+                if world.t.cookie.is_some() {
+                    world.t.cookie = Some(setup.header());
+                }
             }
             world.workers.push(Mutex::new(w));
         }
@@ -162,10 +177,7 @@ impl World {
 
     async fn post_json(&self, jar: &mut Jar, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let csrf = jar.0.get("tessera_csrf").cloned().unwrap_or_default();
-        let mut cookie = jar.header();
-        if let Some(session) = &self.t.cookie {
-            cookie = format!("{cookie}; {session}");
-        }
+        let cookie = jar.header();
         let res = self
             .http
             .post(format!("{}{path}", self.t.base))
@@ -199,10 +211,16 @@ impl World {
         Ok((soft, id, handle))
     }
 
+    /// A passkey sign-in from a fresh browser (only the CSRF cookie).
     async fn passkey_sign_in(&self, w: &mut Worker) -> anyhow::Result<()> {
-        let (soft, id, handle) = w.passkey.as_mut().context("no passkey")?;
         let mut jar = w.jar.clone();
-        let options = self.post_json(&mut jar, "/passkey/sign-in/start", serde_json::json!({})).await?;
+        self.passkey_sign_in_with(w, &mut jar).await
+    }
+
+    /// A passkey sign-in with the worker's passkey, in the browser whose cookies are `jar`.
+    async fn passkey_sign_in_with(&self, w: &mut Worker, jar: &mut Jar) -> anyhow::Result<()> {
+        let (soft, id, handle) = w.passkey.as_mut().context("no passkey")?;
+        let options = self.post_json(jar, "/passkey/sign-in/start", serde_json::json!({})).await?;
         let mut rcr: RequestChallengeResponse = serde_json::from_value(options)?;
         rcr.public_key.allow_credentials =
             vec![AllowCredentials { type_: "public-key".into(), id: id.clone(), transports: None }];
@@ -210,7 +228,7 @@ impl World {
         let mut cred =
             soft.do_authentication(url::Url::parse(&self.t.issuer)?, rcr).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         cred.response.user_handle = Some(handle.clone());
-        self.post_json(&mut jar, "/passkey/sign-in/finish", serde_json::json!({ "credential": cred })).await?;
+        self.post_json(jar, "/passkey/sign-in/finish", serde_json::json!({ "credential": cred })).await?;
         Ok(())
     }
 

@@ -80,7 +80,7 @@ async fn render(
         let Some(session) = current(state, browser).await? else {
             return Ok(Redirect::to("/login").into_response());
         };
-        let customer = state.store.customer(&session.customer_id).await?.ok_or(Error::NotFound)?;
+        let customer = session::customer_of(state, &session).await?;
         let rows: Vec<PasskeyRow> = passkey::list(state, &session.customer_id)
             .await?
             .into_iter()

@@ -36,7 +36,7 @@ async fn signed_in(state: &SharedState, browser: &Browser) -> Result<Option<Sess
 }
 
 async fn email_of(state: &SharedState, s: &SessionRecord) -> Result<String> {
-    Ok(state.store.customer(&s.customer_id).await?.ok_or(Error::NotFound)?.email)
+    Ok(session::customer_of(state, s).await?.email)
 }
 
 async fn totp_page(
@@ -53,7 +53,7 @@ async fn render_totp(state: &SharedState, csrf: &CsrfToken, browser: &Browser, e
         let now = state.now();
         let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         if totp::enrolled(state, &s.customer_id).await? {
-            let unused_codes = state.store.unused_recovery_codes(&s.customer_id).await?;
+            let unused_codes = totp::unused_recovery_codes(state, &s.customer_id).await?;
             let page = TotpPage { csrf: &csrf.0, enrolled: true, qr_png_base64: "", secret: "", unused_codes, error };
             return Ok(pages::render(status, &page));
         }

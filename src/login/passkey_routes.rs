@@ -94,7 +94,7 @@ async fn register_start(
     let started = async {
         check_csrf(&csrf, &headers)?;
         let session = signed_in(&state, &browser).await?;
-        let customer = state.store.customer(&session.customer_id).await?.ok_or(Error::NotFound)?;
+        let customer = session::customer_of(&state, &session).await?;
         passkey::start_registration(&state, &session, &customer.email, state.now()).await
     };
     match started.await {

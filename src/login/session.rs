@@ -82,6 +82,11 @@ pub async fn current(state: &AppState, cookie: Option<&str>, now: i64) -> Result
     }
 }
 
+/// The customer a session belongs to (the account pages and passkey ceremonies show it).
+pub async fn customer_of(state: &AppState, session: &SessionRecord) -> Result<crate::store::CustomerRecord> {
+    state.store.customer(&session.customer_id).await?.ok_or(crate::error::Error::NotFound)
+}
+
 /// Whether a session went unused for longer than the idle timeout.
 pub fn idle(state: &AppState, session: &SessionRecord, now: i64) -> bool {
     now - session.last_seen_at.max(session.auth_time) > state.config.session_idle_timeout_secs.saturating_mul(1000)

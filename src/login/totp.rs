@@ -156,6 +156,11 @@ pub async fn remove(state: &AppState, session: &SessionRecord, now: i64) -> Resu
     factor_change::changed(state, session, Change::AppRemoved, now).await
 }
 
+/// How many of the customer's recovery codes are still unused.
+pub async fn unused_recovery_codes(state: &AppState, customer_id: &str) -> Result<i64> {
+    Ok(state.store.unused_recovery_codes(customer_id).await?)
+}
+
 pub async fn enrolled(state: &AppState, customer_id: &str) -> Result<bool> {
     Ok(state.store.totp_factor(customer_id).await?.is_some())
 }

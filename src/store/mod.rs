@@ -3,20 +3,20 @@
 //! SQLite gets one writer connection (concurrent writers only busy-wait) and a reader pool.
 
 mod clients;
-mod codes;
 mod connectors;
 mod consents;
 mod customers;
 mod factors;
+mod grants;
 mod keys;
 mod passkeys;
 mod sessions;
 
 pub use clients::{ClientRecord, TokenStanding};
-pub use codes::{GrantRecord, RefreshTokenRecord};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;
 pub use factors::TotpRecord;
+pub use grants::{GrantRecord, RefreshTokenRecord};
 pub use keys::SigningKeyRecord;
 pub use passkeys::PasskeyRecord;
 pub use sessions::SessionRecord;

@@ -29,6 +29,10 @@ fn layering_size_and_headers() {
         let rel = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
         let text = std::fs::read_to_string(file).unwrap();
         let http_allowed = rel.ends_with("routes.rs") || rel.starts_with("web/");
+        // A handler parses, calls one feature function and renders: no store calls.
+        if rel.ends_with("routes.rs") && text.contains(".store.") {
+            problems.push(format!("{rel}: calls the store directly (call a feature function)"));
+        }
         // A use of the crate, not a mention of its name in a string or comment.
         let uses = |krate: &str| text.contains(&format!("{krate}::")) || text.contains(&format!("use {krate}"));
         if !http_allowed && uses("axum") {

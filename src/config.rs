@@ -321,6 +321,17 @@ mod tests {
         assert_eq!(e.key, "webauthn_rp_id");
         let e = Config::load(None, env(&[("TESSERA_CODE_TTL_SECS", "soon")])).unwrap_err();
         assert_eq!(e.key, "code_ttl_secs", "{e}");
+        for (var, key, value) in [
+            ("TESSERA_CORS_ALLOWED_ORIGINS", "cors_allowed_origins", "https://app.example/path"),
+            ("TESSERA_SESSION_IDLE_TIMEOUT_SECS", "session_idle_timeout_secs", "0"),
+            ("TESSERA_OFFLINE_ACCESS_MAX_LIFETIME_SECS", "offline_access_max_lifetime_secs", "-1"),
+        ] {
+            let e = Config::load(None, env(&[(var, value)])).unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+        }
+        let ok =
+            Config::load(None, env(&[("TESSERA_CORS_ALLOWED_ORIGINS", "https://a.example http://localhost:3000")]));
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn step_up_page(
         Err(e) => return responses::page(e),
     };
     if q.authz.is_empty() {
-        return step_up_for_change(&state, &session, &q.next, now).await;
+        return step_up_for_change(&state, &session, &q.next).await;
     }
     match step_up::next(&state, &q.authz, &session, now).await {
         Ok(StepUp::SecondFactor(step)) => {
@@ -121,10 +121,10 @@ async fn step_up_page(
 
 /// A change in the account area needs a fresh proof at the account's strongest level: ask for
 /// it in place, then come back to `next`.
-async fn step_up_for_change(state: &SharedState, session: &SessionRecord, next: &str, now: i64) -> Response {
+async fn step_up_for_change(state: &SharedState, session: &SessionRecord, next: &str) -> Response {
     let next = finish::valid_next(next).unwrap_or("/account");
     let secure = state.config.secure_cookies();
-    let mut res = match step_up::for_change(state, session, now).await {
+    let mut res = match step_up::for_change(state, session).await {
         Ok(StepUp::SecondFactor(step)) => {
             let mut res = Redirect::to("/login/second-factor").into_response();
             res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SECOND_STEP, &step, Some(600), secure));

@@ -67,16 +67,7 @@ pub async fn finish(state: &AppState, session: &SessionRecord, removals: &Remova
         return Err(Error::bad_input("There is nothing to review. Continue from the app you were using."));
     }
     let customer = &session.customer_id;
-    for connector in &removals.identities {
-        state.store.unlink_identity(customer, connector).await?;
-    }
-    for id in &removals.passkeys {
-        state.store.delete_passkey(customer, id).await?;
-    }
-    if removals.totp {
-        state.store.remove_totp(customer).await?;
-    }
-    state.store.mark_mailbox_proven(customer, now).await?;
+    state.store.finish_account_review(customer, &removals.identities, &removals.passkeys, removals.totp, now).await?;
     tracing::info!(
         customer = %customer,
         identities = removals.identities.len(),

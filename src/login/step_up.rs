@@ -62,7 +62,7 @@ pub fn satisfied(session: &SessionRecord, acr: &str, within_ms: i64, now: i64) -
 /// What proves the account's strongest level again, before a change to its factors
 /// (`factor_change::require_fresh`): the authenticator app as a step-up of this session, a
 /// passkey, or the mailbox for an account with nothing else.
-pub async fn for_change(state: &AppState, session: &SessionRecord, _now: i64) -> Result<StepUp> {
+pub async fn for_change(state: &AppState, session: &SessionRecord) -> Result<StepUp> {
     Ok(match session::strongest_level(state, &session.customer_id).await? {
         ACR_PASSKEY => StepUp::Passkey,
         ACR_MFA => {

@@ -87,16 +87,6 @@ async fn registration_refuses_grant_types_the_client_cannot_use_rfc_6749_4_4() {
     }
 }
 
-fn tessera(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env_clear()
-        .env("TESSERA_DATA_DIR", dir)
-        .env("TESSERA_LOG", "error")
-        .output()
-        .unwrap()
-}
-
 fn json_of(out: &std::process::Output) -> serde_json::Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -107,7 +97,7 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
 fn the_cli_registers_and_shows_grant_types_rfc_7591_2() {
     let dir = tempfile::tempdir().unwrap();
     let web = ["client", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--json"];
-    let created = json_of(&tessera(dir.path(), &web));
+    let created = json_of(&crate::support::cli(dir.path(), &web));
     assert_eq!(created["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
     let both = [
         "client",
@@ -129,25 +119,25 @@ fn the_cli_registers_and_shows_grant_types_rfc_7591_2() {
         "https://spa.example",
         "--json",
     ];
-    let both = json_of(&tessera(dir.path(), &both));
+    let both = json_of(&crate::support::cli(dir.path(), &both));
     assert_eq!(both["grant_types"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token"]));
     assert_eq!(both["introspect"], true);
     assert_eq!(both["resources"], serde_json::json!(["https://api.example/orders"]));
     assert_eq!(both["allowed_origins"], serde_json::json!(["https://spa.example"]));
 
-    let list = json_of(&tessera(dir.path(), &["client", "list", "--json"]));
+    let list = json_of(&crate::support::cli(dir.path(), &["client", "list", "--json"]));
     assert_eq!(list[0]["grant_types"], created["grant_types"]);
     assert_eq!(list[1]["grant_types"], both["grant_types"]);
-    let text = tessera(dir.path(), &["client", "list"]);
+    let text = crate::support::cli(dir.path(), &["client", "list"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("authorization_code client_credentials refresh_token"));
 
     let machine_without_grant = ["client", "create", "--name", "Batch", "--scope", "orders:read"];
-    let out = tessera(dir.path(), &machine_without_grant);
+    let out = crate::support::cli(dir.path(), &machine_without_grant);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--grant-type client_credentials"));
     let unknown =
         ["client", "create", "--name", "X", "--redirect-uri", "https://x.example/cb", "--grant-type", "password"];
-    let out = tessera(dir.path(), &unknown);
+    let out = crate::support::cli(dir.path(), &unknown);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown grant type"));
 }

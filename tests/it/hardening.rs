@@ -218,35 +218,25 @@ fn clone_new(n: &NewClient) -> NewClient {
     }
 }
 
-fn tessera(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env_clear()
-        .env("TESSERA_DATA_DIR", dir)
-        .env("TESSERA_LOG", "error")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn the_cli_registers_legacy_clients_with_optional_pkce_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let create = ["client", "create", "--name", "Old", "--redirect-uri", "https://old.example/cb", "--json"];
-    let out = tessera(dir.path(), &create);
+    let out = crate::support::cli(dir.path(), &create);
     let modern: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(modern["pkce"], "required");
-    let out = tessera(dir.path(), &[&create[..], &["--pkce", "optional"]].concat());
+    let out = crate::support::cli(dir.path(), &[&create[..], &["--pkce", "optional"]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let legacy: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(legacy["pkce"], "optional");
-    let out = tessera(dir.path(), &[&create[..], &["--public", "--pkce", "optional"]].concat());
+    let out = crate::support::cli(dir.path(), &[&create[..], &["--public", "--pkce", "optional"]].concat());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PKCE"), "{}", String::from_utf8_lossy(&out.stderr));
     // An existing client can be switched either way (upgrades: clients that never sent PKCE).
     let id = modern["client_id"].as_str().unwrap();
-    let out = tessera(dir.path(), &["client", "update", id, "--pkce", "optional"]);
+    let out = crate::support::cli(dir.path(), &["client", "update", id, "--pkce", "optional"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = tessera(dir.path(), &["client", "list", "--json"]);
+    let out = crate::support::cli(dir.path(), &["client", "list", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = list.as_array().unwrap().iter().find(|c| c["client_id"] == id).unwrap().clone();
     assert_eq!(row["pkce"], "optional");

@@ -298,3 +298,14 @@ pub async fn stored_totp_secret(server: &TestServer) -> Vec<u8> {
     let row = sqlx::query("SELECT sealed_secret FROM totp_factors").fetch_one(&mut conn).await.unwrap();
     row.get::<Vec<u8>, _>(0)
 }
+
+/// Run the `tessera` CLI with only `data_dir` set (a clean environment).
+pub fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env_clear()
+        .env("TESSERA_DATA_DIR", dir)
+        .env("TESSERA_LOG", "error")
+        .output()
+        .unwrap()
+}

@@ -148,7 +148,7 @@ impl Default for Config {
             federated_sign_ins_per_minute: 60,
             // Issue #10, federation slice.
             federation_allow_private_networks: false,
-            federation_acr_ceiling: crate::login::session::ACR_EMAIL.into(),
+            federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
         }
     }
 }
@@ -355,7 +355,7 @@ mod tests {
     fn federation_settings_default_to_the_safe_side_and_are_checked() {
         let c = Config::load(None, env(&[])).unwrap();
         assert!(!c.federation_allow_private_networks);
-        assert_eq!(c.federation_acr_ceiling, crate::login::session::ACR_EMAIL);
+        assert_eq!(c.federation_acr_ceiling, crate::session::ACR_EMAIL);
         let c = Config::load(None, env(&[("TESSERA_FEDERATION_ALLOW_PRIVATE_NETWORKS", "true")])).unwrap();
         assert!(c.federation_allow_private_networks);
         let e = Config::load(None, env(&[("TESSERA_FEDERATION_ACR_CEILING", "urn:nope")])).unwrap_err();

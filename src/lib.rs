@@ -5,6 +5,7 @@
 //! (`crypto`, `store`, `ephemeral`, `mail`, `web`). Requests flow one way:
 //! `routes.rs` → feature function → `store/`.
 
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod admin;
 pub mod federation;
 pub mod login;
 pub mod oidc;
+pub mod session;
 
 pub mod crypto;
 pub mod ephemeral;
@@ -22,7 +24,7 @@ pub mod mail;
 pub mod store;
 pub mod web;
 
+pub use app::{app, serve};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use state::{AppState, SharedState};
-pub use web::server::{app, serve};

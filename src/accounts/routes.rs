@@ -1,14 +1,16 @@
 //! Thin handlers for the account page: the customer's passkeys, to rename or remove.
 
+use super::pages::{AccountPage, PasskeyRow};
 use crate::error::{Error, Result};
 use crate::login::factor_change::Renewed;
 use crate::login::passkey_routes::renewed_cookie;
-use crate::login::{email, passkey, session};
+use crate::login::{email, passkey};
+use crate::session;
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{self, AccountPage, PasskeyRow, utc_minute};
+use crate::web::pages::{self, utc_minute};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};

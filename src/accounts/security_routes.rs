@@ -1,17 +1,19 @@
 //! Thin handlers for the account's security pages: the authenticator app with its recovery
 //! codes, and the list of sessions.
 
+use super::pages::{RecoveryCodesPage, SessionRow, SessionsPage, TotpPage};
 use super::routes::form_session;
 use super::sessions;
 use crate::error::{Error, Result};
 use crate::login::factor_change::Renewed;
 use crate::login::passkey_routes::renewed_cookie;
-use crate::login::{session, totp};
+use crate::login::totp;
+use crate::session;
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{self, RecoveryCodesPage, SessionRow, SessionsPage, TotpPage, utc_minute};
+use crate::web::pages::{self, utc_minute};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, State};

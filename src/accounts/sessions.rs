@@ -1,27 +1,13 @@
 //! The customer's sessions as the sessions page shows them, and ending them.
 
 use crate::error::{Error, Result};
-use crate::login::session;
+use crate::session;
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
-pub use crate::login::session::device;
+pub use crate::session::device;
 
-/// How a session was signed in, in words.
-pub fn methods(amr: &str) -> String {
-    let words: Vec<&str> = amr
-        .split(' ')
-        .filter_map(|m| match m {
-            "email" => Some("email"),
-            "otp" => Some("authenticator app"),
-            "rec" => Some("recovery code"),
-            "hwk" | "swk" => Some("passkey"),
-            "fed" => Some("social sign-in"),
-            _ => None,
-        })
-        .collect();
-    if words.is_empty() { "unknown".into() } else { words.join(" + ") }
-}
+pub use crate::session::methods_in_words as methods;
 
 pub async fn list(state: &AppState, customer_id: &str, now: i64) -> Result<Vec<SessionRecord>> {
     let all = state.store.sessions_of(customer_id, now).await?;
@@ -32,7 +18,7 @@ pub async fn list(state: &AppState, customer_id: &str, now: i64) -> Result<Vec<S
 pub async fn end_one(state: &AppState, current: &SessionRecord, id: &str, now: i64) -> Result<()> {
     let target = state.store.session_by_id(id, now).await?.filter(|s| s.customer_id == current.customer_id);
     let target = target.ok_or(Error::NotFound)?;
-    session::end(state, &target, false).await
+    crate::oidc::logout::end(state, &target, false).await
 }
 
 /// End every session of the customer except `current`.
@@ -40,7 +26,7 @@ pub async fn end_others(state: &AppState, current: &SessionRecord, now: i64) -> 
     let others: Vec<SessionRecord> =
         list(state, &current.customer_id, now).await?.into_iter().filter(|s| s.id != current.id).collect();
     for s in &others {
-        session::end(state, s, false).await?;
+        crate::oidc::logout::end(state, s, false).await?;
     }
     Ok(others.len())
 }
@@ -56,7 +42,5 @@ mod tests {
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1";
         assert_eq!(device(iphone), "Safari on iOS");
         assert_eq!(device(""), "A browser on an unknown system");
-        assert_eq!(methods("email otp mfa"), "email + authenticator app");
-        assert_eq!(methods("hwk user"), "passkey");
     }
 }

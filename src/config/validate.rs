@@ -94,10 +94,10 @@ impl Config {
             return Err(err("sign_in_mails_slowed_interval_secs", "must be between 1 and 900 seconds"));
         }
         // Issue #10, federation slice.
-        if crate::login::session::acr_level(&self.federation_acr_ceiling).is_none() {
+        if crate::session::acr_level(&self.federation_acr_ceiling).is_none() {
             return Err(err(
                 "federation_acr_ceiling",
-                format!("must be one of {}", crate::login::session::ACR_VALUES_SUPPORTED.join(", ")),
+                format!("must be one of {}", crate::session::ACR_VALUES_SUPPORTED.join(", ")),
             ));
         }
         self.validate_abuse_limits()

@@ -9,14 +9,13 @@ use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::login::factor_change::{self, Change, Renewed};
 use crate::login::finish::{self, Attempt, Opened, Proof};
-use crate::login::session::{self, Browser, NewSession};
+use crate::session::{self, Browser, NewSession};
 use crate::state::AppState;
 use crate::store::FederatedIdentityRecord;
 use crate::store::SessionRecord;
 use serde::{Deserialize, Serialize};
 
-/// RFC 8176 §2: `fed`, federated authentication.
-pub const AMR_FED: &str = "fed";
+pub use crate::session::AMR_FED;
 const LINK_TTL_SECS: i64 = 15 * 60;
 
 pub enum Outcome {
@@ -133,7 +132,7 @@ pub async fn resolve(
     if !state.store.create_federated_customer(&email, user.name.as_deref(), &id, &new.record).await? {
         return Err(Error::bad_input("Please try again."));
     }
-    session::retire_previous(state, a.previous.as_ref(), &new.record).await?;
+    crate::oidc::logout::retire_previous(state, a.previous.as_ref(), &new.record).await?;
     tracing::info!(connector = %c.id, customer = %id.customer_id, "account created through a connector");
     Ok(Outcome::SignedIn { session: new, authz: user.authz })
 }

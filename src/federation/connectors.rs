@@ -7,7 +7,7 @@
 use super::outbound::Policy;
 use super::presets;
 use crate::error::{Error, Result};
-use crate::login::session::{ACR_EMAIL, acr_level};
+use crate::session::{ACR_EMAIL, acr_level};
 use crate::state::AppState;
 use crate::store::ConnectorRecord;
 use serde::{Deserialize, Serialize};

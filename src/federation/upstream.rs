@@ -14,7 +14,7 @@ use super::presets;
 use super::request::{authorization_url, token_form};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
-use crate::login::session::{ACR_EMAIL, acr_level};
+use crate::session::{ACR_EMAIL, acr_level};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_connectors_acr_never_exceeds_the_ceiling() {
-        use crate::login::session::{ACR_MFA, ACR_PASSKEY};
+        use crate::session::{ACR_MFA, ACR_PASSKEY};
         assert_eq!(capped_acr(ACR_PASSKEY, ACR_EMAIL), ACR_EMAIL);
         assert_eq!(capped_acr(ACR_MFA, ACR_EMAIL), ACR_EMAIL);
         assert_eq!(capped_acr(ACR_MFA, ACR_PASSKEY), ACR_MFA);

@@ -7,8 +7,8 @@
 //! ten minutes (`require_fresh`); the person is asked for it in place and comes back. Every
 //! change gives the session a new secret and is mailed to the customer (`changed`).
 
-use super::session;
 use crate::error::{Error, Result};
+use crate::session;
 use crate::state::AppState;
 use crate::store::SessionRecord;
 

@@ -2,15 +2,16 @@
 //! for step-up requests from apps.
 
 use super::finish;
-use super::session;
+use super::pages::{SecondFactorPage, StepUpPage};
 use super::step_up::{self, StepUp};
 use super::totp::{self, Finished};
 use crate::error::Error;
+use crate::session;
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{self, SecondFactorPage, StepUpPage};
+use crate::web::pages;
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};
@@ -153,7 +154,7 @@ async fn step_up_cancel(
         return responses::page(e);
     }
     match step_up::cancel(&state, &f.authz, state.now()).await {
-        Ok(r) => responses::authorization(r),
+        Ok(r) => crate::oidc::routes::authorization_response(r),
         Err(e) => responses::page(e),
     }
 }

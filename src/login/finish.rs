@@ -9,10 +9,10 @@
 //! one) is a fixation target. Routes never open sessions themselves.
 
 use super::review;
-use super::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
 use super::totp::{self, SecondStep};
 use crate::crypto::secrets;
 use crate::error::Result;
+use crate::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -82,7 +82,7 @@ pub async fn establish(
     let previous = a.previous.as_ref();
     let new = session::successor(state, previous, customer_id, acr, amr, &a.browser, a.remember, now);
     state.store.insert_session(&new.record).await?;
-    session::retire_previous(state, previous, &new.record).await?;
+    crate::oidc::logout::retire_previous(state, previous, &new.record).await?;
     tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
     Ok(new)
 }
@@ -97,7 +97,7 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
             // factors they attached are not asked for, their sessions end, and the owner
             // decides what stays.
             for s in state.store.sessions_of(&customer_id, now).await? {
-                session::end(state, &s, false).await?;
+                crate::oidc::logout::end(state, &s, false).await?;
             }
             let new = establish(state, &customer_id, ACR_EMAIL, AMR_EMAIL, a, now).await?;
             review::begin(state, &new.record).await?;

@@ -7,10 +7,10 @@
 //! replayed or stale response finds nothing.
 
 use super::factor_change::{self, Change, Renewed};
-use super::session::{self, ACR_PASSKEY, Browser, NewSession};
 use crate::config::Config;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::session::{self, ACR_PASSKEY, AMR_HWK, AMR_SWK, AMR_USER, Browser, NewSession};
 use crate::state::AppState;
 use crate::store::{PasskeyRecord, SessionRecord};
 use base64::Engine;
@@ -207,7 +207,7 @@ pub async fn finish_sign_in(
     if !state.store.use_passkey(&record, previous, &new.record).await? {
         return Err(Error::bad_input("This passkey was just used elsewhere. Please try again."));
     }
-    session::retire_previous(state, previous_session, &new.record).await?;
+    crate::oidc::logout::retire_previous(state, previous_session, &new.record).await?;
     tracing::info!(session = %new.record.id, customer = %record.customer_id, passkey = %record.id, "signed in with a passkey");
     Ok(new)
 }
@@ -215,8 +215,8 @@ pub async fn finish_sign_in(
 /// RFC 8176 §2: `swk` for a key that may leave the device (a synced, backup-eligible
 /// passkey), `hwk` for a device-bound one; `user` when the authenticator verified the user.
 pub fn amr(backup_eligible: bool, user_verified: bool) -> String {
-    let key = if backup_eligible { "swk" } else { "hwk" };
-    if user_verified { format!("{key} user") } else { key.to_string() }
+    let key = if backup_eligible { AMR_SWK } else { AMR_HWK };
+    if user_verified { format!("{key} {AMR_USER}") } else { key.to_string() }
 }
 
 /// A passkey as the account page shows it.

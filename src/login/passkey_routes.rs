@@ -3,15 +3,16 @@
 //! `X-CSRF-Token` header.
 
 use super::factor_change::Renewed;
+use super::pages::PasskeyOfferPage;
 use super::passkey::{self, PublicKeyCredential, RegisterPublicKeyCredential};
-use super::session;
 use crate::ephemeral::limits;
 use crate::error::{Error, Result};
+use crate::session;
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{self, PasskeyOfferPage};
+use crate::web::pages;
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Query, State};

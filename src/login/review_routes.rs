@@ -1,14 +1,15 @@
 //! Thin handlers for the review after the first mail proof of an account that was set up
 //! through a provider (see `review`).
 
+use super::pages::ReviewPage;
 use super::review::{self, Removals};
-use super::session;
 use crate::error::Error;
 use crate::oidc::authorize;
+use crate::session;
 use crate::state::SharedState;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{self, ReviewPage};
+use crate::web::pages;
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};

@@ -3,15 +3,16 @@
 use super::approval::Approval;
 use super::email::{self, Asker, LinkOutcome, LinkView, Proven, Status};
 use super::finish::{self, Attempt, Opened};
+use super::pages::{CheckMailPage, LinkPage, LoginPage};
 use super::passkey;
-use super::session::{self, NewSession};
 use crate::error::Error;
 use crate::oidc::authorize;
+use crate::session::{self, NewSession};
 use crate::state::SharedState;
 use crate::store::SessionRecord;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{self, CheckMailPage, DonePage, LinkPage, LoginPage};
+use crate::web::pages::{self, DonePage};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};

@@ -1,11 +1,11 @@
 //! Step-up: a signed-in person is asked for the factor that is missing for the level an app
 //! asked for, not for a whole new sign-in.
 
-use super::session::{self, ACR_MFA, ACR_PASSKEY, acr_level};
 use super::totp::{self, SecondStep};
 use crate::error::{Error, Result};
 use crate::oidc::authorize;
 use crate::oidc::redirect::AuthorizationResponse;
+use crate::session::{self, ACR_MFA, ACR_PASSKEY, acr_level};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 

@@ -7,9 +7,9 @@
 
 use super::factor_change::{self, Change, Renewed};
 use super::finish::{self, Attempt};
-use super::session::{self, ACR_MFA, AMR_MFA, AMR_OTP, AMR_RECOVERY, Browser, NewSession};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::session::{self, ACR_MFA, AMR_MFA, AMR_OTP, AMR_RECOVERY, Browser, NewSession};
 use crate::state::AppState;
 use crate::store::{SessionRecord, TotpRecord};
 use serde::{Deserialize, Serialize};

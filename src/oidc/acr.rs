@@ -3,8 +3,8 @@
 //! honoured as requirements: the weakest known value asked for is the minimum.
 
 use crate::error::{Error, Result};
-use crate::login::session::{ACR_VALUES_SUPPORTED, acr_level};
 use crate::oidc::params::Params;
+use crate::session::{ACR_VALUES_SUPPORTED, acr_level};
 use serde_json::Value;
 
 /// What a request asks about the authentication level.

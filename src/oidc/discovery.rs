@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use crate::crypto::keys::Alg;
-use crate::login::session::ACR_VALUES_SUPPORTED;
 use crate::oidc::scopes::{EMAIL_CLAIMS, PROFILE_CLAIMS, SUPPORTED};
+use crate::session::ACR_VALUES_SUPPORTED;
 use serde_json::{Value, json};
 
 pub fn metadata(config: &Config) -> Value {

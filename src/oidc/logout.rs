@@ -3,10 +3,10 @@
 //! that client (§3). When the hint matches the current session, logout happens at once;
 //! otherwise the person confirms first (§2: protect against unwanted logouts).
 
+use super::backchannel;
 use super::clients::Client;
 use super::params::Params;
 use crate::error::{Error, Result};
-use crate::login::session;
 use crate::state::AppState;
 use crate::store::SessionRecord;
 use std::sync::Arc;
@@ -72,7 +72,35 @@ pub async fn check(
 /// End the session (if any).
 pub async fn log_out(state: &AppState, session: Option<&SessionRecord>) -> Result<()> {
     if let Some(s) = session {
-        session::end(state, s, true).await?;
+        end(state, s, true).await?;
     }
     Ok(())
+}
+
+/// End a session: revoke what was issued in it and tell the clients that asked for
+/// back-channel logout. `keep_offline` spares `offline_access` grants (RP-initiated logout).
+pub async fn end(state: &AppState, session: &SessionRecord, keep_offline: bool) -> Result<()> {
+    let now = state.now();
+    let mut deliveries = Vec::new();
+    for (client_id, uri) in state.store.backchannel_clients(&session.id).await? {
+        let alg = match state.clients.get(&state.store, &client_id, now).await? {
+            Some(c) => c.id_token_alg.unwrap_or(state.keys.default_alg),
+            None => continue,
+        };
+        let token = backchannel::logout_token(state, &client_id, alg, &session.customer_id, &session.id, now);
+        deliveries.push((uri, token));
+    }
+    state.store.end_session(&session.id, now, keep_offline).await?;
+    tracing::info!(session = %session.id, notified = deliveries.len(), "session ended");
+    backchannel::deliver(state, deliveries);
+    Ok(())
+}
+
+/// A browser holds one session: once `new` is stored, the browser's previous session ends
+/// unless `new` renewed it. Offline grants survive, as in RP-initiated logout.
+pub async fn retire_previous(state: &AppState, previous: Option<&SessionRecord>, new: &SessionRecord) -> Result<()> {
+    match previous {
+        Some(p) if p.id != new.id => end(state, p, true).await,
+        _ => Ok(()),
+    }
 }

@@ -15,6 +15,7 @@ pub mod id_token_hint;
 pub mod interaction;
 pub mod introspection;
 pub mod logout;
+pub mod pages;
 pub mod params;
 pub mod pkce;
 pub mod prompt;

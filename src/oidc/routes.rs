@@ -1,14 +1,16 @@
 //! Thin handlers for every OIDC endpoint: parse, call one feature function, render.
 
 use super::authorize::{self, Next, Untrusted};
+use super::pages::{ConsentPage, LogoutPage, SelectAccountPage};
+use super::redirect::{AuthorizationResponse, ResponseMode};
 use super::{consent, discovery, grants, introspection, logout, revocation, select_account, userinfo};
 use crate::ephemeral::limits;
-use crate::login::session;
+use crate::session;
 use crate::state::SharedState;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
 use crate::web::extract::{OAuthForm, UserInfoRequest, bearer_token};
-use crate::web::pages::{self, ConsentPage, DonePage, LogoutPage, SelectAccountPage};
+use crate::web::pages::{self, DonePage};
 use crate::web::request::Browser;
 use crate::web::responses;
 use axum::extract::{Form, Query, State};
@@ -57,7 +59,7 @@ async fn jwks(State(state): State<SharedState>) -> Response {
 /// Render what the authorization endpoint decided.
 pub fn next_response(next: Result<Next, Untrusted>) -> Response {
     match next {
-        Ok(Next::Respond(r)) => responses::authorization(r),
+        Ok(Next::Respond(r)) => authorization_response(r),
         Ok(Next::SignIn(r)) => Redirect::to(&format!("/login?authz={}", r.id)).into_response(),
         Ok(Next::Consent(r)) => Redirect::to(&format!("/consent?authz={}", r.id)).into_response(),
         Ok(Next::StepUp(r)) => Redirect::to(&format!("/login/step-up?authz={}", r.id)).into_response(),
@@ -183,7 +185,7 @@ async fn consent_answer(
     let now = state.now();
     if f.decision != "allow" {
         return match authorize::deny(&state, &f.authz, now).await {
-            Ok(r) => responses::authorization(r),
+            Ok(r) => authorization_response(r),
             Err(e) => responses::page(e),
         };
     }
@@ -287,4 +289,12 @@ async fn logout_post(
         None => false,
     };
     run_logout(state, csrf, browser, pairs, confirmed).await
+}
+
+/// An authorization response: a 303 redirect, or an auto-submitting form (form_post).
+pub fn authorization_response(r: AuthorizationResponse) -> Response {
+    match r.mode {
+        ResponseMode::Query => Redirect::to(&r.location()).into_response(),
+        ResponseMode::FormPost => responses::form_post(&r.redirect_uri, &r.params),
+    }
 }

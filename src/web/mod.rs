@@ -10,4 +10,3 @@ pub mod pages;
 pub mod request;
 pub mod responses;
 pub mod security_headers;
-pub mod server;

@@ -28,8 +28,8 @@ impl Browser {
         client_network(&self.ip)
     }
 
-    pub fn facts(&self) -> crate::login::session::Browser<'_> {
-        crate::login::session::Browser { ip: &self.ip, user_agent: &self.user_agent }
+    pub fn facts(&self) -> crate::session::Browser<'_> {
+        crate::session::Browser { ip: &self.ip, user_agent: &self.user_agent }
     }
 }
 

@@ -4,7 +4,6 @@
 
 use super::pages::{self, ErrorPage, FormPostPage};
 use crate::error::Error;
-use crate::oidc::redirect::{AuthorizationResponse, ResponseMode};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -92,16 +91,10 @@ pub fn step_up_url(next: &str) -> String {
     format!("/login/step-up?next={next}")
 }
 
-/// An authorization response: a 303 redirect, or an auto-submitting form (form_post).
-pub fn authorization(r: AuthorizationResponse) -> Response {
-    match r.mode {
-        ResponseMode::Query => Redirect::to(&r.location()).into_response(),
-        ResponseMode::FormPost => {
-            let mut res = pages::render(StatusCode::OK, &FormPostPage { action: &r.redirect_uri, fields: &r.params });
-            // The form posts to the client, so this page alone may submit cross-origin.
-            res.headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, super::security_headers::form_post_csp(&r.redirect_uri));
-            res
-        }
-    }
+/// A page that posts `fields` to `action` as soon as it loads (OAuth 2.0 Form Post Response
+/// Mode); the only page allowed to submit a form to another origin.
+pub fn form_post(action: &str, fields: &[(&'static str, String)]) -> Response {
+    let mut res = pages::render(StatusCode::OK, &FormPostPage { action, fields });
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, super::security_headers::form_post_csp(action));
+    res
 }

@@ -3,7 +3,6 @@
 
 use crate::crypto::secrets;
 use crate::error::Result;
-use crate::oidc::backchannel;
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -31,6 +30,33 @@ pub const AMR_OTP: &str = "otp";
 pub const AMR_RECOVERY: &str = "rec";
 /// RFC 8176 §2: multiple-factor authentication.
 pub const AMR_MFA: &str = "mfa";
+/// RFC 8176 §2: `fed`, federated authentication (a provider's sign-in).
+pub const AMR_FED: &str = "fed";
+/// RFC 8176 §2: proof of a hardware-bound key (a device-bound passkey).
+pub const AMR_HWK: &str = "hwk";
+/// RFC 8176 §2: proof of a software-secured key (a synced, backup-eligible passkey).
+pub const AMR_SWK: &str = "swk";
+/// RFC 8176 §2: the authenticator verified the user (PIN or biometrics).
+pub const AMR_USER: &str = "user";
+
+/// How a session was signed in, in words (the sessions page).
+pub fn methods_in_words(amr: &str) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for m in amr.split(' ') {
+        let word = match m {
+            AMR_EMAIL => "email",
+            AMR_OTP => "authenticator app",
+            AMR_RECOVERY => "recovery code",
+            AMR_HWK | AMR_SWK => "passkey",
+            AMR_FED => "social sign-in",
+            _ => continue,
+        };
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    if words.is_empty() { "another method".into() } else { words.join(" + ") }
+}
 
 /// The union of two space-separated `amr` lists, in order, without repeats.
 pub fn amr_union(a: &str, b: &str) -> String {
@@ -70,7 +96,7 @@ pub async fn current(state: &AppState, cookie: Option<&str>, now: i64) -> Result
             let Some(s) = state.store.session_by_token(&secrets::hash(token), now).await? else { return Ok(None) };
             if idle(state, &s, now) {
                 tracing::info!(session = %s.id, "session ended after the idle timeout");
-                end(state, &s, true).await?;
+                crate::oidc::logout::end(state, &s, true).await?;
                 return Ok(None);
             }
             if now - s.last_seen_at > 60_000 {
@@ -95,7 +121,7 @@ pub fn idle(state: &AppState, session: &SessionRecord, now: i64) -> bool {
 /// The session that a sign-in in this browser sets. When the browser's `previous` session is
 /// the same customer's, it is renewed: its secret (the cookie) is new, so a planted or stolen
 /// cookie value dies (session fixation), while its public id (`sid`) stays, so the apps'
-/// back-channel logout still matches. Otherwise a new session is made; `retire_previous`
+/// back-channel logout still matches. Otherwise a new session is made; `oidc::logout::retire_previous`
 /// then ends the old one.
 #[allow(clippy::too_many_arguments)]
 pub fn successor(
@@ -114,15 +140,6 @@ pub fn successor(
         new.record.created_at = p.created_at;
     }
     new
-}
-
-/// A browser holds one session: once `new` is stored, the browser's previous session ends
-/// unless `new` renewed it. Offline grants survive, as in RP-initiated logout.
-pub async fn retire_previous(state: &AppState, previous: Option<&SessionRecord>, new: &SessionRecord) -> Result<()> {
-    match previous {
-        Some(p) if p.id != new.id => end(state, p, true).await,
-        _ => Ok(()),
-    }
 }
 
 /// Give a session a new secret (after a step-up or a factor change); returns the new cookie
@@ -211,25 +228,6 @@ pub fn new_session(
     NewSession { token, record }
 }
 
-/// End a session: revoke what was issued in it and tell the clients that asked for
-/// back-channel logout. `keep_offline` spares `offline_access` grants (RP-initiated logout).
-pub async fn end(state: &AppState, session: &SessionRecord, keep_offline: bool) -> Result<()> {
-    let now = state.now();
-    let mut deliveries = Vec::new();
-    for (client_id, uri) in state.store.backchannel_clients(&session.id).await? {
-        let alg = match state.clients.get(&state.store, &client_id, now).await? {
-            Some(c) => c.id_token_alg.unwrap_or(state.keys.default_alg),
-            None => continue,
-        };
-        let token = backchannel::logout_token(state, &client_id, alg, &session.customer_id, &session.id, now);
-        deliveries.push((uri, token));
-    }
-    state.store.end_session(&session.id, now, keep_offline).await?;
-    tracing::info!(session = %session.id, notified = deliveries.len(), "session ended");
-    backchannel::deliver(state, deliveries);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +239,8 @@ mod tests {
         assert_eq!(acr_level("urn:other"), None);
         assert_eq!(amr_union("email", "otp mfa"), "email otp mfa");
         assert_eq!(amr_union("email otp", "otp"), "email otp");
+        assert_eq!(methods_in_words("email otp mfa"), "email + authenticator app");
+        assert_eq!(methods_in_words("hwk user"), "passkey");
+        assert_eq!(methods_in_words("fed pwd"), "social sign-in");
     }
 }

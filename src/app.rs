@@ -1,4 +1,5 @@
-//! The whole HTTP application: every feature's routes, and the layers around them.
+//! The whole HTTP application: the one route table (every feature's routes) and the layers
+//! around them, and `serve`.
 
 use crate::state::SharedState;
 use crate::{accounts, admin, federation, login, oidc, web};

@@ -1,0 +1,30 @@
+//! The provider's own pages (consent, logout, account chooser), as askama templates.
+
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "oidc/consent.html")]
+pub struct ConsentPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+    pub client_name: &'a str,
+    pub asks_for: &'a [&'a str],
+}
+
+#[derive(Template)]
+#[template(path = "oidc/logout.html")]
+pub struct LogoutPage<'a> {
+    pub csrf: &'a str,
+    pub client_name: Option<&'a str>,
+    pub fields: &'a [(String, String)],
+}
+
+/// `prompt=select_account`: continue as the signed-in account, or use another one.
+#[derive(Template)]
+#[template(path = "oidc/select_account.html")]
+pub struct SelectAccountPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+    pub client_name: &'a str,
+    pub email: &'a str,
+}

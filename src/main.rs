@@ -1,12 +1,14 @@
 //! The `tessera` command: serve, migrate, and manage clients and connectors.
 
 mod connector_cli;
+mod consent_cli;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tessera::clock::SystemClock;
+use tessera::consent::purposes::{self as consent_purposes, ClientPurpose};
 use tessera::crypto::keys::Alg;
 use tessera::oidc::clients::{self, Client, NewClient};
 use tessera::oidc::grants::GrantType;
@@ -35,8 +37,19 @@ enum Command {
     /// Manage registered apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(Box<ClientCommand>),
+    /// Manage consent purposes (what the brand may do with a customer's data).
+    #[command(subcommand)]
+    Purpose(Box<consent_cli::PurposeCommand>),
+    /// Publish and list versions of policies (privacy policy, terms of service…).
+    #[command(subcommand)]
+    Policy(Box<consent_cli::PolicyCommand>),
+    /// The consent ledger: verify every chain, export a customer's.
+    #[command(subcommand)]
+    Consent(Box<consent_cli::ConsentCommand>),
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Register an app; prints its client_id and (confidential clients) its secret, once.
@@ -82,6 +95,10 @@ enum ClientCommand {
         /// endpoints from a browser, besides its redirect URIs' origins (repeatable).
         #[arg(long = "allowed-origin")]
         allowed_origins: Vec<String>,
+        /// A consent purpose the app may ask for: `<id>:optional` or `<id>:required[:<why>]`
+        /// (repeatable).
+        #[arg(long = "purpose")]
+        purposes: Vec<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -159,6 +176,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Client(c) => client(*c, config).await,
         Command::Connector(c) => connector_cli::run(*c, config).await,
+        Command::Purpose(c) => consent_cli::purpose(*c, config).await,
+        Command::Policy(c) => consent_cli::policy(*c, config).await,
+        Command::Consent(c) => consent_cli::consent(*c, config).await,
     }
 }
 
@@ -221,8 +241,13 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             introspect,
             resources,
             allowed_origins,
+            purposes,
             json,
         } => {
+            let fail = |e: tessera::Error| anyhow::anyhow!("{}", e.description());
+            let purposes: Vec<ClientPurpose> =
+                purposes.iter().map(|p| ClientPurpose::parse(p)).collect::<Result<_, _>>().map_err(fail)?;
+            consent_purposes::check_for_client(&store, &purposes).await.map_err(fail)?;
             let id_token_alg = match id_token_alg {
                 Some(a) => Some(
                     Alg::parse(&a).ok_or_else(|| anyhow::anyhow!("--id-token-alg must be ES256, RS256 or EdDSA"))?,
@@ -246,6 +271,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             };
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            consent_purposes::register_for_client(&store, &client.id, &purposes).await.map_err(fail)?;
             if json {
                 let v = serde_json::json!({
                     "client_id": client.id, "client_secret": secret, "name": client.name,

@@ -50,7 +50,7 @@ impl AppState {
         let (mailer, mail_from) = Mailer::from_config(&config)?;
         let webauthn = crate::login::passkey::relying_party(&config)?;
         let outbound = crate::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
-        Ok(Arc::new(AppState {
+        let state = Arc::new(AppState {
             ephemeral: Ephemeral::new(
                 EphemeralBackend::Memory(MemoryEphemeral::new(
                     clock.clone(),
@@ -74,7 +74,10 @@ impl AppState {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             outbound,
-        }))
+        });
+        // Consents remembered before the consent ledger existed become its first entries.
+        crate::consent::ledger::backfill(&state).await.map_err(|e| anyhow::anyhow!("consent ledger: {e:?}"))?;
+        Ok(state)
     }
 
     pub fn now(&self) -> i64 {

@@ -1,6 +1,7 @@
 //! The admin API: who may call it. A caller presents a bearer access token that Tessera
 //! itself issued (client_credentials) to a client holding the `tessera:admin` scope.
 
+pub mod consent_routes;
 pub mod routes;
 
 use crate::error::{Error, Result};

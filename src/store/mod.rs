@@ -9,7 +9,9 @@ mod customers;
 mod factors;
 mod grants;
 mod keys;
+mod ledger;
 mod passkeys;
+mod purposes;
 mod sessions;
 
 pub use clients::{ClientRecord, TokenStanding};
@@ -18,7 +20,9 @@ pub use customers::CustomerRecord;
 pub use factors::TotpRecord;
 pub use grants::{GrantRecord, RefreshTokenRecord};
 pub use keys::SigningKeyRecord;
+pub use ledger::LedgerRecord;
 pub use passkeys::PasskeyRecord;
+pub use purposes::{ClientPurposeRecord, PolicyRecord, PurposeRecord};
 pub use sessions::SessionRecord;
 
 use crate::crypto::private_files;

@@ -10,6 +10,7 @@ mod authorize;
 mod claims;
 mod cli;
 mod client_grants;
+mod consent_model;
 mod cors;
 mod cross_device;
 mod discovery;

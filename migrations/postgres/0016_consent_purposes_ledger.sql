@@ -1,0 +1,68 @@
+-- Consent as its own model (issue #13): versioned policies, purposes that point to them, the
+-- purposes each client may ask for, and the append-only consent ledger.
+
+-- One row per published version of a policy; the text is kept exactly as published and its
+-- SHA-256 (hex) is what ledger entries point to.
+CREATE TABLE policies (
+    id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    material BIGINT NOT NULL,
+    published_at BIGINT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+
+-- What the brand may do with a customer's data. data_categories and channels are
+-- space-separated words; retired purposes stay for the ledger but are no longer offered.
+CREATE TABLE purposes (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    notice TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    data_categories TEXT NOT NULL DEFAULT '',
+    channels TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    retired_at BIGINT
+);
+
+-- The purposes a client is registered for: required (with the reason shown) or optional.
+CREATE TABLE client_purposes (
+    client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    purpose_id TEXT NOT NULL REFERENCES purposes(id),
+    required BIGINT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (client_id, purpose_id)
+);
+
+-- Every grant and withdrawal, as proof. Append-only: each entry carries the hash of the
+-- previous entry of the same customer (seq - 1), and consent_heads the hash of the last one,
+-- so an edited, deleted or truncated entry breaks the chain (`tessera consent verify`).
+CREATE TABLE consent_ledger (
+    customer_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    client_id TEXT NOT NULL,
+    item TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    policy_version BIGINT NOT NULL,
+    text_hash TEXT NOT NULL,
+    action TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    channel TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (customer_id, seq)
+);
+CREATE INDEX consent_ledger_client ON consent_ledger (client_id, customer_id);
+
+CREATE TABLE consent_heads (
+    customer_id TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);

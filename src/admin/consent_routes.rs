@@ -1,0 +1,103 @@
+//! Thin handlers for consent purposes and policy versions in the admin API
+//! (`/admin/api/v1/purposes`, `/admin/api/v1/policies`), for the same callers as the rest of
+//! the admin API.
+
+use super::routes::{AdminCaller, error};
+use crate::consent::policies::{self, NewVersion};
+use crate::consent::purposes::{self, PurposeInput};
+use crate::error::Error;
+use crate::state::SharedState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn api() -> Router<SharedState> {
+    Router::new()
+        .route("/admin/api/v1/purposes", get(list).post(create))
+        .route("/admin/api/v1/purposes/{id}", axum::routing::patch(update))
+        .route("/admin/api/v1/purposes/{id}/retire", post(retire))
+        .route("/admin/api/v1/policies", get(list_policies).post(publish))
+        .route("/admin/api/v1/policies/{id}/versions/{version}", get(policy_text))
+}
+
+fn input(body: &Bytes) -> Result<PurposeInput, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::bad_input(format!("the body is not a valid purpose: {e}")))
+}
+
+async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
+    match purposes::list(&state).await {
+        Ok(v) => Json(json!({ "purposes": v })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn create(State(state): State<SharedState>, _: AdminCaller, body: Bytes) -> Response {
+    let done = async { purposes::create(&state, input(&body)?, state.now()).await };
+    match done.await {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn update(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>, body: Bytes) -> Response {
+    let done = async { purposes::update(&state, &id, input(&body)?, state.now()).await };
+    match done.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn retire(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    match purposes::retire(&state, &id, state.now()).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn list_policies(State(state): State<SharedState>, _: AdminCaller) -> Response {
+    match policies::list(&state).await {
+        Ok(v) => Json(json!({ "policies": v })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    id: String,
+    #[serde(default)]
+    title: String,
+    text: String,
+    summary: String,
+    #[serde(default)]
+    material: bool,
+}
+
+async fn publish(State(state): State<SharedState>, _: AdminCaller, body: Bytes) -> Response {
+    let done = async {
+        let b: PublishBody = serde_json::from_slice(&body)
+            .map_err(|e| Error::bad_input(format!("the body is not a valid policy version: {e}")))?;
+        let new = NewVersion { id: b.id, title: b.title, body: b.text, summary: b.summary, material: b.material };
+        policies::publish(&state, new, state.now()).await
+    };
+    match done.await {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn policy_text(
+    State(state): State<SharedState>,
+    _: AdminCaller,
+    Path((id, version)): Path<(String, i64)>,
+) -> Response {
+    match policies::text(&state, &id, version).await {
+        Ok((v, text)) => Json(json!({ "policy": v, "text": text })).into_response(),
+        Err(e) => error(e),
+    }
+}

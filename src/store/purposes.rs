@@ -1,0 +1,182 @@
+//! Consent purposes, the versions of the policies they point to, and the purposes each
+//! client is registered for.
+
+use super::{Store, flag};
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct PurposeRecord {
+    pub id: String,
+    pub name: String,
+    pub notice: String,
+    pub policy_id: String,
+    /// Space-separated words.
+    pub data_categories: String,
+    /// Space-separated words.
+    pub channels: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct PolicyRecord {
+    pub id: String,
+    pub version: i64,
+    pub title: String,
+    pub body: String,
+    pub summary: String,
+    /// SHA-256 hex of `body`, exactly as published.
+    pub text_hash: String,
+    pub material: i64,
+    pub published_at: i64,
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct ClientPurposeRecord {
+    pub client_id: String,
+    pub purpose_id: String,
+    pub required: i64,
+    pub reason: String,
+}
+
+macro_rules! purpose_columns {
+    () => {
+        "id, name, notice, policy_id, data_categories, channels, created_at, updated_at, retired_at"
+    };
+}
+
+macro_rules! policy_columns {
+    () => {
+        "id, version, title, body, summary, text_hash, material, published_at"
+    };
+}
+
+impl Store {
+    /// Insert a purpose; false when the id is taken.
+    pub async fn insert_purpose(&self, p: &PurposeRecord) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO purposes (id, name, notice, policy_id, data_categories, channels, created_at, updated_at, \
+             retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.notice)
+        .bind(&p.policy_id)
+        .bind(&p.data_categories)
+        .bind(&p.channels)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .bind(p.retired_at)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn update_purpose(&self, p: &PurposeRecord) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE purposes SET name = $2, notice = $3, policy_id = $4, data_categories = $5, channels = $6, \
+             updated_at = $7, retired_at = $8 WHERE id = $1",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.notice)
+        .bind(&p.policy_id)
+        .bind(&p.data_categories)
+        .bind(&p.channels)
+        .bind(p.updated_at)
+        .bind(p.retired_at)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn purpose(&self, id: &str) -> anyhow::Result<Option<PurposeRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", purpose_columns!(), " FROM purposes WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn purposes(&self) -> anyhow::Result<Vec<PurposeRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", purpose_columns!(), " FROM purposes ORDER BY id"))
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Publish the next version of a policy: its number is one past the latest, decided in
+    /// the statement (two publishers at once cannot both get the same one: the primary key).
+    pub async fn publish_policy(&self, p: &PolicyRecord) -> anyhow::Result<i64> {
+        let row: (i64,) = sqlx::query_as(
+            "INSERT INTO policies (id, version, title, body, summary, text_hash, material, published_at) \
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7 FROM policies WHERE id = $1 \
+             RETURNING version",
+        )
+        .bind(&p.id)
+        .bind(&p.title)
+        .bind(&p.body)
+        .bind(&p.summary)
+        .bind(&p.text_hash)
+        .bind(p.material)
+        .bind(p.published_at)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(row.0)
+    }
+
+    /// The version of a policy in force at `now` (the latest published), if any.
+    pub async fn policy_in_force(&self, id: &str, now: i64) -> anyhow::Result<Option<PolicyRecord>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            policy_columns!(),
+            " FROM policies WHERE id = $1 AND published_at <= $2 ORDER BY version DESC LIMIT 1"
+        ))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn policy_version(&self, id: &str, version: i64) -> anyhow::Result<Option<PolicyRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", policy_columns!(), " FROM policies WHERE id = $1 AND version = $2"))
+            .bind(id)
+            .bind(version)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// Every version of every policy, newest first within a policy.
+    pub async fn policies(&self) -> anyhow::Result<Vec<PolicyRecord>> {
+        Ok(sqlx::query_as(concat!("SELECT ", policy_columns!(), " FROM policies ORDER BY id, version DESC"))
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    /// Replace the purposes a client is registered for, in one transaction.
+    pub async fn set_client_purposes(&self, client_id: &str, purposes: &[ClientPurposeRecord]) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM client_purposes WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+        for p in purposes {
+            sqlx::query(
+                "INSERT INTO client_purposes (client_id, purpose_id, required, reason) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(client_id)
+            .bind(&p.purpose_id)
+            .bind(flag(p.required != 0))
+            .bind(&p.reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn client_purposes(&self, client_id: &str) -> anyhow::Result<Vec<ClientPurposeRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT client_id, purpose_id, required, reason FROM client_purposes WHERE client_id = $1 \
+             ORDER BY purpose_id",
+        )
+        .bind(client_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}

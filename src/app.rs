@@ -2,7 +2,7 @@
 //! around them, and `serve`.
 
 use crate::state::SharedState;
-use crate::{accounts, admin, federation, login, oidc, web};
+use crate::{accounts, admin, consent, federation, login, oidc, web};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -39,6 +39,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(login::factor_routes::pages())
         .merge(login::review_routes::pages())
         .merge(federation::routes::pages())
+        .merge(consent::routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     let api = oidc::routes::api().layer(axum::middleware::from_fn_with_state(state.clone(), oidc::cors_routes::layer));
     Router::new()

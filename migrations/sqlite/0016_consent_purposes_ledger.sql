@@ -66,3 +66,16 @@ CREATE TABLE consent_heads (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+
+-- Where each customer stands on each purpose an app asked for (the ledger keeps the
+-- history): granted 1 or refused 0, and the policy version the decision was made on.
+CREATE TABLE purpose_decisions (
+    customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    purpose_id TEXT NOT NULL,
+    granted INTEGER NOT NULL,
+    policy_id TEXT NOT NULL,
+    policy_version INTEGER NOT NULL,
+    decided_at INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, client_id, purpose_id)
+);

@@ -13,7 +13,7 @@
 use crate::crypto::secrets;
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store::LedgerRecord;
+use crate::store::{LedgerRecord, PurposeDecisionRecord};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,13 +142,25 @@ pub async fn record(
     ctx: Context<'_>,
     now: i64,
 ) -> Result<Vec<LedgerRecord>> {
+    record_with(state, customer_id, &[], decisions, ctx, now).await
+}
+
+/// Record decisions and, in the same transaction, where the customer now stands on purposes.
+pub async fn record_with(
+    state: &AppState,
+    customer_id: &str,
+    standing: &[PurposeDecisionRecord],
+    decisions: &[Decision],
+    ctx: Context<'_>,
+    now: i64,
+) -> Result<Vec<LedgerRecord>> {
     // Two appends to one chain at once: the later one fails on the chain's key and tries
     // again on the new head.
     let mut attempt = 0;
     loop {
         let appended = state
             .store
-            .append_ledger(customer_id, |seq, hash| chained(customer_id, decisions, ctx, now, seq, hash))
+            .append_ledger(customer_id, standing, |seq, hash| chained(customer_id, decisions, ctx, now, seq, hash))
             .await;
         match appended {
             Ok(entries) => return Ok(entries),

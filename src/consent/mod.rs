@@ -3,8 +3,40 @@
 //! ledger that records every grant and withdrawal as proof.
 
 pub mod ledger;
+pub mod pages;
 pub mod policies;
 pub mod purposes;
+pub mod routes;
+
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+
+/// One purpose granted to a client, as tokens, UserInfo and introspection carry it in their
+/// `consents` claim: `{"purpose": "marketing.email", "policy": "privacy", "version": 2,
+/// "granted_at": 1764547200}` (seconds since the epoch).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsentClaim {
+    pub purpose: String,
+    pub policy: String,
+    pub version: i64,
+    pub granted_at: i64,
+}
+
+/// The purposes a customer has granted to a client and not withdrawn, now.
+pub async fn in_force(store: &Store, customer_id: &str, client_id: &str) -> anyhow::Result<Vec<ConsentClaim>> {
+    Ok(store
+        .purpose_decisions(customer_id, client_id)
+        .await?
+        .into_iter()
+        .filter(|d| d.granted != 0)
+        .map(|d| ConsentClaim {
+            purpose: d.purpose_id,
+            policy: d.policy_id,
+            version: d.policy_version,
+            granted_at: d.decided_at / 1000,
+        })
+        .collect())
+}
 
 /// An id of a purpose or policy: lowercase letters, digits, `.`, `-` and `_`, 1 to 64 long,
 /// starting with a letter (it travels as `purpose:<id>` in a scope value, RFC 6749 §3.3).

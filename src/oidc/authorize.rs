@@ -65,6 +65,8 @@ pub struct AuthorizationRequest {
     pub authenticated_session: Option<String>,
     #[serde(default)]
     pub resource: Option<String>, // RFC 8707 §2.1, registered for the client
+    #[serde(default)]
+    pub purposes: Vec<String>, // `purpose:<id>` scope values, registered for the client
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -217,6 +219,7 @@ fn validate(
         consented: false,
         authenticated_session: None,
         resource: super::grants::resource::requested(client, params)?,
+        purposes: super::purposes::check_requested(client, params)?,
         created_at: now,
         expires_at: now + state.config.authorization_request_ttl_secs * 1000,
     })
@@ -332,7 +335,7 @@ async fn needs_consent(
     if request.consented {
         return Ok(false);
     }
-    if request.prompt_consent {
+    if request.prompt_consent || !super::purposes::to_ask(state, request, &session.customer_id).await?.is_empty() {
         return Ok(true);
     }
     let requested = Scopes::parse(&request.scope)?;
@@ -358,12 +361,14 @@ async fn issue_code(
 ) -> Result<String> {
     // Core §5.5.1.1: with an essential acr naming values, the ID token carries one of them.
     let acr = super::acr::released(&session.acr, request.acr_essential_values.as_deref())?;
+    let (scope, consents) = super::purposes::granted(state, request, session).await?;
     let code = AuthorizationCode {
         client_id: request.client_id.clone(),
         customer_id: session.customer_id.clone(),
         session_id: session.id.clone(),
         redirect_uri: request.redirect_uri.clone(),
-        scope: request.scope.clone(),
+        scope,
+        consents,
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         auth_time: session.auth_time,

@@ -37,6 +37,8 @@ pub struct Client {
     pub resources: Vec<String>,
     /// Web origins (besides its redirect URIs') that may call the API from a browser (CORS).
     pub allowed_origins: Vec<String>,
+    /// The consent purposes it may ask for (`purpose:<id>` scope values), loaded with it.
+    pub purposes: Vec<crate::consent::purposes::ClientPurpose>,
 }
 
 impl Client {
@@ -57,7 +59,13 @@ impl Client {
             introspect: r.introspect != 0,
             resources: serde_json::from_str(&r.resources)?,
             allowed_origins: serde_json::from_str(&r.allowed_origins)?,
+            purposes: Vec::new(),
         })
+    }
+
+    /// The registration of purpose `id` for this client, if it may ask for it.
+    pub fn purpose(&self, id: &str) -> Option<&crate::consent::purposes::ClientPurpose> {
+        self.purposes.iter().find(|p| p.purpose == id)
     }
 
     /// A public client cannot keep a secret (RFC 6749 §2.1) and must use PKCE.
@@ -116,7 +124,9 @@ impl ClientRegistry {
             self.invalidate(id);
             return Ok(None);
         };
-        let client = Arc::new(Client::from_record(record)?);
+        let mut client = Client::from_record(record)?;
+        client.purposes = crate::consent::purposes::of_client(store, id).await?;
+        let client = Arc::new(client);
         self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (client.clone(), now));
         Ok(Some(client))
     }

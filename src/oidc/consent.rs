@@ -1,4 +1,8 @@
 //! The consent step of an authorization: what the page shows, and recording the answer.
+//! Scopes are all-or-nothing (the app needs the data it asked for); each purpose is its own
+//! choice: a required one says why it is required (refusing it refuses the request,
+//! `access_denied`), an optional one is off until the customer ticks it (explicit opt-in).
+//! Every grant, and every withdrawal of an earlier grant, goes to the consent ledger.
 
 use super::authorize::{self, Next, Untrusted};
 use super::scopes::Scopes;
@@ -6,12 +10,26 @@ use crate::consent::ledger::{self, Action, Channel, Context, Decision};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{PurposeDecisionRecord, SessionRecord};
+
+/// One purpose on the consent page.
+pub struct PurposeItem {
+    pub id: String,
+    pub name: String,
+    pub notice: String,
+    pub required: bool,
+    pub reason: String,
+    pub policy_id: String,
+    pub policy_title: String,
+    pub policy_version: i64,
+    pub text_hash: String,
+}
 
 /// What the consent page shows: the app's name and what it asks for, in plain words.
 pub struct ConsentView {
     pub client_name: String,
     pub asks_for: Vec<&'static str>,
+    pub purposes: Vec<PurposeItem>,
 }
 
 pub fn describe(scope: &str) -> &'static str {
@@ -24,30 +42,74 @@ pub fn describe(scope: &str) -> &'static str {
     }
 }
 
-pub async fn view(state: &AppState, id: &str, now: i64) -> Result<ConsentView> {
+/// The purposes of `request` still to ask `customer_id` about, with what the page says.
+async fn purposes_to_ask(
+    state: &AppState,
+    request: &authorize::AuthorizationRequest,
+    customer_id: &str,
+    now: i64,
+) -> Result<Vec<PurposeItem>> {
+    let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
+    let mut out = Vec::new();
+    for id in super::purposes::to_ask(state, request, customer_id).await? {
+        let (Some(registered), Some(purpose)) = (client.purpose(&id), state.store.purpose(&id).await?) else {
+            continue;
+        };
+        let policy = state.store.policy_in_force(&purpose.policy_id, now).await?.ok_or(Error::NotFound)?;
+        out.push(PurposeItem {
+            id,
+            name: purpose.name,
+            notice: purpose.notice,
+            required: registered.required,
+            reason: registered.reason.clone(),
+            policy_id: policy.id,
+            policy_title: policy.title,
+            policy_version: policy.version,
+            text_hash: policy.text_hash,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn view(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<ConsentView> {
     let request = authorize::load(state, id, now).await?;
     let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
+    let purposes = match session {
+        Some(s) => purposes_to_ask(state, &request, &s.customer_id, now).await?,
+        None => Vec::new(),
+    };
     Ok(ConsentView {
         client_name: client.name.clone(),
         asks_for: Scopes::parse(&request.scope)?.iter().map(describe).collect(),
+        purposes,
     })
 }
 
-/// The person agreed: remember it for this client and continue the request.
-pub async fn approve(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<Next, Untrusted> {
+/// The person agreed (to the scopes, the required purposes, and the optional purposes in
+/// `ticked`): remember it for this client, record the proof, and continue the request.
+pub async fn approve(
+    state: &AppState,
+    id: &str,
+    session: Option<&SessionRecord>,
+    ticked: &[String],
+    now: i64,
+) -> Result<Next, Untrusted> {
     let session =
         session.ok_or(Untrusted(Error::bad_input("Your session ended. Go back to the app and sign in again.")))?;
     let mut request = authorize::load(state, id, now).await.map_err(Untrusted)?;
-    let before =
-        state.store.consented_scope(&session.customer_id, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
+    let customer = &session.customer_id;
+    let shown = purposes_to_ask(state, &request, customer, now).await.map_err(Untrusted)?;
+    let before = state.store.consented_scope(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
+    let earlier = state.store.purpose_decisions(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     state
         .store
-        .save_consent(&session.customer_id, &request.client_id, &request.scope, now)
+        .save_consent(customer, &request.client_id, &request.scope, now)
         .await
         .map_err(|e| Untrusted(e.into()))?;
-    // The proof: one ledger entry per scope newly granted here.
+    // The proof: one ledger entry per scope newly granted here, one per purpose granted, and
+    // one per earlier grant now refused (a withdrawal).
     let had: Vec<&str> = before.as_deref().unwrap_or("").split_whitespace().collect();
-    let decisions: Vec<Decision> = request
+    let mut decisions: Vec<Decision> = request
         .scope
         .split_whitespace()
         .filter(|s| !had.contains(s))
@@ -60,8 +122,32 @@ pub async fn approve(state: &AppState, id: &str, session: Option<&SessionRecord>
             action: Action::Granted,
         })
         .collect();
+    let mut standing = Vec::new();
+    for p in &shown {
+        let granted = p.required || ticked.contains(&p.id);
+        let was_granted = earlier.iter().any(|d| d.purpose_id == p.id && d.granted != 0);
+        if granted || was_granted {
+            decisions.push(Decision {
+                client_id: request.client_id.clone(),
+                item: format!("{}{}", super::purposes::PREFIX, p.id),
+                policy_id: p.policy_id.clone(),
+                policy_version: p.policy_version,
+                text_hash: p.text_hash.clone(),
+                action: if granted { Action::Granted } else { Action::Withdrawn },
+            });
+        }
+        standing.push(PurposeDecisionRecord {
+            customer_id: customer.clone(),
+            client_id: request.client_id.clone(),
+            purpose_id: p.id.clone(),
+            granted: i64::from(granted),
+            policy_id: p.policy_id.clone(),
+            policy_version: p.policy_version,
+            decided_at: now,
+        });
+    }
     let ctx = Context { channel: Channel::ConsentScreen, session_id: Some(&session.id), ip: Some(&session.ip) };
-    ledger::record(state, &session.customer_id, &decisions, ctx, now).await.map_err(Untrusted)?;
+    ledger::record_with(state, customer, &standing, &decisions, ctx, now).await.map_err(Untrusted)?;
     request.consented = true;
     authorize::save(state, &request).await.map_err(Untrusted)?;
     authorize::resume(state, id, Some(session), now).await

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 pub fn metadata(config: &Config) -> Value {
     let iss = &config.issuer;
-    let mut claims = vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp"];
+    let mut claims =
+        vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "consents"];
     claims.extend_from_slice(EMAIL_CLAIMS);
     claims.extend_from_slice(PROFILE_CLAIMS);
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];

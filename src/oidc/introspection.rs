@@ -48,6 +48,9 @@ pub async fn introspect(
                     ("sid", c.sid.map(Value::from)),
                 ];
                 m.extend(personal.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))));
+                if let Some(v) = super::purposes::consents_claim(state, &c.scope, &c.sub, &c.client_id).await? {
+                    m.insert("consents".into(), v);
+                }
                 Value::Object(m)
             }
             Ok(_) | Err(Error::InvalidToken(_)) => inactive,
@@ -63,7 +66,7 @@ pub async fn introspect(
     }
     // No `token_type`: §2.2 defines it as the access-token type of RFC 6749 §7.1, which a
     // refresh token does not have.
-    Ok(Value::Object(members(&[
+    let mut m = members(&[
         ("scope", json!(r.grant.scope)),
         ("client_id", json!(r.grant.client_id)),
         ("sub", json!(r.grant.customer_id)),
@@ -71,7 +74,12 @@ pub async fn introspect(
         ("exp", json!(r.expires_at / 1000)),
         ("iat", json!(r.grant.created_at / 1000)),
         ("auth_time", json!(r.grant.auth_time / 1000)),
-    ])))
+    ]);
+    let g = &r.grant;
+    if let Some(v) = super::purposes::consents_claim(state, &g.scope, &g.customer_id, &g.client_id).await? {
+        m.insert("consents".into(), v);
+    }
+    Ok(Value::Object(m))
 }
 
 /// An active token's members (RFC 7662 §2.2).

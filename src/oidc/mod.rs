@@ -19,6 +19,7 @@ pub mod pages;
 pub mod params;
 pub mod pkce;
 pub mod prompt;
+pub mod purposes;
 pub mod redirect;
 pub mod revocation;
 pub mod routes;

@@ -9,6 +9,7 @@ pub struct ConsentPage<'a> {
     pub authz: &'a str,
     pub client_name: &'a str,
     pub asks_for: &'a [&'a str],
+    pub purposes: &'a [super::consent::PurposeItem],
 }
 
 #[derive(Template)]

@@ -13,7 +13,7 @@ use crate::web::extract::{OAuthForm, UserInfoRequest, bearer_token};
 use crate::web::pages::{self, DonePage};
 use crate::web::request::Browser;
 use crate::web::responses;
-use crate::web::signed_in::CsrfForm;
+use crate::web::signed_in::{CsrfForm, MaybeSignedIn};
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -151,40 +151,41 @@ async fn select_answer(
 async fn consent_page(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
+    MaybeSignedIn(session): MaybeSignedIn,
     Query(q): Query<AuthzRef>,
 ) -> Response {
-    match consent::view(&state, &q.authz, state.now()).await {
+    match consent::view(&state, &q.authz, session.as_ref(), state.now()).await {
         Ok(v) => pages::render(
             StatusCode::OK,
-            &ConsentPage { csrf: &csrf.0, authz: &q.authz, client_name: &v.client_name, asks_for: &v.asks_for },
+            &ConsentPage {
+                csrf: &csrf.0,
+                authz: &q.authz,
+                client_name: &v.client_name,
+                asks_for: &v.asks_for,
+                purposes: &v.purposes,
+            },
         ),
         Err(e) => responses::page(e),
     }
 }
 
-#[derive(Deserialize)]
-struct ConsentForm {
-    authz: String,
-    decision: String,
-}
-
+/// The consent form: `authz`, `decision` (allow or deny), and `purpose.<id>` for each
+/// optional purpose ticked.
 async fn consent_answer(
     State(state): State<SharedState>,
-    browser: Browser,
-    CsrfForm(f): CsrfForm<ConsentForm>,
+    MaybeSignedIn(session): MaybeSignedIn,
+    CsrfForm(f): CsrfForm<std::collections::HashMap<String, String>>,
 ) -> Response {
     let now = state.now();
-    if f.decision != "allow" {
-        return match authorize::deny(&state, &f.authz, now).await {
+    let authz = f.get("authz").map(String::as_str).unwrap_or("");
+    if f.get("decision").map(String::as_str) != Some("allow") {
+        return match authorize::deny(&state, authz, now).await {
             Ok(r) => authorization_response(r),
             Err(e) => responses::page(e),
         };
     }
-    let session = match session::current(&state, browser.cookie(cookies::SESSION), now).await {
-        Ok(s) => s,
-        Err(e) => return responses::page(e),
-    };
-    next_response(consent::approve(&state, &f.authz, session.as_ref(), now).await)
+    let ticked: Vec<String> = f.keys().filter_map(|k| k.strip_prefix("purpose.")).map(String::from).collect();
+    next_response(consent::approve(&state, authz, session.as_ref(), &ticked, now).await)
 }
 
 fn authorization_header(headers: &HeaderMap) -> Option<&str> {

@@ -3,6 +3,7 @@
 
 use super::clients::Client;
 use super::scopes::Scopes;
+use crate::consent::ConsentClaim;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
@@ -17,6 +18,8 @@ pub struct Authentication<'a> {
     pub acr: &'a str,
     pub amr: &'a str,
     pub session_id: Option<&'a str>,
+    /// The purposes granted to the client (the `consents` claim).
+    pub consents: &'a [ConsentClaim],
 }
 
 /// RFC 9068 §2.2 claims, plus `gid`: the token family, so revoking it reaches this token.
@@ -40,6 +43,9 @@ pub struct AccessTokenClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub gid: String,
+    /// The purposes granted to the client when the token was issued (`consents`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consents: Vec<ConsentClaim>,
 }
 
 /// Whom an access token is for: the client, the subject (the client itself for
@@ -84,6 +90,7 @@ pub fn access_token(
         amr: authn.map(|a| amr_list(a.amr)),
         sid: authn.and_then(|a| a.session_id.map(String::from)),
         gid: holder.grant_id.to_string(),
+        consents: authn.map(|a| a.consents.to_vec()).unwrap_or_default(),
     };
     let key = state.keys.current(state.keys.default_alg);
     IssuedAccessToken { token: jwt::encode(key, TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
@@ -131,6 +138,9 @@ pub fn id_token(
     c.insert("amr".into(), json!(amr_list(authn.amr)));
     if let Some(sid) = authn.session_id {
         c.insert("sid".into(), json!(sid));
+    }
+    if !authn.consents.is_empty() {
+        c.insert("consents".into(), json!(authn.consents));
     }
     if let Some(n) = nonce {
         c.insert("nonce".into(), json!(n));

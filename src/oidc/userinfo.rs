@@ -24,5 +24,11 @@ pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) ->
         return Err(Error::InvalidToken("the access token was revoked"));
     }
     super::clients::check_token_client(&claims, &standing)?;
-    Ok(tokens::customer_claims(&customer, &scope))
+    let mut out = tokens::customer_claims(&customer, &scope);
+    if let Some(consents) =
+        super::purposes::consents_claim(state, &claims.scope, &claims.sub, &claims.client_id).await?
+    {
+        out.insert("consents".into(), consents);
+    }
+    Ok(out)
 }

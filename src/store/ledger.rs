@@ -1,6 +1,6 @@
 //! The consent ledger: append-only entries chained per customer, and the head of each chain.
 
-use super::Store;
+use super::{PurposeDecisionRecord, Store};
 
 #[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
 pub struct LedgerRecord {
@@ -39,6 +39,7 @@ impl Store {
     pub async fn append_ledger(
         &self,
         customer_id: &str,
+        decisions: &[PurposeDecisionRecord],
         chain: impl FnOnce(i64, &str) -> Vec<LedgerRecord>,
     ) -> anyhow::Result<Vec<LedgerRecord>> {
         let mut tx = self.write.begin().await?;
@@ -47,8 +48,28 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let (seq, hash) = head.unwrap_or((0, String::new()));
+        // Where the customer now stands, written with the proof of how they got there.
+        for d in decisions {
+            sqlx::query(
+                "INSERT INTO purpose_decisions (customer_id, client_id, purpose_id, granted, policy_id, policy_version, \
+                 decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, client_id, purpose_id) \
+                 DO UPDATE SET granted = $4, policy_id = $5, policy_version = $6, decided_at = $7",
+            )
+            .bind(&d.customer_id)
+            .bind(&d.client_id)
+            .bind(&d.purpose_id)
+            .bind(d.granted)
+            .bind(&d.policy_id)
+            .bind(d.policy_version)
+            .bind(d.decided_at)
+            .execute(&mut *tx)
+            .await?;
+        }
         let entries = chain(seq, &hash);
-        let Some(last) = entries.last() else { return Ok(entries) };
+        let Some(last) = entries.last() else {
+            tx.commit().await?;
+            return Ok(entries);
+        };
         for e in &entries {
             sqlx::query(concat!(
                 "INSERT INTO consent_ledger (",

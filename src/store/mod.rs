@@ -22,7 +22,7 @@ pub use grants::{GrantRecord, RefreshTokenRecord};
 pub use keys::SigningKeyRecord;
 pub use ledger::LedgerRecord;
 pub use passkeys::PasskeyRecord;
-pub use purposes::{ClientPurposeRecord, PolicyRecord, PurposeRecord};
+pub use purposes::{ClientPurposeRecord, PolicyRecord, PurposeDecisionRecord, PurposeRecord};
 pub use sessions::SessionRecord;
 
 use crate::crypto::private_files;

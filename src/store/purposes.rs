@@ -39,6 +39,18 @@ pub struct ClientPurposeRecord {
     pub reason: String,
 }
 
+/// Where a customer stands on one purpose for one client.
+#[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
+pub struct PurposeDecisionRecord {
+    pub customer_id: String,
+    pub client_id: String,
+    pub purpose_id: String,
+    pub granted: i64,
+    pub policy_id: String,
+    pub policy_version: i64,
+    pub decided_at: i64,
+}
+
 macro_rules! purpose_columns {
     () => {
         "id, name, notice, policy_id, data_categories, channels, created_at, updated_at, retired_at"
@@ -136,6 +148,17 @@ impl Store {
         .await?)
     }
 
+    /// The latest version of a policy published as material (0 when none was).
+    pub async fn latest_material_version(&self, id: &str, now: i64) -> anyhow::Result<i64> {
+        let row: (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM policies WHERE id = $1 AND material = 1 AND published_at <= $2")
+                .bind(id)
+                .bind(now)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(row.0.unwrap_or(0))
+    }
+
     pub async fn policy_version(&self, id: &str, version: i64) -> anyhow::Result<Option<PolicyRecord>> {
         Ok(sqlx::query_as(concat!("SELECT ", policy_columns!(), " FROM policies WHERE id = $1 AND version = $2"))
             .bind(id)
@@ -175,6 +198,21 @@ impl Store {
             "SELECT client_id, purpose_id, required, reason FROM client_purposes WHERE client_id = $1 \
              ORDER BY purpose_id",
         )
+        .bind(client_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn purpose_decisions(
+        &self,
+        customer_id: &str,
+        client_id: &str,
+    ) -> anyhow::Result<Vec<PurposeDecisionRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT customer_id, client_id, purpose_id, granted, policy_id, policy_version, decided_at \
+             FROM purpose_decisions WHERE customer_id = $1 AND client_id = $2 ORDER BY purpose_id",
+        )
+        .bind(customer_id)
         .bind(client_id)
         .fetch_all(&self.read)
         .await?)

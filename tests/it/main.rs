@@ -11,6 +11,7 @@ mod claims;
 mod cli;
 mod client_grants;
 mod consent_model;
+mod consent_purposes;
 mod cors;
 mod cross_device;
 mod discovery;

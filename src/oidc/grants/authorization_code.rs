@@ -33,6 +33,9 @@ pub struct AuthorizationCode {
     /// RFC 8707 §2.1: the resource the authorization request named, if any.
     #[serde(default)]
     pub resource: Option<String>,
+    /// The purposes granted to the client when the code was issued.
+    #[serde(default)]
+    pub consents: Vec<crate::consent::ConsentClaim>,
 }
 
 fn code_key(code_hash: &str) -> Key {
@@ -98,6 +101,7 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         acr: &record.acr,
         amr: &record.amr,
         session_id: Some(&record.session_id),
+        consents: &record.consents,
     };
     let holder =
         TokenHolder { client_id: &client.id, sub: &customer.id, grant_id: &grant.id, resource: audience.as_deref() };

@@ -58,11 +58,19 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         state.store.revoke_grant(&grant.id, now).await?;
         return Err(Error::InvalidGrant("the refresh token was already used"));
     }
+    // The consents as they stand now (a withdrawal shows in the next token); a client
+    // without purposes costs no read.
+    let consents = if client.purposes.is_empty() {
+        Vec::new()
+    } else {
+        crate::consent::in_force(&state.store, &customer.id, &client.id).await?
+    };
     let authn = Authentication {
         auth_time_ms: grant.auth_time,
         acr: &grant.acr,
         amr: &grant.amr,
         session_id: grant.session_id.as_deref(),
+        consents: &consents,
     };
     let scope_text = scope.to_string();
     let holder =

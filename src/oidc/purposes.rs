@@ -1,0 +1,85 @@
+//! Purposes in an authorization request: a client asks for them with `purpose:<id>` scope
+//! values (any OAuth library can send scopes), limited to the purposes it is registered for;
+//! the consent page asks for the ones the customer has not decided on yet, each optional one
+//! off until ticked (explicit opt-in); the code carries those granted, as `purpose:<id>` in
+//! its scope and as the `consents` claim of its tokens.
+
+use super::authorize::AuthorizationRequest;
+use super::clients::Client;
+use super::params::Params;
+use crate::consent::{self, ConsentClaim};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::SessionRecord;
+
+/// The scope-value prefix that names a purpose.
+pub const PREFIX: &str = "purpose:";
+
+/// RFC 6749 §3.3 / §4.1.2.1 `invalid_scope`: a purpose the client is not registered for.
+pub fn check_requested(client: &Client, params: &Params) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for id in params.get("scope").unwrap_or("").split(' ').filter_map(|s| s.strip_prefix(PREFIX)) {
+        if client.purpose(id).is_none() {
+            return Err(Error::InvalidScope("a purpose: scope names a purpose this client is not registered for"));
+        }
+        if !out.iter().any(|p| p == id) {
+            out.push(id.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The requested purposes the customer has not decided on for this client (all of them with
+/// `prompt=consent`), or decided on before a material change of their policy (a change
+/// published as not material does not ask again).
+pub async fn to_ask(state: &AppState, request: &AuthorizationRequest, customer_id: &str) -> Result<Vec<String>> {
+    if request.purposes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let decided = state.store.purpose_decisions(customer_id, &request.client_id).await?;
+    let mut out = Vec::new();
+    for id in &request.purposes {
+        let material = match state.store.purpose(id).await? {
+            Some(p) => state.store.latest_material_version(&p.policy_id, state.now()).await?,
+            None => 0,
+        };
+        let settled = decided.iter().any(|d| d.purpose_id == *id && d.policy_version >= material);
+        if request.prompt_consent || !settled {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// What the code carries: the scope with `purpose:<id>` for each requested purpose granted,
+/// and the `consents` claim (every purpose granted to this client, RFC 6749 §3.3: the
+/// issued scope may differ from the requested one).
+pub async fn granted(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &SessionRecord,
+) -> Result<(String, Vec<ConsentClaim>)> {
+    let consents = consent::in_force(&state.store, &session.customer_id, &request.client_id).await?;
+    let mut scope = request.scope.clone();
+    for id in request.purposes.iter().filter(|id| consents.iter().any(|c| c.purpose == **id)) {
+        scope.push(' ');
+        scope.push_str(PREFIX);
+        scope.push_str(id);
+    }
+    Ok((scope, consents))
+}
+
+/// The `consents` member of UserInfo and introspection answers, read as it stands now (so a
+/// withdrawal shows at once), for a token whose scope names purposes; `None` otherwise.
+pub async fn consents_claim(
+    state: &AppState,
+    scope: &str,
+    customer_id: &str,
+    client_id: &str,
+) -> Result<Option<serde_json::Value>> {
+    if !scope.split(' ').any(|s| s.starts_with(PREFIX)) {
+        return Ok(None);
+    }
+    let consents = consent::in_force(&state.store, customer_id, client_id).await?;
+    Ok(Some(serde_json::to_value(consents).map_err(anyhow::Error::from)?))
+}

@@ -1,0 +1,205 @@
+//! Purposes at authorization time: `purpose:<id>` scope values limited to the client's
+//! registration, explicit opt-in item by item, refusal, remembered and incremental consent,
+//! material and non-material policy versions, and the `consents` claim in every token type.
+
+use crate::support::browser::{Browser, hidden};
+use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_param};
+use serde_json::Value;
+use tessera::consent::ledger;
+use tessera::consent::policies::{self, NewVersion};
+use tessera::consent::purposes::{self, ClientPurpose, PurposeInput};
+
+async fn publish(server: &TestServer, version_summary: &str, material: bool) -> i64 {
+    let new = NewVersion {
+        id: "privacy".into(),
+        title: "Privacy policy".into(),
+        body: format!("The policy: {version_summary}\n"),
+        summary: version_summary.into(),
+        material,
+    };
+    policies::publish(&server.state, new, server.state.now()).await.unwrap().version
+}
+
+/// A client registered for marketing.email and analytics (optional) and personalisation
+/// (required, with its reason).
+async fn setup(server: &TestServer) -> TestClient {
+    publish(server, "First version", false).await;
+    for (id, name) in
+        [("marketing.email", "News by email"), ("analytics", "Statistics"), ("personalisation", "Your feed")]
+    {
+        let input = PurposeInput {
+            id: Some(id.into()),
+            name: Some(name.into()),
+            notice: Some(format!("What {name} means, in one sentence.")),
+            policy: Some("privacy".into()),
+            ..PurposeInput::default()
+        };
+        purposes::create(&server.state, input, server.state.now()).await.unwrap();
+    }
+    let client = server.confidential_client().await;
+    let registered: Vec<ClientPurpose> =
+        ["marketing.email:optional", "analytics:optional", "personalisation:required:Your feed is built from it"]
+            .iter()
+            .map(|s| ClientPurpose::parse(s).unwrap())
+            .collect();
+    purposes::register_for_client(&server.state.store, &client.id, &registered).await.unwrap();
+    server.state.clients.invalidate(&client.id);
+    client
+}
+
+/// The authorization URL with `scope` instead of the default one.
+fn asking(server: &TestServer, client: &TestClient, scope: &str, extra: &[(&str, &str)]) -> (String, String) {
+    let (url, verifier) = authorize_url(server, client, extra);
+    let mut u = url::Url::parse(&url).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| (k.to_string(), if k == "scope" { scope.to_string() } else { v.to_string() }))
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    (u.to_string(), verifier)
+}
+
+const ALL: &str = "openid email purpose:marketing.email purpose:analytics purpose:personalisation";
+
+async fn consent_page(server: &TestServer, browser: &Browser, url: &str) -> crate::support::browser::Page {
+    let first = browser.follow(browser.get(url).await).await;
+    if first.body.contains("name=\"email\"") {
+        let login = first;
+        browser.sign_in_from(server, login, "opt@example.com").await
+    } else {
+        first
+    }
+}
+
+#[tokio::test]
+async fn optional_purposes_are_off_until_ticked_and_the_tokens_carry_what_was_granted() {
+    let server = TestServer::start().await;
+    let client = setup(&server).await;
+    // A purpose the client is not registered for: invalid_scope (RFC 6749 §4.1.2.1).
+    let browser = server.browser();
+    let (url, _) = asking(&server, &client, "openid purpose:share.partners", &[]);
+    let refused = browser.get(&url).await;
+    assert_eq!(query_param(&refused.location.unwrap(), "error").as_deref(), Some("invalid_scope"));
+
+    let (url, verifier) = asking(&server, &client, ALL, &[]);
+    let page = consent_page(&server, &browser, &url).await;
+    assert!(page.body.contains("News by email") && page.body.contains("Statistics"), "{}", page.body);
+    assert!(page.body.contains("Why it is required: Your feed is built from it"), "{}", page.body);
+    assert!(!page.body.contains("checked"), "no pre-ticked boxes");
+    assert!(!page.body.contains("name=\"purpose.personalisation\""), "a required item is not a choice");
+    assert!(page.body.contains("href=\"/policies/privacy/1\""));
+    let text = browser.get("/policies/privacy/1").await;
+    assert!(text.body.contains("The policy: First version"), "{}", text.body);
+
+    let authz = hidden(&page.body, "authz").unwrap();
+    let form = [
+        ("csrf", page.csrf()),
+        ("authz", authz),
+        ("decision", "allow".into()),
+        ("purpose.marketing.email", "1".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answered = browser.post("/consent", &form).await;
+    let code = query_param(&answered.location.unwrap(), "code").expect("a code");
+    let tokens = server.exchange(&client, &code, &verifier).await;
+    let scope = tokens["scope"].as_str().unwrap();
+    assert!(scope.contains("purpose:marketing.email") && scope.contains("purpose:personalisation"), "{scope}");
+    assert!(!scope.contains("purpose:analytics"), "not ticked, not granted: {scope}");
+    let granted = |v: &Value| -> Vec<String> {
+        let mut p: Vec<String> =
+            v.as_array().unwrap().iter().map(|c| c["purpose"].as_str().unwrap().to_string()).collect();
+        p.sort();
+        p
+    };
+    let id_token = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(granted(&id_token["consents"]), ["marketing.email", "personalisation"]);
+    let first = &id_token["consents"][0];
+    assert_eq!((first["policy"].as_str(), first["version"].as_i64()), (Some("privacy"), Some(1)));
+    assert!(first["granted_at"].as_i64().unwrap() > 1_000_000_000, "seconds since the epoch");
+    let access = jwt_claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(granted(&access["consents"]), ["marketing.email", "personalisation"]);
+    let userinfo: Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(granted(&userinfo["consents"]), ["marketing.email", "personalisation"]);
+    let introspected: Value = reqwest::Client::new()
+        .post(server.url("/introspect"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[("token", tokens["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(granted(&introspected["consents"]), ["marketing.email", "personalisation"]);
+    let (_, refreshed) = server
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(
+        granted(&jwt_claims(refreshed["id_token"].as_str().unwrap())["consents"]),
+        ["marketing.email", "personalisation"]
+    );
+
+    // The proof: the two purposes granted, each on privacy v1 and the hash of its exact text.
+    let customer = server.state.store.customer_by_email("opt@example.com").await.unwrap().unwrap().id;
+    let receipts = ledger::export(&server.state, &customer).await.unwrap();
+    let purposes: Vec<(&str, &str)> = receipts
+        .iter()
+        .filter(|r| r.item.starts_with("purpose:"))
+        .map(|r| (r.item.as_str(), r.action.as_str()))
+        .collect();
+    assert_eq!(purposes.len(), 2, "{purposes:?}");
+    assert!(purposes.iter().all(|(_, a)| *a == "granted"));
+    let v1 = policies::text(&server.state, "privacy", 1).await.unwrap().0;
+    assert!(receipts.iter().filter(|r| r.item.starts_with("purpose:")).all(|r| r.text_hash == v1.text_hash));
+}
+
+#[tokio::test]
+async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_changed_items_are_asked() {
+    let server = TestServer::start().await;
+    let client = setup(&server).await;
+    let browser = server.browser();
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
+    let page = consent_page(&server, &browser, &url).await;
+    let authz = hidden(&page.body, "authz").unwrap();
+    let denied = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "deny")]).await;
+    assert_eq!(query_param(&denied.location.unwrap(), "error").as_deref(), Some("access_denied"));
+
+    // Accept the required one alone; analytics left off.
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation purpose:analytics", &[]);
+    let page = consent_page(&server, &browser, &url).await;
+    let authz = hidden(&page.body, "authz").unwrap();
+    let ok = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+    assert!(query_param(&ok.location.unwrap(), "code").is_some());
+    // The same (or fewer) items: no page. A new one: a page with only the new one.
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
+    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some());
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation purpose:marketing.email", &[]);
+    let page = browser.follow(browser.get(&url).await).await;
+    assert!(page.body.contains("News by email"), "{}", page.body);
+    assert!(!page.body.contains("Your feed"), "decided items are not asked again: {}", page.body);
+    let authz = hidden(&page.body, "authz").unwrap();
+    browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+
+    // A version published as not material asks nothing; a material one asks again.
+    assert_eq!(publish(&server, "Typo fixed", false).await, 2);
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
+    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some());
+    assert_eq!(publish(&server, "We now share with partners", true).await, 3);
+    let page = browser.follow(browser.get(&url).await).await;
+    assert!(page.body.contains("href=\"/policies/privacy/3\""), "{}", page.body);
+    // prompt=consent asks for everything again.
+    let (url, _) = asking(&server, &client, "openid purpose:analytics", &[("prompt", "consent")]);
+    let page = browser.follow(browser.get(&url).await).await;
+    assert!(page.body.contains("Statistics"), "{}", page.body);
+}

@@ -90,7 +90,7 @@ async fn update(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
 async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let done = async {
         authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::delete(&state, &id).await
+        connectors::delete(&state, &id, state.now()).await
     };
     match done.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

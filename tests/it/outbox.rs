@@ -224,8 +224,10 @@ async fn events_of_one_subject_are_claimed_in_order_one_at_a_time() {
         &server,
         vec![
             NewEvent::customer_created("ann", "email"),
+            NewEvent::client_changed("app", tessera::events::Change::Created),
             NewEvent::customer_created("bob", "email"),
             NewEvent::session_started("ann", "s1", "a", "m"),
+            NewEvent::client_changed("app", tessera::events::Change::Deleted),
             NewEvent::session_ended("ann", "s1", 0),
         ],
     )
@@ -233,7 +235,8 @@ async fn events_of_one_subject_are_claimed_in_order_one_at_a_time() {
     let ids = |v: &[tessera::store::OutboxRecord]| v.iter().map(|e| e.kind.clone()).collect::<Vec<_>>();
     // Only the earliest undispatched event of each subject is handed out.
     let first = store.claim_events("a", now, now + 30_000, 10).await.unwrap();
-    assert_eq!(ids(&first), ["customer.created", "customer.created"]);
+    assert_eq!(ids(&first), ["customer.created", "client.changed", "customer.created"]);
+    assert_eq!(first[1].payload, r#"{"change":"created","client_id":"app"}"#, "changes without a subject queue too");
     // While ann's first event is out (leased, not dispatched), her next one waits.
     assert!(store.claim_events("b", now, now + 30_000, 10).await.unwrap().is_empty());
     for e in &first {
@@ -241,7 +244,8 @@ async fn events_of_one_subject_are_claimed_in_order_one_at_a_time() {
         assert!(!store.mark_event_dispatched(&e.id, "a", now).await.unwrap(), "dispatched once");
     }
     let next = store.claim_events("b", now, now + 30_000, 10).await.unwrap();
-    assert_eq!(ids(&next), ["session.started"]);
+    assert_eq!(ids(&next), ["session.started", "client.changed"]);
+    assert!(store.mark_event_dispatched(&next[1].id, "b", now).await.unwrap());
     // A worker that died holding it: once its lease has passed, another worker takes it.
     assert!(store.claim_events("c", now + 29_999, now + 60_000, 10).await.unwrap().is_empty());
     let again = store.claim_events("c", now + 30_000, now + 60_000, 10).await.unwrap();

@@ -7,6 +7,7 @@ mod buttons;
 pub mod connectors;
 pub mod discovery;
 pub mod id_token;
+pub mod kind;
 pub mod oauth2;
 pub mod outbound;
 pub mod presets;

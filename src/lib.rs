@@ -14,6 +14,7 @@ pub mod state;
 pub mod accounts;
 pub mod admin;
 pub mod consent;
+pub mod events;
 pub mod federation;
 pub mod login;
 pub mod oidc;

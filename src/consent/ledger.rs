@@ -12,8 +12,9 @@
 
 use crate::crypto::secrets;
 use crate::error::Result;
+use crate::events::{NewEvent, outbox};
 use crate::state::AppState;
-use crate::store::{LedgerRecord, PurposeDecisionRecord};
+use crate::store::{LedgerRecord, PurposeDecisionRecord, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,35 +143,56 @@ pub async fn record(
     ctx: Context<'_>,
     now: i64,
 ) -> Result<Vec<LedgerRecord>> {
-    record_with(state, customer_id, &[], decisions, ctx, now).await
+    // Two appends to one chain at once: the later one fails on the chain's key and tries
+    // again on the new head.
+    let mut attempt = 0;
+    loop {
+        let mut tx = state.store.begin().await?;
+        let appended = record_in(&mut tx, customer_id, &[], decisions, ctx, now).await;
+        let committed = match appended {
+            Ok(entries) => tx.commit().await.map(|()| entries).map_err(crate::error::Error::from),
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(entries) => return Ok(entries),
+            Err(e) if attempt < 3 => {
+                attempt += 1;
+                tracing::info!(error = ?e, attempt, "consent ledger append retried");
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
-/// Record decisions and, in the same transaction, where the customer now stands on purposes.
-pub async fn record_with(
-    state: &AppState,
+/// Record decisions in the caller's unit of work, with where the customer now stands on
+/// purposes (`standing`) and an event per entry (`consent.granted`, `consent.withdrawn`,
+/// `policy.accepted`) in the outbox: the change, its proof and its news commit together.
+pub async fn record_in(
+    tx: &mut Tx,
     customer_id: &str,
     standing: &[PurposeDecisionRecord],
     decisions: &[Decision],
     ctx: Context<'_>,
     now: i64,
 ) -> Result<Vec<LedgerRecord>> {
-    // Two appends to one chain at once: the later one fails on the chain's key and tries
-    // again on the new head.
-    let mut attempt = 0;
-    loop {
-        let appended = state
-            .store
-            .append_ledger(customer_id, standing, |seq, hash| chained(customer_id, decisions, ctx, now, seq, hash))
-            .await;
-        match appended {
-            Ok(entries) => return Ok(entries),
-            Err(e) if attempt < 3 => {
-                attempt += 1;
-                tracing::info!(error = %e, attempt, "consent ledger append retried");
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let entries = Store::append_ledger_in(tx, customer_id, standing, |seq, hash| {
+        chained(customer_id, decisions, ctx, now, seq, hash)
+    })
+    .await?;
+    for e in &entries {
+        let granted = e.action == Action::Granted.as_str();
+        let event = NewEvent::consent(
+            customer_id,
+            granted,
+            &e.client_id,
+            &e.item,
+            (&e.policy_id, e.policy_version),
+            &e.channel,
+            &e.id,
+        );
+        outbox::emit_in(tx, event, now).await?;
     }
+    Ok(entries)
 }
 
 /// The first place a chain is broken.

@@ -10,7 +10,7 @@ use crate::consent::ledger::{self, Action, Channel, Context, Decision};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{PurposeDecisionRecord, SessionRecord};
+use crate::store::{PurposeDecisionRecord, SessionRecord, Store};
 
 /// One purpose on the consent page.
 pub struct PurposeItem {
@@ -101,11 +101,6 @@ pub async fn approve(
     let shown = purposes_to_ask(state, &request, customer, now).await.map_err(Untrusted)?;
     let before = state.store.consented_scope(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     let earlier = state.store.purpose_decisions(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
-    state
-        .store
-        .save_consent(customer, &request.client_id, &request.scope, now)
-        .await
-        .map_err(|e| Untrusted(e.into()))?;
     // The proof: one ledger entry per scope newly granted here, one per purpose granted, and
     // one per earlier grant now refused (a withdrawal).
     let had: Vec<&str> = before.as_deref().unwrap_or("").split_whitespace().collect();
@@ -147,7 +142,16 @@ pub async fn approve(
         });
     }
     let ctx = Context { channel: Channel::ConsentScreen, session_id: Some(&session.id), ip: Some(&session.ip) };
-    ledger::record_with(state, customer, &standing, &decisions, ctx, now).await.map_err(Untrusted)?;
+    // The remembered scopes, where the customer stands on purposes, the proof and the events:
+    // one unit of work.
+    let recorded = async {
+        let mut tx = state.store.begin().await?;
+        Store::save_consent_in(&mut tx, customer, &request.client_id, &request.scope, now).await?;
+        ledger::record_in(&mut tx, customer, &standing, &decisions, ctx, now).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    };
+    recorded.await.map_err(Untrusted)?;
     request.consented = true;
     authorize::save(state, &request).await.map_err(Untrusted)?;
     authorize::resume(state, id, Some(session), now).await

@@ -1,6 +1,6 @@
 //! The consent ledger: append-only entries chained per customer, and the head of each chain.
 
-use super::{PurposeDecisionRecord, Store};
+use super::{PurposeDecisionRecord, Store, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug, PartialEq, Eq)]
 pub struct LedgerRecord {
@@ -32,20 +32,19 @@ macro_rules! columns {
 }
 
 impl Store {
-    /// Append entries to a customer's chain in one transaction. `chain` is given the head
+    /// Append entries to a customer's chain, in the caller's unit of work. `chain` is given the head
     /// (last seq and hash; 0 and "" for a new chain) and returns the entries to insert, each
     /// already hashed on its predecessor. A concurrent append to the same chain makes the
     /// insert fail on the (customer, seq) key; the caller's retry reads the new head.
-    pub async fn append_ledger(
-        &self,
+    pub async fn append_ledger_in(
+        tx: &mut Tx,
         customer_id: &str,
         decisions: &[PurposeDecisionRecord],
         chain: impl FnOnce(i64, &str) -> Vec<LedgerRecord>,
     ) -> anyhow::Result<Vec<LedgerRecord>> {
-        let mut tx = self.write.begin().await?;
         let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM consent_heads WHERE customer_id = $1")
             .bind(customer_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *tx.0)
             .await?;
         let (seq, hash) = head.unwrap_or((0, String::new()));
         // Where the customer now stands, written with the proof of how they got there.
@@ -62,14 +61,11 @@ impl Store {
             .bind(&d.policy_id)
             .bind(d.policy_version)
             .bind(d.decided_at)
-            .execute(&mut *tx)
+            .execute(&mut *tx.0)
             .await?;
         }
         let entries = chain(seq, &hash);
-        let Some(last) = entries.last() else {
-            tx.commit().await?;
-            return Ok(entries);
-        };
+        let Some(last) = entries.last() else { return Ok(entries) };
         for e in &entries {
             sqlx::query(concat!(
                 "INSERT INTO consent_ledger (",
@@ -91,7 +87,7 @@ impl Store {
             .bind(&e.ip)
             .bind(&e.prev_hash)
             .bind(&e.hash)
-            .execute(&mut *tx)
+            .execute(&mut *tx.0)
             .await?;
         }
         // Moves only forward from the head that was read: a concurrent append loses here or
@@ -104,10 +100,9 @@ impl Store {
         .bind(last.seq)
         .bind(&last.hash)
         .bind(seq)
-        .execute(&mut *tx)
+        .execute(&mut *tx.0)
         .await?;
         anyhow::ensure!(moved.rows_affected() == 1, "the consent ledger moved on during the append");
-        tx.commit().await?;
         Ok(entries)
     }
 

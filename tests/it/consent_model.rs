@@ -239,7 +239,10 @@ async fn the_consent_screen_writes_chained_proof_and_verify_names_a_tampered_ent
 async fn consents_remembered_before_the_ledger_become_its_first_entries_once() {
     let server = TestServer::start().await;
     let client = server.consent_client().await;
-    let (customer, _) = server.state.store.prove_mailbox("old@example.com", "cus-old", 500).await.unwrap();
+    let mut tx = server.state.store.begin().await.unwrap();
+    let (customer, _, _) =
+        tessera::store::Store::prove_mailbox_in(&mut tx, "old@example.com", "cus-old", 500).await.unwrap();
+    tx.commit().await.unwrap();
     server.state.store.save_consent(&customer, &client.id, "openid email", 1_000).await.unwrap();
     assert_eq!(ledger::backfill(&server.state).await.unwrap(), 2);
     assert_eq!(ledger::backfill(&server.state).await.unwrap(), 0, "only once");

@@ -162,6 +162,15 @@ async fn optional_purposes_are_off_until_ticked_and_the_tokens_carry_what_was_gr
     assert!(purposes.iter().all(|(_, a)| *a == "granted"));
     let v1 = policies::text(&server.state, "privacy", 1).await.unwrap().0;
     assert!(receipts.iter().filter(|r| r.item.starts_with("purpose:")).all(|r| r.text_hash == v1.text_hash));
+    // The news, written with the proof: one consent.granted per ledger entry, naming it.
+    let events = crate::outbox::stored(&server.state.config.database_url()).await;
+    let granted_events: Vec<&Value> =
+        events.iter().filter(|e| e.kind == "consent.granted").map(|e| &e.payload).collect();
+    assert_eq!(granted_events.len(), receipts.len());
+    let marketing = granted_events.iter().find(|p| p["item"] == "purpose:marketing.email").expect("its event");
+    assert_eq!((marketing["policy"].as_str(), marketing["policy_version"].as_i64()), (Some("privacy"), Some(1)));
+    assert!(receipts.iter().any(|r| marketing["ledger_entry"] == r.id.as_str()));
+    assert_eq!(marketing["channel"], "consent_screen");
 }
 
 #[tokio::test]
@@ -189,7 +198,26 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
     assert!(page.body.contains("News by email"), "{}", page.body);
     assert!(!page.body.contains("Your feed"), "decided items are not asked again: {}", page.body);
     let authz = hidden(&page.body, "authz").unwrap();
+    let form = [
+        ("csrf", page.csrf()),
+        ("authz", authz),
+        ("decision", "allow".into()),
+        ("purpose.marketing.email", "1".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post("/consent", &form).await;
+    // Unticking it later (prompt=consent) is a withdrawal: proof and event.
+    let (url, _) = asking(&server, &client, "openid purpose:marketing.email", &[("prompt", "consent")]);
+    let page = browser.follow(browser.get(&url).await).await;
+    let authz = hidden(&page.body, "authz").unwrap();
     browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+    let customer = server.state.store.customer_by_email("opt@example.com").await.unwrap().unwrap().id;
+    let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
+    assert_eq!((last.item.as_str(), last.action.as_str()), ("purpose:marketing.email", "withdrawn"));
+    let events = crate::outbox::stored(&server.state.config.database_url()).await;
+    assert_eq!(events.last().unwrap().kind, "consent.withdrawn");
+    let consents = tessera::consent::in_force(&server.state.store, &customer, &client.id).await.unwrap();
+    assert_eq!(consents.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>(), ["personalisation"]);
 
     // A version published as not material asks nothing; a material one asks again.
     assert_eq!(publish(&server, "Typo fixed", false).await, 2);

@@ -44,6 +44,7 @@ pub fn app(state: SharedState) -> Router {
     Router::new()
         .merge(api)
         .merge(admin::routes::api())
+        .merge(admin::webhook_routes::api())
         .merge(pages)
         .merge(web::assets::routes())
         .layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
-//! The `tessera` command: serve, migrate, and manage clients and connectors.
+//! The `tessera` command: serve, migrate, and manage clients, connectors and webhooks.
 
 mod connector_cli;
+mod webhook_cli;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ enum Command {
     /// Manage registered apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(Box<ClientCommand>),
+    /// Manage webhook endpoints (Standard Webhooks): register, list, deliveries, replay.
+    #[command(subcommand)]
+    Webhook(Box<webhook_cli::WebhookCommand>),
 }
 
 #[derive(Subcommand)]
@@ -159,6 +163,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Client(c) => client(*c, config).await,
         Command::Connector(c) => connector_cli::run(*c, config).await,
+        Command::Webhook(c) => webhook_cli::run(*c, config).await,
     }
 }
 

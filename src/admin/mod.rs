@@ -2,6 +2,7 @@
 //! itself issued (client_credentials) to a client holding the `tessera:admin` scope.
 
 pub mod routes;
+pub mod webhook_routes;
 
 use crate::error::{Error, Result};
 use crate::oidc::scopes::Scopes;

@@ -22,12 +22,12 @@ pub fn api() -> Router<SharedState> {
         .route("/admin/api/v1/connectors/{id}/disable", post(disable))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// Errors as JSON: bearer problems per RFC 6750, the rest with a plain description.
-fn error(e: Error) -> Response {
+pub(super) fn error(e: Error) -> Response {
     match e {
         Error::InvalidToken(_) | Error::InsufficientScope(_) => responses::bearer(e),
         Error::NotFound => (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response(),

@@ -11,6 +11,7 @@ mod grants;
 mod keys;
 mod passkeys;
 mod sessions;
+mod webhooks;
 
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
@@ -20,6 +21,7 @@ pub use grants::{GrantRecord, RefreshTokenRecord};
 pub use keys::SigningKeyRecord;
 pub use passkeys::PasskeyRecord;
 pub use sessions::SessionRecord;
+pub use webhooks::{WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookReplay};
 
 use crate::crypto::private_files;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

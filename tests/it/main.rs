@@ -28,3 +28,4 @@ mod sign_in_limits;
 mod takeover;
 mod tidy;
 mod tokens;
+mod webhooks;

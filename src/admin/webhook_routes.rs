@@ -1,0 +1,136 @@
+//! Thin handlers for the webhook endpoints of the admin API (JSON) under
+//! `/admin/api/v1/webhooks`: register (the secret is in this answer only), list, read,
+//! delete, enable, deliveries with their attempts, replay, and a test event.
+
+use super::authorize;
+use super::routes::{bearer, error};
+use crate::error::Error;
+use crate::events::webhooks::{self, Actor, EndpointInput, ReplayInput};
+use crate::state::SharedState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub fn api() -> Router<SharedState> {
+    Router::new()
+        .route("/admin/api/v1/webhooks", get(list).post(create))
+        .route("/admin/api/v1/webhooks/{id}", get(read).delete(remove))
+        .route("/admin/api/v1/webhooks/{id}/enable", post(enable))
+        .route("/admin/api/v1/webhooks/{id}/deliveries", get(deliveries))
+        .route("/admin/api/v1/webhooks/{id}/replay", post(replay))
+        .route("/admin/api/v1/webhooks/{id}/test", post(test))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::bad_input(format!("the body is not valid here: {e}")))
+}
+
+/// The admin client that called, as the audit log names it.
+async fn caller(state: &SharedState, headers: &HeaderMap) -> Result<Actor, Error> {
+    let claims = authorize(state, bearer(headers), state.now()).await?;
+    Ok(Actor::Client(claims.client_id))
+}
+
+async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    let done = async {
+        caller(&state, &headers).await?;
+        webhooks::list(&state).await
+    };
+    match done.await {
+        Ok(v) => Json(json!({ "webhooks": v })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn create(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
+    let done = async {
+        let actor = caller(&state, &headers).await?;
+        let input: EndpointInput = json_body(&body)?;
+        webhooks::create(&state, input, actor, state.now()).await
+    };
+    match done.await {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn read(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let done = async {
+        caller(&state, &headers).await?;
+        webhooks::get(&state, &id).await
+    };
+    match done.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let done = async {
+        let actor = caller(&state, &headers).await?;
+        webhooks::delete(&state, &id, actor, state.now()).await
+    };
+    match done.await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn enable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let done = async {
+        let actor = caller(&state, &headers).await?;
+        webhooks::enable(&state, &id, actor, state.now()).await
+    };
+    match done.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Listing {
+    limit: Option<i64>,
+}
+
+async fn deliveries(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Listing>,
+) -> Response {
+    let done = async {
+        caller(&state, &headers).await?;
+        webhooks::deliveries(&state, &id, q.limit.unwrap_or(50)).await
+    };
+    match done.await {
+        Ok(v) => Json(json!({ "deliveries": v })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn replay(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let done = async {
+        let actor = caller(&state, &headers).await?;
+        let which = json_body::<ReplayInput>(&body)?.parse()?;
+        webhooks::replay(&state, &id, which, actor, state.now()).await
+    };
+    match done.await {
+        Ok(n) => Json(json!({ "replayed": n })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn test(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let done = async {
+        caller(&state, &headers).await?;
+        webhooks::send_test(&state, &id, state.now()).await
+    };
+    match done.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(e),
+    }
+}

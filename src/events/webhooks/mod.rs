@@ -1,0 +1,45 @@
+//! Webhooks (Standard Webhooks): admins register endpoints; each event is fanned out to the
+//! enabled endpoints that subscribe to its type and delivered, signed, with retries
+//! (`delivery.rs`); deliveries can be listed and replayed (`replay.rs`).
+//!
+//! Threat model: an endpoint URL is admin input that makes Tessera send requests, so it obeys
+//! the outbound policy (no private networks, checked again at connect time); the signing
+//! secret is generated here, shown once, and kept sealed with the master key; bodies carry
+//! events' payloads, which hold no secrets; attempts record no request headers.
+
+mod delivery;
+mod endpoints;
+mod replay;
+pub mod signature;
+
+pub use delivery::{deliver_due, fan_out};
+pub use endpoints::{Created, EndpointInput, EndpointView, create, delete, enable, get, list};
+pub use replay::{AttemptView, DeliveryView, Replay, ReplayInput, deliveries, replay, send_test};
+
+/// Something that happened, as its consumers see it.
+// the outbox's Event, until it lands
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Event {
+    /// "evt_" + a random id; also the Standard Webhooks `webhook-id`.
+    pub id: String,
+    /// e.g. "customer.created", "session.ended"
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The customer id, where there is one (ordering is per subject).
+    pub subject: Option<String>,
+    /// JSON without secrets.
+    pub payload: serde_json::Value,
+    /// Unix milliseconds.
+    pub occurred_at: i64,
+}
+
+/// Who asked for a change, for the audit log.
+// the audit's Actor, until it lands (crate::events::audit::Actor)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Customer(String),
+    Client(String),
+    Operator,
+    Anonymous,
+    System,
+}

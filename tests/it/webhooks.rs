@@ -328,3 +328,67 @@ async fn admins_register_list_and_delete_endpoints_and_the_secret_is_shown_once(
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
+
+/// `tessera webhook …` against a data directory, with a receiver on loopback (the flag that
+/// lets development use private networks is set for it).
+fn webhook_cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("webhook")
+        .args(args)
+        .env_clear()
+        .env("TESSERA_DATA_DIR", dir)
+        .env("TESSERA_FEDERATION_ALLOW_PRIVATE_NETWORKS", "true")
+        .env("TESSERA_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_registers_tests_lists_replays_and_deletes() {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let run = move |args: Vec<String>| {
+        let path = path.clone();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = webhook_cli(&path, &args);
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (ok, out, err) =
+        run(args(&["create", "--url", &receiver.url, "--event-type", "customer.created", "--json"])).await;
+    assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let (id, secret) = (created["id"].as_str().unwrap().to_string(), created["secret"].as_str().unwrap().to_string());
+    let (ok, out, _) = run(args(&["create", "--url", "https://hooks.example/x"])).await;
+    assert!(ok && out.contains("secret: whsec_") && out.contains("shown only now"), "{out}");
+
+    let (_, out, _) = run(args(&["list"])).await;
+    assert!(out.contains(&id) && out.contains("customer.created") && out.contains("all events"), "{out}");
+    assert!(!out.contains(&secret) && !out.contains("whsec_"));
+
+    let (ok, out, err) = run(args(&["test", &id, "--json"])).await;
+    assert!(ok, "{err}");
+    let delivery: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(delivery["state"], "delivered");
+    assert!(verify(&secret, &receiver.received()[0]));
+
+    let (ok, out, err) = run(args(&["replay", &id, "--event", delivery["event_id"].as_str().unwrap()])).await;
+    assert!(ok && out.contains("1 deliveries"), "{out}{err}");
+    let (_, out, _) = run(args(&["deliveries", &id])).await;
+    assert!(out.contains("webhook.test") && out.contains("pending") && out.contains("HTTP 200"), "{out}");
+    let (ok, _, err) = run(args(&["replay", &id, "--since", "soon"])).await;
+    assert!(!ok && err.contains("RFC 3339"), "{err}");
+    let (ok, _, err) = run(args(&["create", "--url", "http://hooks.example/x"])).await;
+    assert!(!ok && err.contains("https"), "{err}");
+
+    assert!(run(args(&["delete", &id])).await.0);
+    let (ok, _, err) = run(args(&["delete", &id])).await;
+    assert!(!ok && err.contains("no webhook"), "{err}");
+}

@@ -4,11 +4,14 @@
 use super::authorize;
 use crate::error::Error;
 use crate::federation::connectors::{self, ConnectorInput};
+use crate::oidc::tokens::AccessTokenClaims;
 use crate::state::SharedState;
+use crate::web::extract::bearer_token;
 use crate::web::responses;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,12 +25,21 @@ pub fn api() -> Router<SharedState> {
         .route("/admin/api/v1/connectors/{id}/disable", post(disable))
 }
 
-pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+/// A caller of the admin API: a bearer access token Tessera issued with `tessera:admin`
+/// (see `admin::authorize`). Handlers that take one run only for such callers; the others get
+/// the RFC 6750 §3.1 answer.
+pub struct AdminCaller(pub AccessTokenClaims);
+
+impl FromRequestParts<SharedState> for AdminCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+        authorize(state, bearer_token(&parts.headers), state.now()).await.map(AdminCaller).map_err(error)
+    }
 }
 
 /// Errors as JSON: bearer problems per RFC 6750, the rest with a plain description.
-pub(super) fn error(e: Error) -> Response {
+pub fn error(e: Error) -> Response {
     match e {
         Error::InvalidToken(_) | Error::InsufficientScope(_) => responses::bearer(e),
         Error::NotFound => (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response(),
@@ -43,64 +55,48 @@ fn input(body: &Bytes) -> Result<ConnectorInput, Error> {
     serde_json::from_slice(body).map_err(|e| Error::bad_input(format!("the body is not a valid connector: {e}")))
 }
 
-async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::list(&state).await
-    };
+async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
+    let done = async { connectors::list(&state).await };
     match done.await {
         Ok(v) => Json(json!({ "connectors": v })).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn create(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
-    let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::create(&state, input(&body)?, state.now()).await
-    };
+async fn create(State(state): State<SharedState>, _: AdminCaller, body: Bytes) -> Response {
+    let done = async { connectors::create(&state, input(&body)?, state.now()).await };
     match done.await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn read(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::get(&state, &id).await
-    };
+async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    let done = async { connectors::get(&state, &id).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn update(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::update(&state, &id, input(&body)?, state.now()).await
-    };
+async fn update(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>, body: Bytes) -> Response {
+    let done = async { connectors::update(&state, &id, input(&body)?, state.now()).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::delete(&state, &id).await
-    };
+async fn remove(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    let done = async { connectors::delete(&state, &id).await };
     match done.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn switch(state: SharedState, headers: HeaderMap, id: String, on: bool) -> Response {
+async fn switch(state: SharedState, id: String, on: bool) -> Response {
     let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
         let change = ConnectorInput { enabled: Some(on), ..ConnectorInput::default() };
         connectors::update(&state, &id, change, state.now()).await
     };
@@ -110,10 +106,10 @@ async fn switch(state: SharedState, headers: HeaderMap, id: String, on: bool) ->
     }
 }
 
-async fn enable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    switch(state, headers, id, true).await
+async fn enable(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    switch(state, id, true).await
 }
 
-async fn disable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    switch(state, headers, id, false).await
+async fn disable(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    switch(state, id, false).await
 }

@@ -2,14 +2,13 @@
 //! `/admin/api/v1/webhooks`: register (the secret is in this answer only), list, read,
 //! delete, enable, deliveries with their attempts, replay, and a test event.
 
-use super::authorize;
-use super::routes::{bearer, error};
+use super::routes::{AdminCaller, error};
 use crate::error::Error;
 use crate::events::webhooks::{self, Actor, EndpointInput, ReplayInput};
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -30,25 +29,21 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
 }
 
 /// The admin client that called, as the audit log names it.
-async fn caller(state: &SharedState, headers: &HeaderMap) -> Result<Actor, Error> {
-    let claims = authorize(state, bearer(headers), state.now()).await?;
-    Ok(Actor::Client(claims.client_id))
+fn actor(caller: AdminCaller) -> Actor {
+    Actor::Client(caller.0.client_id)
 }
 
-async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    let done = async {
-        caller(&state, &headers).await?;
-        webhooks::list(&state).await
-    };
+async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
+    let done = async { webhooks::list(&state).await };
     match done.await {
         Ok(v) => Json(json!({ "webhooks": v })).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn create(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(State(state): State<SharedState>, caller: AdminCaller, body: Bytes) -> Response {
     let done = async {
-        let actor = caller(&state, &headers).await?;
+        let actor = actor(caller);
         let input: EndpointInput = json_body(&body)?;
         webhooks::create(&state, input, actor, state.now()).await
     };
@@ -58,20 +53,17 @@ async fn create(State(state): State<SharedState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn read(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let done = async {
-        caller(&state, &headers).await?;
-        webhooks::get(&state, &id).await
-    };
+async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    let done = async { webhooks::get(&state, &id).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn remove(State(state): State<SharedState>, caller: AdminCaller, Path(id): Path<String>) -> Response {
     let done = async {
-        let actor = caller(&state, &headers).await?;
+        let actor = actor(caller);
         webhooks::delete(&state, &id, actor, state.now()).await
     };
     match done.await {
@@ -80,9 +72,9 @@ async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
     }
 }
 
-async fn enable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn enable(State(state): State<SharedState>, caller: AdminCaller, Path(id): Path<String>) -> Response {
     let done = async {
-        let actor = caller(&state, &headers).await?;
+        let actor = actor(caller);
         webhooks::enable(&state, &id, actor, state.now()).await
     };
     match done.await {
@@ -98,23 +90,25 @@ struct Listing {
 
 async fn deliveries(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    _: AdminCaller,
     Path(id): Path<String>,
     Query(q): Query<Listing>,
 ) -> Response {
-    let done = async {
-        caller(&state, &headers).await?;
-        webhooks::deliveries(&state, &id, q.limit.unwrap_or(50)).await
-    };
+    let done = async { webhooks::deliveries(&state, &id, q.limit.unwrap_or(50)).await };
     match done.await {
         Ok(v) => Json(json!({ "deliveries": v })).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn replay(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+async fn replay(
+    State(state): State<SharedState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let done = async {
-        let actor = caller(&state, &headers).await?;
+        let actor = actor(caller);
         let which = json_body::<ReplayInput>(&body)?.parse()?;
         webhooks::replay(&state, &id, which, actor, state.now()).await
     };
@@ -124,11 +118,8 @@ async fn replay(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
     }
 }
 
-async fn test(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let done = async {
-        caller(&state, &headers).await?;
-        webhooks::send_test(&state, &id, state.now()).await
-    };
+async fn test(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
+    let done = async { webhooks::send_test(&state, &id, state.now()).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),

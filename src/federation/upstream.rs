@@ -6,7 +6,7 @@
 //! guarded client (outbound.rs).
 
 use super::apple::apple_client_secret;
-use super::connectors::{Connector, is_oidc};
+use super::connectors::{Connector, ConnectorKind};
 use super::discovery::{self, Provider};
 use super::id_token::{self, Claims};
 use super::outbound::TOKEN_LIMIT;
@@ -83,7 +83,7 @@ pub async fn begin(
     remember: bool,
     now: i64,
 ) -> Result<(String, String)> {
-    let endpoint = if is_oidc(&c.view.kind) {
+    let endpoint = if c.view.kind.is_oidc() {
         provider(state, c, now).await?.meta.authorization_endpoint().url().to_string()
     } else {
         c.view.authorization_endpoint.clone()
@@ -145,7 +145,7 @@ pub async fn complete(
     if state.url(callback) != redirect_uri {
         return Err(failed("the answer came to another connector's callback (mix-up)"));
     }
-    let provider = if is_oidc(&c.view.kind) { Some(provider(state, &c, now).await?) } else { None };
+    let provider = if c.view.kind.is_oidc() { Some(provider(state, &c, now).await?) } else { None };
     check_iss(&c, provider.as_ref(), answer.get("iss").map(String::as_str)).map_err(|e| failed(&e))?;
     if let Some(error) = answer.get("error") {
         tracing::info!(connector = %c.view.id, error = %error, "upstream refused the sign-in");
@@ -157,7 +157,8 @@ pub async fn complete(
         return Err(Error::bad_input(message));
     }
     let code = answer.get("code").ok_or_else(expired)?;
-    let secret = if c.view.kind == "apple" { Some(apple_client_secret(&c, now)?) } else { c.secret.clone() };
+    let secret =
+        if c.view.kind == ConnectorKind::Apple { Some(apple_client_secret(&c, now)?) } else { c.secret.clone() };
     let token_endpoint = match &provider {
         Some(p) => p.meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string(),
         None => c.view.token_endpoint.clone(),
@@ -181,7 +182,7 @@ pub async fn complete(
     let Claims { subject, email, email_verified, mut name, amr } = claims;
     // Sign in with Apple sends the person's name once, on the first sign-in, in a `user`
     // form field next to the code (never in the ID token).
-    if c.view.kind == "apple"
+    if c.view.kind == ConnectorKind::Apple
         && name.is_none()
         && let Some(user) = answer.get("user").and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
     {

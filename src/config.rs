@@ -101,6 +101,9 @@ pub struct Config {
     /// The strongest acr a connector may assert (default: the email level); a provider's
     /// sign-in is not proven to Tessera beyond what it vouches for.
     pub federation_acr_ceiling: String,
+    // Issue #12: the background worker (event outbox, back-channel logout).
+    /// How often the worker runs its jobs, in milliseconds; 0: no worker in this process.
+    pub worker_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -149,6 +152,7 @@ impl Default for Config {
             // Issue #10, federation slice.
             federation_allow_private_networks: false,
             federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
+            worker_interval_ms: 500,
         }
     }
 }

@@ -188,7 +188,7 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
             show(&v, json)
         }
         ConnectorCommand::Delete { id } => {
-            connectors::delete(&state, &id).await.map_err(|_| anyhow::anyhow!("no connector {id:?}"))?;
+            connectors::delete(&state, &id, state.now()).await.map_err(|_| anyhow::anyhow!("no connector {id:?}"))?;
             println!("deleted {id}");
             Ok(())
         }

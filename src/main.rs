@@ -300,14 +300,15 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             }
         }
         ClientCommand::Update { id, pkce } => {
-            clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional)
+            clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             println!("{id}: PKCE {}", pkce_name(pkce == Pkce::Optional));
         }
         ClientCommand::Delete { id } => {
             // Running servers see it at once: every token check reads whether its client exists.
-            if store.delete_client(&id).await? {
+            let deleted = clients::delete_stored(&store, &id, now).await;
+            if deleted.map_err(|e| anyhow::anyhow!("{}", e.description()))? {
                 println!("deleted {id}");
             } else {
                 anyhow::bail!("no client with id {id}");

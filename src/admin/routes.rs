@@ -88,7 +88,7 @@ async fn update(State(state): State<SharedState>, _: AdminCaller, Path(id): Path
 }
 
 async fn remove(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    let done = async { connectors::delete(&state, &id).await };
+    let done = async { connectors::delete(&state, &id, state.now()).await };
     match done.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(e),

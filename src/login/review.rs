@@ -7,8 +7,9 @@
 //! (`finish::after_email`). Only then does the account count as proven.
 
 use crate::error::{Error, Result};
+use crate::events::{Factor, NewEvent, outbox};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{SessionRecord, Store};
 
 const REVIEW_TTL_SECS: i64 = 30 * 60;
 
@@ -67,7 +68,20 @@ pub async fn finish(state: &AppState, session: &SessionRecord, removals: &Remova
         return Err(Error::bad_input("There is nothing to review. Continue from the app you were using."));
     }
     let customer = &session.customer_id;
-    state.store.finish_account_review(customer, &removals.identities, &removals.passkeys, removals.totp, now).await?;
+    let mut tx = state.store.begin().await?;
+    let r = removals;
+    Store::finish_account_review_in(&mut tx, customer, &r.identities, &r.passkeys, r.totp, now).await?;
+    for connector in &r.identities {
+        outbox::emit_in(&mut tx, NewEvent::identity_unlinked(customer, connector), now).await?;
+    }
+    for id in &r.passkeys {
+        outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::Passkey, Some(id)), now).await?;
+    }
+    if r.totp {
+        outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::AuthenticatorApp, None), now).await?;
+    }
+    outbox::emit_in(&mut tx, NewEvent::customer_updated(customer, &["mailbox_proven"]), now).await?;
+    tx.commit().await?;
     tracing::info!(
         customer = %customer,
         identities = removals.identities.len(),

@@ -5,16 +5,22 @@
 //! directly, with the server's state and clock.
 
 use crate::admin::{admin_token, call};
-use crate::support::TestServer;
 use crate::support::receiver::{Received, Receiver};
+use crate::support::{TestServer, signed_in_code};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera::events::webhooks::{self, Event};
 
+/// A server whose loopback receivers are allowed, without its background worker: these
+/// tests run the worker's two webhook jobs themselves, at the clock's times.
 async fn dev_server() -> TestServer {
-    TestServer::start_with(|c| c.federation_allow_private_networks = true).await
+    TestServer::start_with(|c| {
+        c.federation_allow_private_networks = true;
+        c.worker_interval_ms = 0;
+    })
+    .await
 }
 
 /// Register an endpoint through the admin API; returns (id, secret).
@@ -247,7 +253,7 @@ async fn an_endpoint_failing_for_five_days_is_abandoned_then_disabled() {
 
 #[tokio::test]
 async fn webhook_urls_obey_the_private_network_rule() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.worker_interval_ms = 0).await;
     let token = admin_token(&server).await;
     let receiver = Receiver::start().await;
     for url in [
@@ -327,6 +333,30 @@ async fn admins_register_list_and_delete_endpoints_and_the_secret_is_shown_once(
         let (status, _, _) = call(&server, method, &path, t, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
+}
+
+#[tokio::test]
+async fn a_new_customers_email_sign_in_reaches_the_receiver_through_the_outbox_and_the_worker() {
+    let server = TestServer::start_with(|c| c.federation_allow_private_networks = true).await;
+    let token = admin_token(&server).await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = register(&server, &token, &receiver.url, &["customer.created", "session.*"]).await;
+    let client = server.public_client().await;
+    let browser = server.browser();
+    signed_in_code(&server, &browser, &client, "new.customer@example.com").await;
+    // The worker runs on its own (real) interval: poll with a generous deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while receiver.received().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "only {:?} arrived", receiver.received());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let got = receiver.received();
+    let types: Vec<Value> = got.iter().map(|r| r.json()["type"].clone()).collect();
+    assert_eq!(types, [json!("customer.created"), json!("session.started")], "in order, nothing else");
+    assert!(got.iter().all(|r| verify(&secret, r) && r.id.starts_with("evt_")));
+    let customer = got[0].json()["data"]["customer_id"].as_str().unwrap().to_string();
+    assert_eq!(got[1].json()["data"]["customer_id"], customer.as_str());
+    assert!(!got.iter().any(|r| r.body.contains("new.customer@example.com")), "no address in the payloads");
 }
 
 /// `tessera webhook …` against a data directory, with a receiver on loopback (the flag that

@@ -12,26 +12,11 @@ mod endpoints;
 mod replay;
 pub mod signature;
 
+pub use super::Event;
+
 pub use delivery::{deliver_due, fan_out};
 pub use endpoints::{Created, EndpointInput, EndpointView, create, delete, enable, get, list};
 pub use replay::{AttemptView, DeliveryView, Replay, ReplayInput, deliveries, replay, send_test};
-
-/// Something that happened, as its consumers see it.
-// the outbox's Event, until it lands
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct Event {
-    /// "evt_" + a random id; also the Standard Webhooks `webhook-id`.
-    pub id: String,
-    /// e.g. "customer.created", "session.ended"
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The customer id, where there is one (ordering is per subject).
-    pub subject: Option<String>,
-    /// JSON without secrets.
-    pub payload: serde_json::Value,
-    /// Unix milliseconds.
-    pub occurred_at: i64,
-}
 
 /// Who asked for a change, for the audit log.
 // the audit's Actor, until it lands (crate::events::audit::Actor)

@@ -25,6 +25,8 @@ impl Received {
 struct Inner {
     received: Vec<Received>,
     script: VecDeque<u16>,
+    /// Event ids answered 500 the first time they come (whatever order requests come in).
+    fail_once: Vec<String>,
 }
 
 pub struct Receiver {
@@ -49,7 +51,14 @@ impl Receiver {
                     content_type: h("content-type"),
                     body: String::from_utf8(body.to_vec()).unwrap(),
                 });
-                let status = inner.script.pop_front().unwrap_or(200);
+                let id = h("webhook-id");
+                let status = match inner.fail_once.iter().position(|f| *f == id) {
+                    Some(i) => {
+                        inner.fail_once.remove(i);
+                        500
+                    }
+                    None => inner.script.pop_front().unwrap_or(200),
+                };
                 let n = inner.received.len();
                 (StatusCode::from_u16(status).unwrap(), format!("answer {n}: {status}"))
             }
@@ -68,6 +77,11 @@ impl Receiver {
     /// Answer every request with this status from now on.
     pub fn always(&self, status: u16) {
         self.inner.lock().unwrap().script = std::iter::repeat_n(status, 10_000).collect();
+    }
+
+    /// Answer 500 to the first request for this event.
+    pub fn fail_once(&self, event_id: &str) {
+        self.inner.lock().unwrap().fail_once.push(event_id.to_string());
     }
 
     pub fn received(&self) -> Vec<Received> {

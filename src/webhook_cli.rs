@@ -124,7 +124,7 @@ pub async fn run(command: WebhookCommand, config: Config) -> anyhow::Result<()> 
         WebhookCommand::Replay { id, delivery, event, since } => {
             let which = ReplayInput { delivery_id: delivery, event_id: event, since }.parse().map_err(fail)?;
             let n = webhooks::replay(&state, &id, which, Actor::Operator, now).await.map_err(fail)?;
-            println!("{n} deliveries queued again");
+            println!("queued again: {n} {}", if n == 1 { "delivery" } else { "deliveries" });
         }
         WebhookCommand::Test { id, json } => {
             let d = webhooks::send_test(&state, &id, now).await.map_err(fail)?;

@@ -155,6 +155,28 @@ async fn events_about_one_customer_go_out_in_order() {
 }
 
 #[tokio::test]
+async fn a_delivery_left_mid_attempt_is_tried_again_after_its_lease() {
+    let server = dev_server().await;
+    let token = admin_token(&server).await;
+    let receiver = Receiver::start().await;
+    let (id, _) = register(&server, &token, &receiver.url, &[]).await;
+    let e = event("customer.created", Some("a"), server.state.now());
+    webhooks::fan_out(&server.state, &e, server.state.now()).await.unwrap();
+    // Another worker claims it, then dies before recording an attempt.
+    let now = server.state.now();
+    let due = server.state.store.due_webhook_deliveries(now, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(server.state.store.claim_webhook_delivery(&due[0], now + 60_000, now).await.unwrap());
+    assert!(!server.state.store.claim_webhook_delivery(&due[0], now + 60_000, now).await.unwrap(), "claimed once");
+    assert_eq!(deliver(&server).await, 0, "held by the other worker's lease");
+    server.clock.advance_secs(60);
+    assert_eq!(deliver(&server).await, 1, "taken again when the lease ran out");
+    assert_eq!(receiver.received().len(), 1);
+    let list = deliveries(&server, &token, &id).await;
+    assert_eq!((list[0]["state"].as_str(), list[0]["attempts"].as_array().unwrap().len()), (Some("delivered"), 1));
+}
+
+#[tokio::test]
 async fn deliveries_are_replayed_with_the_same_webhook_id() {
     let server = dev_server().await;
     let token = admin_token(&server).await;
@@ -329,6 +351,8 @@ async fn admins_register_list_and_delete_endpoints_and_the_secret_is_shown_once(
         json!({ "url": receiver.url, "event_types": ["customer"] }),
         json!({ "url": receiver.url, "secret": "whsec_mine" }),
         json!({ "event_types": [] }),
+        json!({ "url": receiver.url.replace("http://", "http://user:pw@") }),
+        json!({ "url": format!("{}#x", receiver.url) }),
     ] {
         let (status, _, v) = call(&server, "POST", "/admin/api/v1/webhooks", t, Some(bad.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {v}");
@@ -418,7 +442,7 @@ async fn the_command_line_registers_tests_lists_replays_and_deletes() {
     assert!(verify(&secret, &receiver.received()[0]));
 
     let (ok, out, err) = run(args(&["replay", &id, "--event", delivery["event_id"].as_str().unwrap()])).await;
-    assert!(ok && out.contains("1 deliveries"), "{out}{err}");
+    assert!(ok && out.contains("queued again: 1 delivery"), "{out}{err}");
     let (_, out, _) = run(args(&["deliveries", &id])).await;
     assert!(out.contains("webhook.test") && out.contains("pending") && out.contains("HTTP 200"), "{out}");
     let (ok, _, err) = run(args(&["replay", &id, "--since", "soon"])).await;

@@ -96,6 +96,11 @@ pub async fn create(state: &AppState, input: EndpointInput, actor: Actor, now: i
     // Held to the connectors' rule: https, no private network (checked again at connect time).
     let url =
         state.outbound.policy.check_url(input.url.trim()).map_err(|why| Error::bad_input(format!("url {why}")))?;
+    // The URL is shown in listings: credentials do not belong in it (the signature proves
+    // the sender), nor does a fragment (never sent).
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err(Error::bad_input("url must not carry user:password@ or a #fragment"));
+    }
     let description = input.description.trim().to_string();
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(Error::bad_input(format!("description is longer than {MAX_DESCRIPTION} characters")));

@@ -13,6 +13,7 @@ use super::outbound::TOKEN_LIMIT;
 use super::presets;
 use super::request::{authorization_url, token_form};
 use crate::crypto::secrets;
+use crate::ephemeral::Space;
 use crate::error::{Error, Result};
 use crate::session::{ACR_EMAIL, acr_level};
 use crate::state::AppState;
@@ -105,7 +106,10 @@ pub async fn begin(
         binding_hash: secrets::hash(&binding),
         redirect_uri,
     };
-    state.ephemeral.put_json(&format!("fed:{}", secrets::hash(&state_param)), &pending, PENDING_TTL_SECS).await?;
+    state
+        .ephemeral
+        .put_json(&Space::FederatedSignIn.key(&secrets::hash(&state_param)), &pending, PENDING_TTL_SECS)
+        .await?;
     Ok((url, binding))
 }
 
@@ -121,7 +125,7 @@ pub async fn complete(
 ) -> Result<UpstreamUser> {
     let expired = || Error::bad_input("This sign-in has expired. Start again.");
     let state_param = answer.get("state").ok_or_else(expired)?;
-    let key = format!("fed:{}", secrets::hash(state_param));
+    let key = Space::FederatedSignIn.key(&secrets::hash(state_param));
     let pending: Pending = state.ephemeral.get_json(&key).await?.ok_or_else(expired)?;
     // An answer delivered to another browser is refused without spending the sign-in.
     if !binding.is_some_and(|b| secrets::constant_time_eq(&secrets::hash(b), &pending.binding_hash)) {

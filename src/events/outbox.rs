@@ -59,7 +59,11 @@ pub async fn dispatch(state: &AppState, owner: &str, now: i64) -> anyhow::Result
         }
         for record in claimed {
             let id = record.id.clone();
-            match hand_over(state, event_of(record), now).await {
+            let handed = match event_of(record) {
+                Ok(event) => hand_over(state, &event, now).await,
+                Err(e) => Err(e),
+            };
+            match handed {
                 Ok(()) => {
                     if state.store.mark_event_dispatched(&id, owner, now).await? {
                         dispatched += 1;
@@ -77,10 +81,9 @@ pub async fn dispatch(state: &AppState, owner: &str, now: i64) -> anyhow::Result
 
 /// The consumers of one event. Each must be idempotent: after a crash between handing over
 /// and marking dispatched, the event comes again.
-async fn hand_over(state: &AppState, event: anyhow::Result<Event>, now: i64) -> anyhow::Result<()> {
-    let event = event?;
+async fn hand_over(state: &AppState, event: &Event, now: i64) -> anyhow::Result<()> {
     // Idempotent through a unique (endpoint_id, event_id).
-    super::webhooks::fan_out(state, &event, now).await?;
+    super::webhooks::fan_out(state, event, now).await?;
     tracing::debug!(event = %event.id, kind = %event.kind, "event dispatched");
     Ok(())
 }

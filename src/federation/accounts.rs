@@ -111,6 +111,8 @@ pub async fn resolve(
                     // (an account with a passkey keeps its proof: removing one needs the passkey).
                     if unproven {
                         Store::forget_mailbox_proof_in(&mut tx, &existing.id).await?;
+                        let updated = NewEvent::customer_updated(&existing.id, &["mailbox_proven"]);
+                        outbox::emit_in(&mut tx, updated, now).await?;
                     }
                     tx.commit().await?;
                     tracing::info!(connector = %c.id, customer = %existing.id, "linked by a trusted verified address");

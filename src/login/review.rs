@@ -69,18 +69,22 @@ pub async fn finish(state: &AppState, session: &SessionRecord, removals: &Remova
         return Err(Error::bad_input("There is nothing to review. Continue from the app you were using."));
     }
     let customer = &session.customer_id;
+    // One unit of work: every removal with its event, and the mailbox counted as proven.
     let mut tx = state.store.begin().await?;
-    let r = removals;
-    Store::finish_account_review_in(&mut tx, customer, &r.identities, &r.passkeys, r.totp, now).await?;
-    for connector in &r.identities {
-        outbox::emit_in(&mut tx, NewEvent::identity_unlinked(customer, connector), now).await?;
+    for connector in &removals.identities {
+        if Store::unlink_identity_in(&mut tx, customer, connector).await? {
+            outbox::emit_in(&mut tx, NewEvent::identity_unlinked(customer, connector), now).await?;
+        }
     }
-    for id in &r.passkeys {
-        outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::Passkey, Some(id)), now).await?;
+    for id in &removals.passkeys {
+        if Store::delete_passkey_in(&mut tx, customer, id).await? {
+            outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::Passkey, Some(id)), now).await?;
+        }
     }
-    if r.totp {
+    if removals.totp && Store::remove_totp_in(&mut tx, customer).await? {
         outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::AuthenticatorApp, None), now).await?;
     }
+    Store::mark_mailbox_proven_in(&mut tx, customer, now).await?;
     outbox::emit_in(&mut tx, NewEvent::customer_updated(customer, &["mailbox_proven"]), now).await?;
     tx.commit().await?;
     tracing::info!(

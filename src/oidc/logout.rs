@@ -98,9 +98,10 @@ pub async fn end_in(
     keep_offline: bool,
     now: i64,
 ) -> Result<()> {
-    if !Store::end_session_in(tx, &session.id, now, keep_offline).await? {
+    if !Store::delete_session_in(tx, &session.id).await? {
         return Ok(());
     }
+    Store::revoke_session_grants_in(tx, &session.id, now, keep_offline).await?;
     let notified = backchannel::enqueue_in(state, tx, session, now).await?;
     outbox::emit_in(tx, NewEvent::session_ended(&session.customer_id, &session.id, notified), now).await?;
     tracing::info!(session = %session.id, notified, "session ended");

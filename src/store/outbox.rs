@@ -37,7 +37,8 @@ impl Store {
 
     /// Lease up to `limit` undispatched events to `owner` until `lease_until`: per subject
     /// only the earliest undispatched one (the next comes once it is dispatched), so order
-    /// per subject holds across nodes. The outer `WHERE` repeats the lease test so that a
+    /// per subject holds across nodes. Events without a subject (client and connector changes)
+    /// count as one subject: they go out in the order they were written. The outer `WHERE` repeats the lease test so that a
     /// claim racing another one on PostgreSQL re-checks the row it waited for and leaves it.
     pub async fn claim_events(
         &self,
@@ -51,7 +52,7 @@ impl Store {
              WHERE dispatched_at IS NULL AND (lease_until IS NULL OR lease_until <= $3) AND id IN ( \
                SELECT e.id FROM event_outbox e \
                WHERE e.dispatched_at IS NULL AND (e.lease_until IS NULL OR e.lease_until <= $3) \
-               AND NOT EXISTS (SELECT 1 FROM event_outbox p WHERE p.subject = e.subject \
+               AND NOT EXISTS (SELECT 1 FROM event_outbox p WHERE COALESCE(p.subject, '') = COALESCE(e.subject, '') \
                                AND p.dispatched_at IS NULL AND (p.seq < e.seq OR (p.seq = e.seq AND p.id < e.id))) \
                ORDER BY e.seq, e.id LIMIT $4{}) \
              RETURNING id, seq, kind, subject, payload, occurred_at",

@@ -188,19 +188,8 @@ impl Store {
         .await?)
     }
 
-    /// End a session and revoke the token families issued in it, inside the caller's unit of
-    /// work. With `keep_offline`, families granted `offline_access` survive (OpenID Connect
-    /// Core §11). `false` when the session was already gone.
-    pub async fn end_session_in(tx: &mut Tx, session_id: &str, now: i64, keep_offline: bool) -> anyhow::Result<bool> {
-        sqlx::query(
-            "UPDATE grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL \
-             AND ($3 = 0 OR (' ' || scope || ' ') NOT LIKE '% offline_access %')",
-        )
-        .bind(session_id)
-        .bind(now)
-        .bind(i64::from(keep_offline))
-        .execute(&mut *tx.0)
-        .await?;
+    /// Delete a session inside the caller's unit of work; `false` when it was already gone.
+    pub async fn delete_session_in(tx: &mut Tx, session_id: &str) -> anyhow::Result<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx.0).await?;
         Ok(done.rows_affected() == 1)
     }

@@ -18,6 +18,8 @@ mod factors;
 mod federation;
 mod hardening;
 mod offline;
+mod outbox;
+mod outbox_delivery;
 mod passkeys;
 mod prompts;
 mod protocol;

@@ -12,7 +12,7 @@ use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_pa
 use reqwest::StatusCode;
 use tessera::federation::connectors::{self, ClaimMapping, ConnectorInput};
 
-const APP: &str = "https://app.example/cb";
+pub const APP: &str = "https://app.example/cb";
 
 /// A downstream Tessera that may federate with providers on loopback (development setting).
 pub async fn federating_server() -> TestServer {
@@ -336,6 +336,13 @@ async fn the_first_mail_proof_of_an_account_made_through_a_provider_reviews_what
     assert!(back.starts_with(APP), "{back}");
     assert!(down.state.store.identities_of(&customer.id).await.unwrap().is_empty());
     assert!(down.state.store.totp_factor(&customer.id).await.unwrap().is_none());
+    // Each step is an event of the customer, written with it (issue #12).
+    let events = crate::outbox::all_dispatched(&down.state.config.database_url()).await;
+    let theirs: Vec<&str> =
+        events.iter().filter(|e| e.subject.as_deref() == Some(customer.id.as_str())).map(|e| e.kind.as_str()).collect();
+    let expected = ["customer.created", "identity.linked", "session.started", "factor.added", "session.ended"];
+    let review = ["session.started", "identity.unlinked", "factor.removed", "customer.updated"];
+    assert_eq!(theirs, [&expected[..], &review[..]].concat());
 
     // Proven once: the next mail sign-in goes straight through.
     let (url, _) = authorize_url(&down, &app, &[("prompt", "login")]);

@@ -1,6 +1,6 @@
-//! Every request Tessera makes to an upstream provider or a webhook endpoint goes through here, so that a
-//! connector (or a provider's discovery document) cannot turn Tessera into a way into the
-//! internal network (server-side request forgery).
+//! Every request Tessera makes to an upstream provider or a webhook endpoint goes through
+//! here, so that a connector, a provider's discovery document or a webhook URL cannot turn
+//! Tessera into a way into the internal network (server-side request forgery).
 //!
 //! Threat model: whoever controls a connector's URLs, or a provider's discovery document,
 //! or the DNS of a provider's names, tries to make Tessera send requests to loopback,
@@ -9,7 +9,7 @@
 //! public address when checked and a private one when connected, DNS rebinding, cannot slip
 //! through); literal IP addresses never reach a resolver and are checked here first. The
 //! client follows no redirects and uses no proxy (a proxy would resolve names itself), and
-//! every response body is read up to a limit.
+//! every response body is read up to a limit (a webhook receiver's answer is only excerpted).
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -27,6 +27,8 @@ struct Inner {
     script: VecDeque<u16>,
     /// Event ids answered 500 the first time they come (whatever order requests come in).
     fail_once: Vec<String>,
+    /// Characters of filler after each answer's first words.
+    padding: usize,
 }
 
 pub struct Receiver {
@@ -60,7 +62,8 @@ impl Receiver {
                     None => inner.script.pop_front().unwrap_or(200),
                 };
                 let n = inner.received.len();
-                (StatusCode::from_u16(status).unwrap(), format!("answer {n}: {status}"))
+                let filler = "é".repeat(inner.padding);
+                (StatusCode::from_u16(status).unwrap(), format!("answer {n}: {status}{filler}"))
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -77,6 +80,11 @@ impl Receiver {
     /// Answer every request with this status from now on.
     pub fn always(&self, status: u16) {
         self.inner.lock().unwrap().script = std::iter::repeat_n(status, 10_000).collect();
+    }
+
+    /// Pad every answer with `n` two-byte characters.
+    pub fn pad_answers(&self, n: usize) {
+        self.inner.lock().unwrap().padding = n;
     }
 
     /// Answer 500 to the first request for this event.

@@ -101,6 +101,9 @@ pub struct Config {
     /// The strongest acr a connector may assert (default: the email level); a provider's
     /// sign-in is not proven to Tessera beyond what it vouches for.
     pub federation_acr_ceiling: String,
+    // Issue #12: the audit log.
+    /// Audit entries older than this many days are deleted by the worker (default 400).
+    pub audit_retention_days: i64,
 }
 
 impl Default for Config {
@@ -149,6 +152,7 @@ impl Default for Config {
             // Issue #10, federation slice.
             federation_allow_private_networks: false,
             federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
+            audit_retention_days: 400,
         }
     }
 }
@@ -325,6 +329,8 @@ mod tests {
             ("TESSERA_CORS_ALLOWED_ORIGINS", "cors_allowed_origins", "https://app.example/path"),
             ("TESSERA_SESSION_IDLE_TIMEOUT_SECS", "session_idle_timeout_secs", "0"),
             ("TESSERA_OFFLINE_ACCESS_MAX_LIFETIME_SECS", "offline_access_max_lifetime_secs", "-1"),
+            ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "0"),
+            ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "36501"),
         ] {
             let e = Config::load(None, env(&[(var, value)])).unwrap_err();
             assert_eq!(e.key, key, "{e}");

@@ -13,6 +13,7 @@ pub mod state;
 
 pub mod accounts;
 pub mod admin;
+pub mod events;
 pub mod federation;
 pub mod login;
 pub mod oidc;

@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver: `$n` placeholders, TEXT ids, INTEGER unix-ms times, 0/1 flags.
 //! SQLite gets one writer connection (concurrent writers only busy-wait) and a reader pool.
 
+mod audit;
 mod clients;
 mod connectors;
 mod consents;
@@ -12,6 +13,7 @@ mod keys;
 mod passkeys;
 mod sessions;
 
+pub use audit::{AuditFilter, AuditRecord};
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;

@@ -1,5 +1,6 @@
 //! The `tessera` command: serve, migrate, and manage clients and connectors.
 
+mod audit_cli;
 mod connector_cli;
 
 use clap::{Parser, Subcommand};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tessera::clock::SystemClock;
 use tessera::crypto::keys::Alg;
+use tessera::events::audit::{self, Actor, Entry};
 use tessera::oidc::clients::{self, Client, NewClient};
 use tessera::oidc::grants::GrantType;
 use tessera::store::Store;
@@ -35,6 +37,8 @@ enum Command {
     /// Manage registered apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(Box<ClientCommand>),
+    /// Read the audit log, newest first.
+    Audit(audit_cli::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -159,6 +163,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Client(c) => client(*c, config).await,
         Command::Connector(c) => connector_cli::run(*c, config).await,
+        Command::Audit(a) => audit_cli::run(a, config).await,
     }
 }
 
@@ -246,6 +251,9 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             };
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            let detail = serde_json::json!({ "name": client.name, "public": client.is_public() });
+            let entry = Entry::new(Actor::Operator, "admin.client.created", Some(&client.id)).detail(detail);
+            audit::record_to(&store, entry, now).await?;
             if json {
                 let v = serde_json::json!({
                     "client_id": client.id, "client_secret": secret, "name": client.name,
@@ -298,11 +306,15 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            let detail = serde_json::json!({ "fields": ["pkce"], "pkce": pkce_name(pkce == Pkce::Optional) });
+            audit::record_to(&store, Entry::new(Actor::Operator, "admin.client.updated", Some(&id)).detail(detail), now)
+                .await?;
             println!("{id}: PKCE {}", pkce_name(pkce == Pkce::Optional));
         }
         ClientCommand::Delete { id } => {
             // Running servers see it at once: every token check reads whether its client exists.
             if store.delete_client(&id).await? {
+                audit::record_to(&store, Entry::new(Actor::Operator, "admin.client.deleted", Some(&id)), now).await?;
                 println!("deleted {id}");
             } else {
                 anyhow::bail!("no client with id {id}");

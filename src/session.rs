@@ -77,6 +77,7 @@ pub fn fresh_enough(session: &SessionRecord, acr: &str, within_ms: i64, now: i64
 }
 
 /// Where the browser is and what it is, as recorded on its session.
+#[derive(Clone, Copy)]
 pub struct Browser<'a> {
     pub ip: &'a str,
     pub user_agent: &'a str,
@@ -97,6 +98,8 @@ pub async fn current(state: &AppState, cookie: Option<&str>, now: i64) -> Result
             if idle(state, &s, now) {
                 tracing::info!(session = %s.id, "session ended after the idle timeout");
                 crate::oidc::logout::end(state, &s, true).await?;
+                let by = crate::events::audit::Actor::System;
+                crate::events::audit::session_ended(state, &s, by, "idle", None, now).await?;
                 return Ok(None);
             }
             if now - s.last_seen_at > 60_000 {

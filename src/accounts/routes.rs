@@ -140,7 +140,7 @@ async fn remove(
 ) -> Response {
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        passkey::remove(&state, &session, &f.id, state.now()).await.map(Some)
+        passkey::remove(&state, &session, &f.id, &browser.facts(), state.now()).await.map(Some)
     };
     after(&state, &csrf, &browser, done.await).await
 }
@@ -159,7 +159,8 @@ async fn unlink(
 ) -> Response {
     let done = async {
         let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        crate::federation::accounts::unlink(&state, &session, &f.connector, state.now()).await.map(Some)
+        let facts = browser.facts();
+        crate::federation::accounts::unlink(&state, &session, &f.connector, &facts, state.now()).await.map(Some)
     };
     after(&state, &csrf, &browser, done.await).await
 }

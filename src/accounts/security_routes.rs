@@ -108,7 +108,7 @@ async fn totp_confirm(
     let done = async {
         let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
         let email = email_of(&state, &s).await?;
-        totp::confirm_enrolment(&state, &s, &email, &f.code, state.now()).await
+        totp::confirm_enrolment(&state, &s, &email, &f.code, &browser.facts(), state.now()).await
     };
     match done.await {
         Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
@@ -125,7 +125,7 @@ async fn new_codes(
 ) -> Response {
     let done = async {
         let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        totp::regenerate_recovery_codes(&state, &s, state.now()).await
+        totp::regenerate_recovery_codes(&state, &s, &browser.facts(), state.now()).await
     };
     match done.await {
         Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
@@ -142,7 +142,7 @@ async fn totp_remove(
 ) -> Response {
     let done = async {
         let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        totp::remove(&state, &s, state.now()).await
+        totp::remove(&state, &s, &browser.facts(), state.now()).await
     };
     match done.await {
         Ok(renewed) => {
@@ -198,7 +198,7 @@ async fn end_session(
 ) -> Response {
     let done = async {
         let current = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        sessions::end_one(&state, &current, &f.id, state.now()).await?;
+        sessions::end_one(&state, &current, &f.id, &browser.facts(), state.now()).await?;
         Ok::<_, Error>(current.id == f.id)
     };
     match done.await {
@@ -221,7 +221,7 @@ async fn end_others(
 ) -> Response {
     let done = async {
         let current = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        sessions::end_others(&state, &current, state.now()).await
+        sessions::end_others(&state, &current, &browser.facts(), state.now()).await
     };
     match done.await {
         Ok(_) => Redirect::to("/account/sessions").into_response(),

@@ -1,13 +1,16 @@
-//! Thin handlers for the admin REST API (JSON) under `/admin/api/v1`: connectors.
+//! Thin handlers for the admin REST API (JSON) under `/admin/api/v1`: connectors (every change
+//! recorded in the audit log with the calling client) and the audit log itself.
 //! Secrets are write-only: responses say `has_secret`, never the secret.
 
-use super::authorize;
+use super::{authorize, caller};
 use crate::error::Error;
+use crate::events::audit_query::{self, Query as AuditQuery};
 use crate::federation::connectors::{self, ConnectorInput};
 use crate::state::SharedState;
 use crate::web::responses;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,6 +23,7 @@ pub fn api() -> Router<SharedState> {
         .route("/admin/api/v1/connectors/{id}", get(read).patch(update).delete(remove))
         .route("/admin/api/v1/connectors/{id}/enable", post(enable))
         .route("/admin/api/v1/connectors/{id}/disable", post(disable))
+        .route("/admin/api/v1/audit", get(audit))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -56,8 +60,8 @@ async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response 
 
 async fn create(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
     let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::create(&state, input(&body)?, state.now()).await
+        let by = caller(&state, bearer(&headers), state.now()).await?;
+        super::connectors::create(&state, by, input(&body)?, state.now()).await
     };
     match done.await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
@@ -78,8 +82,8 @@ async fn read(State(state): State<SharedState>, headers: HeaderMap, Path(id): Pa
 
 async fn update(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::update(&state, &id, input(&body)?, state.now()).await
+        let by = caller(&state, bearer(&headers), state.now()).await?;
+        super::connectors::update(&state, by, &id, input(&body)?, state.now()).await
     };
     match done.await {
         Ok(v) => Json(v).into_response(),
@@ -89,8 +93,8 @@ async fn update(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
 
 async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        connectors::delete(&state, &id).await
+        let by = caller(&state, bearer(&headers), state.now()).await?;
+        super::connectors::delete(&state, by, &id, state.now()).await
     };
     match done.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -100,9 +104,8 @@ async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
 
 async fn switch(state: SharedState, headers: HeaderMap, id: String, on: bool) -> Response {
     let done = async {
-        authorize(&state, bearer(&headers), state.now()).await?;
-        let change = ConnectorInput { enabled: Some(on), ..ConnectorInput::default() };
-        connectors::update(&state, &id, change, state.now()).await
+        let by = caller(&state, bearer(&headers), state.now()).await?;
+        super::connectors::switch(&state, by, &id, on, state.now()).await
     };
     match done.await {
         Ok(v) => Json(v).into_response(),
@@ -116,4 +119,17 @@ async fn enable(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
 
 async fn disable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     switch(state, headers, id, false).await
+}
+
+/// `GET /admin/api/v1/audit?customer=&action=&since=&until=&limit=&cursor=`: newest first.
+async fn audit(State(state): State<SharedState>, headers: HeaderMap, query: Result<Query<AuditQuery>, QueryRejection>) -> Response {
+    let done = async {
+        authorize(&state, bearer(&headers), state.now()).await?;
+        let Query(q) = query.map_err(|e| Error::bad_input(format!("the query string is not valid: {e}")))?;
+        audit_query::search(&state, &q).await
+    };
+    match done.await {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => error(e),
+    }
 }

@@ -149,6 +149,23 @@ pub async fn prune(state: &AppState, now: i64) -> anyhow::Result<u64> {
     Ok(gone)
 }
 
+/// Record that `session` ended, why (`logout`, `revoked`, `idle`…), and by whom; from
+/// `browser`, or else from the session's own browser (an idle session found on its return).
+pub async fn session_ended(
+    state: &AppState,
+    session: &crate::store::SessionRecord,
+    actor: Actor,
+    reason: &str,
+    browser: Option<&crate::session::Browser<'_>>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let own = crate::session::Browser { ip: &session.ip, user_agent: &session.user_agent };
+    let entry = Entry::new(actor, "session.ended", Some(&session.customer_id))
+        .from(browser.unwrap_or(&own))
+        .detail(serde_json::json!({ "session": session.id, "reason": reason }));
+    record(state, entry, now).await
+}
+
 /// A per-network rate limit (`ephemeral::limits::per_network`) whose refusals are recorded as
 /// `rate_limit.refused`, named by `what`.
 pub async fn per_network(

@@ -7,6 +7,7 @@
 use super::upstream::UpstreamUser;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Actor, Entry};
 use crate::login::factor_change::{self, Change, Renewed};
 use crate::login::finish::{self, Attempt, Opened, Proof};
 use crate::session::{self, Browser, NewSession};
@@ -54,6 +55,33 @@ fn amr(user: &UpstreamUser) -> String {
     session::amr_union(AMR_FED, &user.amr.join(" "))
 }
 
+/// The provider's answer on the callback: check it (`upstream::complete`), then sign in
+/// (`resolve`). A failure is in the audit log with a short reason, never the provider's words.
+pub async fn complete(
+    state: &AppState,
+    answer: &std::collections::HashMap<String, String>,
+    path: &str,
+    cookie: Option<&str>,
+    browser: Browser<'_>,
+    previous: Option<SessionRecord>,
+    now: i64,
+) -> Result<Outcome> {
+    let done = async {
+        let user = super::upstream::complete(state, answer, path, cookie, now).await?;
+        resolve(state, user, browser, previous, now).await
+    };
+    let outcome = done.await;
+    if let Err(e) = &outcome {
+        let why = match e {
+            Error::BadInput(_) | Error::InvalidRequest(_) => "refused",
+            Error::AccessDenied(_) => "access_denied",
+            _ => "error",
+        };
+        finish::failed(state, None, "federated", why, &browser, now).await?;
+    }
+    outcome
+}
+
 /// Which account the upstream identity signs in to. Every branch that signs in goes through
 /// `finish::open_session`, so the account's second factor applies to federation too.
 pub async fn resolve(
@@ -64,7 +92,7 @@ pub async fn resolve(
     now: i64,
 ) -> Result<Outcome> {
     let c = &user.connector.view;
-    let a = Attempt { authz: user.authz.clone(), remember: user.remember, browser, previous };
+    let a = Attempt { authz: user.authz.clone(), remember: user.remember, browser, previous, method: "federated" };
     let proof = || Proof { acr: user.acr.clone(), amr: amr(&user), multi_factor: false };
     if let Some(identity) = state.store.federated_identity(&user.issuer, &user.subject).await? {
         tracing::info!(connector = %c.id, customer = %identity.customer_id, "signing in through a connector");
@@ -134,6 +162,11 @@ pub async fn resolve(
     }
     crate::oidc::logout::retire_previous(state, a.previous.as_ref(), &new.record).await?;
     tracing::info!(connector = %c.id, customer = %id.customer_id, "account created through a connector");
+    let customer = id.customer_id.as_str();
+    let entry = Entry::new(Actor::Customer(customer.into()), "signin.federated", Some(customer)).from(&a.browser).detail(
+        serde_json::json!({ "session": new.record.id, "method": "federated", "connector": c.id, "new_account": true, "acr": new.record.acr, "amr": new.record.amr }),
+    );
+    audit::record(state, entry, now).await?;
     Ok(Outcome::SignedIn { session: new, authz: user.authz })
 }
 
@@ -159,6 +192,7 @@ pub async fn link_after_proof(
     state: &AppState,
     cookie: Option<&str>,
     session: &SessionRecord,
+    browser: &Browser<'_>,
     now: i64,
 ) -> Result<bool> {
     let Some(link) = cookie.filter(|c| !c.is_empty()) else { return Ok(false) };
@@ -193,7 +227,7 @@ pub async fn link_after_proof(
     };
     state.store.link_identity(&identity).await?;
     tracing::info!(connector = %p.connector_id, customer = %session.customer_id, "identity linked after proof");
-    factor_change::notify(state, session, Change::IdentityLinked, now).await?;
+    factor_change::notify(state, session, Change::IdentityLinked, browser, now).await?;
     Ok(true)
 }
 
@@ -215,7 +249,13 @@ pub async fn linked(state: &AppState, customer_id: &str) -> Result<Vec<(String, 
 
 /// Unlink a provider. Allowed while another way to sign in remains: the verified mailbox
 /// (always, for accounts with an address), a passkey, or another linked provider.
-pub async fn unlink(state: &AppState, session: &SessionRecord, connector_id: &str, now: i64) -> Result<Renewed> {
+pub async fn unlink(
+    state: &AppState,
+    session: &SessionRecord,
+    connector_id: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
     let customer_id = session.customer_id.as_str();
     let customer = state.store.customer(customer_id).await?.ok_or(Error::NotFound)?;
@@ -229,5 +269,5 @@ pub async fn unlink(state: &AppState, session: &SessionRecord, connector_id: &st
         return Err(Error::NotFound);
     }
     tracing::info!(connector = %connector_id, customer = %customer_id, "identity unlinked");
-    factor_change::changed(state, session, Change::IdentityUnlinked, now).await
+    factor_change::changed(state, session, Change::IdentityUnlinked, browser, now).await
 }

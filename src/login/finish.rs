@@ -12,6 +12,7 @@ use super::review;
 use super::totp::{self, SecondStep};
 use crate::crypto::secrets;
 use crate::error::Result;
+use crate::events::audit::{self, Actor, Entry};
 use crate::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
 use crate::state::AppState;
 use crate::store::SessionRecord;
@@ -37,6 +38,9 @@ pub struct Attempt<'a> {
     pub remember: bool,
     pub browser: Browser<'a>,
     pub previous: Option<SessionRecord>,
+    /// How the first factor was proven, for the audit log: `email_link`, `email_code`,
+    /// `email_approval` (the link opened on another device), `federated`, `second_factor`.
+    pub method: &'static str,
 }
 
 pub enum Opened {
@@ -84,7 +88,46 @@ pub async fn establish(
     state.store.insert_session(&new.record).await?;
     crate::oidc::logout::retire_previous(state, previous, &new.record).await?;
     tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
+    let entry = Entry::new(Actor::Customer(customer_id.into()), signin_action(amr), Some(customer_id))
+        .from(&a.browser)
+        .detail(serde_json::json!({ "session": new.record.id, "method": a.method, "acr": acr, "amr": amr }));
+    audit::record(state, entry, now).await?;
     Ok(new)
+}
+
+/// Record a failed sign-in by `method` (the reason is a short code), about `customer` where
+/// the attempt names a known account.
+pub async fn failed(
+    state: &AppState,
+    customer: Option<&str>,
+    method: &str,
+    why: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<()> {
+    let entry = Entry::new(Actor::Anonymous, "signin.failed", customer)
+        .from(browser)
+        .outcome(audit::Outcome::Failure(why))
+        .detail(serde_json::json!({ "method": method }));
+    Ok(audit::record(state, entry, now).await?)
+}
+
+/// The customer id behind an address, if there is an account (the audit log names customers
+/// by id, not by address).
+pub async fn customer_by_email(state: &AppState, email: &str) -> Result<Option<String>> {
+    Ok(state.store.customer_by_email(email).await?.map(|c| c.id))
+}
+
+/// The audit action of a sign-in, by the first factor its `amr` names.
+pub fn signin_action(amr: &str) -> &'static str {
+    let has = |m: &str| amr.split(' ').any(|x| x == m);
+    if has(session::AMR_FED) {
+        "signin.federated"
+    } else if has(session::AMR_HWK) || has(session::AMR_SWK) {
+        "signin.passkey"
+    } else {
+        "signin.email"
+    }
 }
 
 /// A mailbox was just proven (link, code or approval on another device): find or create its
@@ -98,6 +141,10 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
             // decides what stays.
             for s in state.store.sessions_of(&customer_id, now).await? {
                 crate::oidc::logout::end(state, &s, false).await?;
+                let entry = Entry::new(Actor::System, "session.ended", Some(&customer_id))
+                    .from(&a.browser)
+                    .detail(serde_json::json!({ "session": s.id, "reason": "mailbox_review" }));
+                audit::record(state, entry, now).await?;
             }
             let new = establish(state, &customer_id, ACR_EMAIL, AMR_EMAIL, a, now).await?;
             review::begin(state, &new.record).await?;
@@ -134,6 +181,9 @@ mod tests {
         assert_eq!(continue_url("abc", Some("/account/totp")), "/authorize/resume?authz=abc");
         assert_eq!(continue_url("", Some("/account/totp")), "/account/totp");
         assert_eq!(continue_url("", None), "/account");
+        assert_eq!(signin_action("email otp mfa"), "signin.email");
+        assert_eq!(signin_action("fed"), "signin.federated");
+        assert_eq!(signin_action("swk user"), "signin.passkey");
         for bad in ["https://evil.example/", "//evil.example", "/account//evil", "/accounting", "/account/x?y=1"] {
             assert_eq!(continue_url("", Some(bad)), "/account", "{bad}");
         }

@@ -69,10 +69,16 @@ pub async fn check(
     Ok(LogoutRequest { redirect, client_name: client.map(|c| c.name.clone()), hint_matches_session })
 }
 
-/// End the session (if any).
-pub async fn log_out(state: &AppState, session: Option<&SessionRecord>) -> Result<()> {
+/// End the session (if any), as its customer asked from `browser`.
+pub async fn log_out(
+    state: &AppState,
+    session: Option<&SessionRecord>,
+    browser: &crate::session::Browser<'_>,
+) -> Result<()> {
     if let Some(s) = session {
         end(state, s, true).await?;
+        let by = crate::events::audit::Actor::Customer(s.customer_id.clone());
+        crate::events::audit::session_ended(state, s, by, "logout", Some(browser), state.now()).await?;
     }
     Ok(())
 }

@@ -3,9 +3,8 @@
 
 use clap::{Args, Subcommand};
 use std::sync::Arc;
+use tessera::admin::connectors::{self as changes, Caller};
 use tessera::clock::{Clock, SystemClock};
-use tessera::admin::connectors as changes;
-use tessera::events::audit::Actor;
 use tessera::federation::connectors::{self, ConnectorInput, ConnectorView};
 use tessera::{AppState, Config};
 
@@ -169,7 +168,9 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
     let fail = |e: tessera::Error| anyhow::anyhow!("{}", e.description());
     match command {
         ConnectorCommand::Create { id, kind, fields, json } => {
-            let v = changes::create(&state, Actor::Operator, fields.into_input(Some(id), Some(kind))?, now).await.map_err(fail)?;
+            let v = changes::create(&state, Caller::operator(), fields.into_input(Some(id), Some(kind))?, now)
+                .await
+                .map_err(fail)?;
             show(&v, json)
         }
         ConnectorCommand::List { json } => {
@@ -181,11 +182,13 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
             all.iter().try_for_each(|v| show(v, false))
         }
         ConnectorCommand::Update { id, fields, json } => {
-            let v = changes::update(&state, Actor::Operator, &id, fields.into_input(None, None)?, now).await.map_err(fail)?;
+            let v = changes::update(&state, Caller::operator(), &id, fields.into_input(None, None)?, now)
+                .await
+                .map_err(fail)?;
             show(&v, json)
         }
         ConnectorCommand::Delete { id } => {
-            changes::delete(&state, Actor::Operator, &id, now).await.map_err(|e| match e {
+            changes::delete(&state, Caller::operator(), &id, now).await.map_err(|e| match e {
                 tessera::Error::NotFound => anyhow::anyhow!("no connector {id:?}"),
                 other => anyhow::anyhow!("{}", other.description()),
             })?;
@@ -198,6 +201,8 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
 }
 
 async fn switch(state: &AppState, id: &str, on: bool, now: i64) -> anyhow::Result<()> {
-    let v = changes::switch(state, Actor::Operator, id, on, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+    let v = changes::switch(state, Caller::operator(), id, on, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
     show(&v, false)
 }

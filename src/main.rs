@@ -307,8 +307,12 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             let detail = serde_json::json!({ "fields": ["pkce"], "pkce": pkce_name(pkce == Pkce::Optional) });
-            audit::record_to(&store, Entry::new(Actor::Operator, "admin.client.updated", Some(&id)).detail(detail), now)
-                .await?;
+            audit::record_to(
+                &store,
+                Entry::new(Actor::Operator, "admin.client.updated", Some(&id)).detail(detail),
+                now,
+            )
+            .await?;
             println!("{id}: PKCE {}", pkce_name(pkce == Pkce::Optional));
         }
         ClientCommand::Delete { id } => {

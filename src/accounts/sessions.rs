@@ -16,7 +16,13 @@ pub async fn list(state: &AppState, customer_id: &str, now: i64) -> Result<Vec<S
 }
 
 /// End one of the customer's own sessions (revoking what was issued in it).
-pub async fn end_one(state: &AppState, current: &SessionRecord, id: &str, browser: &Browser<'_>, now: i64) -> Result<()> {
+pub async fn end_one(
+    state: &AppState,
+    current: &SessionRecord,
+    id: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<()> {
     let target = state.store.session_by_id(id, now).await?.filter(|s| s.customer_id == current.customer_id);
     let target = target.ok_or(Error::NotFound)?;
     crate::oidc::logout::end(state, &target, false).await?;

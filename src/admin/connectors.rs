@@ -5,7 +5,21 @@
 use crate::error::Result;
 use crate::events::audit::{self, Actor, Entry};
 use crate::federation::connectors::{self, ConnectorInput, ConnectorView};
+use crate::session::Browser;
 use crate::state::AppState;
+
+/// Who makes a change, and from where (an API caller's address and user agent; none at the
+/// CLI).
+pub struct Caller<'a> {
+    pub actor: Actor,
+    pub from: Option<Browser<'a>>,
+}
+
+impl Caller<'_> {
+    pub fn operator() -> Caller<'static> {
+        Caller { actor: Actor::Operator, from: None }
+    }
+}
 
 /// The names of the fields an input sets.
 fn fields(i: &ConnectorInput) -> Vec<&'static str> {
@@ -33,11 +47,22 @@ fn fields(i: &ConnectorInput) -> Vec<&'static str> {
     set.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect()
 }
 
-async fn record(state: &AppState, by: Actor, action: &str, id: &str, detail: serde_json::Value, now: i64) -> Result<()> {
-    Ok(audit::record(state, Entry::new(by, action, Some(id)).detail(detail), now).await?)
+async fn record(
+    state: &AppState,
+    by: Caller<'_>,
+    action: &str,
+    id: &str,
+    detail: serde_json::Value,
+    now: i64,
+) -> Result<()> {
+    let mut entry = Entry::new(by.actor, action, Some(id)).detail(detail);
+    if let Some(b) = &by.from {
+        entry = entry.from(b);
+    }
+    Ok(audit::record(state, entry, now).await?)
 }
 
-pub async fn create(state: &AppState, by: Actor, input: ConnectorInput, now: i64) -> Result<ConnectorView> {
+pub async fn create(state: &AppState, by: Caller<'_>, input: ConnectorInput, now: i64) -> Result<ConnectorView> {
     let changed = fields(&input);
     let v = connectors::create(state, input, now).await?;
     let detail = serde_json::json!({ "kind": v.kind, "fields": changed });
@@ -47,7 +72,13 @@ pub async fn create(state: &AppState, by: Actor, input: ConnectorInput, now: i64
 
 /// A change of some fields; one that only switches the connector on or off is recorded as
 /// `admin.connector.enabled` / `.disabled`.
-pub async fn update(state: &AppState, by: Actor, id: &str, input: ConnectorInput, now: i64) -> Result<ConnectorView> {
+pub async fn update(
+    state: &AppState,
+    by: Caller<'_>,
+    id: &str,
+    input: ConnectorInput,
+    now: i64,
+) -> Result<ConnectorView> {
     let changed = fields(&input);
     let action = match (changed.as_slice(), input.enabled) {
         (["enabled"], Some(true)) => "admin.connector.enabled",
@@ -60,11 +91,11 @@ pub async fn update(state: &AppState, by: Actor, id: &str, input: ConnectorInput
 }
 
 /// Switch a connector on or off.
-pub async fn switch(state: &AppState, by: Actor, id: &str, on: bool, now: i64) -> Result<ConnectorView> {
+pub async fn switch(state: &AppState, by: Caller<'_>, id: &str, on: bool, now: i64) -> Result<ConnectorView> {
     update(state, by, id, ConnectorInput { enabled: Some(on), ..ConnectorInput::default() }, now).await
 }
 
-pub async fn delete(state: &AppState, by: Actor, id: &str, now: i64) -> Result<()> {
+pub async fn delete(state: &AppState, by: Caller<'_>, id: &str, now: i64) -> Result<()> {
     connectors::delete(state, id).await?;
     record(state, by, "admin.connector.deleted", id, serde_json::json!({}), now).await
 }

@@ -2,11 +2,13 @@
 //! recorded in the audit log with the calling client) and the audit log itself.
 //! Secrets are write-only: responses say `has_secret`, never the secret.
 
+use super::connectors::Caller;
 use super::{authorize, caller};
 use crate::error::Error;
 use crate::events::audit_query::{self, Query as AuditQuery};
 use crate::federation::connectors::{self, ConnectorInput};
 use crate::state::SharedState;
+use crate::web::request::Browser;
 use crate::web::responses;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -58,9 +60,9 @@ async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response 
     }
 }
 
-async fn create(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(State(state): State<SharedState>, headers: HeaderMap, browser: Browser, body: Bytes) -> Response {
     let done = async {
-        let by = caller(&state, bearer(&headers), state.now()).await?;
+        let by = Caller { actor: caller(&state, bearer(&headers), state.now()).await?, from: Some(browser.facts()) };
         super::connectors::create(&state, by, input(&body)?, state.now()).await
     };
     match done.await {
@@ -80,9 +82,15 @@ async fn read(State(state): State<SharedState>, headers: HeaderMap, Path(id): Pa
     }
 }
 
-async fn update(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+async fn update(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    browser: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let done = async {
-        let by = caller(&state, bearer(&headers), state.now()).await?;
+        let by = Caller { actor: caller(&state, bearer(&headers), state.now()).await?, from: Some(browser.facts()) };
         super::connectors::update(&state, by, &id, input(&body)?, state.now()).await
     };
     match done.await {
@@ -91,9 +99,14 @@ async fn update(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
     }
 }
 
-async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn remove(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
     let done = async {
-        let by = caller(&state, bearer(&headers), state.now()).await?;
+        let by = Caller { actor: caller(&state, bearer(&headers), state.now()).await?, from: Some(browser.facts()) };
         super::connectors::delete(&state, by, &id, state.now()).await
     };
     match done.await {
@@ -102,9 +115,9 @@ async fn remove(State(state): State<SharedState>, headers: HeaderMap, Path(id): 
     }
 }
 
-async fn switch(state: SharedState, headers: HeaderMap, id: String, on: bool) -> Response {
+async fn switch(state: SharedState, headers: HeaderMap, browser: Browser, id: String, on: bool) -> Response {
     let done = async {
-        let by = caller(&state, bearer(&headers), state.now()).await?;
+        let by = Caller { actor: caller(&state, bearer(&headers), state.now()).await?, from: Some(browser.facts()) };
         super::connectors::switch(&state, by, &id, on, state.now()).await
     };
     match done.await {
@@ -113,16 +126,30 @@ async fn switch(state: SharedState, headers: HeaderMap, id: String, on: bool) ->
     }
 }
 
-async fn enable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    switch(state, headers, id, true).await
+async fn enable(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
+    switch(state, headers, browser, id, true).await
 }
 
-async fn disable(State(state): State<SharedState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    switch(state, headers, id, false).await
+async fn disable(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
+    switch(state, headers, browser, id, false).await
 }
 
 /// `GET /admin/api/v1/audit?customer=&action=&since=&until=&limit=&cursor=`: newest first.
-async fn audit(State(state): State<SharedState>, headers: HeaderMap, query: Result<Query<AuditQuery>, QueryRejection>) -> Response {
+async fn audit(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
     let done = async {
         authorize(&state, bearer(&headers), state.now()).await?;
         let Query(q) = query.map_err(|e| Error::bad_input(format!("the query string is not valid: {e}")))?;

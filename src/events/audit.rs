@@ -122,7 +122,7 @@ fn to_record(entry: Entry<'_>, now: i64) -> AuditRecord {
         action: entry.action.into(),
         target: entry.target.map(str::to_string),
         ip: entry.ip.map(str::to_string),
-        user_agent: entry.user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+        user_agent: entry.user_agent.filter(|ua| !ua.is_empty()).map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
         outcome: outcome.into(),
         reason,
         detail,

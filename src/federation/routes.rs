@@ -4,8 +4,8 @@
 
 use super::accounts::{self, Outcome};
 use super::{connectors, upstream};
-use crate::events::audit;
 use crate::error::Error;
+use crate::events::audit;
 use crate::login::routes::{LoginView, landed, previous_session, render_login};
 use crate::state::SharedState;
 use crate::web::cookies;

@@ -15,11 +15,11 @@
 use super::approval::{self, Approval};
 use super::finish;
 use super::mail_limits::MailLimits;
-use crate::events::audit;
-use crate::session::Browser;
 use crate::accounts::customer::EmailAddress;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::audit;
+use crate::session::Browser;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 

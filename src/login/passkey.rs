@@ -163,7 +163,8 @@ pub async fn finish_sign_in(
     now: i64,
 ) -> Result<NewSession> {
     let mut customer = None;
-    match verify_sign_in(state, ceremony_id, credential, browser, previous_session, remember, &mut customer, now).await {
+    match verify_sign_in(state, ceremony_id, credential, browser, previous_session, remember, &mut customer, now).await
+    {
         Ok(new) => {
             let id = new.record.customer_id.as_str();
             let entry = Entry::new(Actor::Customer(id.into()), "signin.passkey", Some(id)).from(browser).detail(
@@ -292,7 +293,13 @@ pub async fn rename(state: &AppState, session: &SessionRecord, id: &str, name: &
     Ok(())
 }
 
-pub async fn remove(state: &AppState, session: &SessionRecord, id: &str, browser: &Browser<'_>, now: i64) -> Result<Renewed> {
+pub async fn remove(
+    state: &AppState,
+    session: &SessionRecord,
+    id: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
     if !state.store.delete_passkey(&session.customer_id, id).await? {
         return Err(Error::NotFound);

@@ -5,8 +5,8 @@
 use super::factor_change::Renewed;
 use super::pages::PasskeyOfferPage;
 use super::passkey::{self, PublicKeyCredential, RegisterPublicKeyCredential};
-use crate::events::audit;
 use crate::error::{Error, Result};
+use crate::events::audit;
 use crate::session;
 use crate::state::SharedState;
 use crate::store::SessionRecord;

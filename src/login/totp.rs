@@ -314,9 +314,10 @@ pub async fn finish(
             let token_hash = secrets::hash(&token);
             state.store.upgrade_session(id, &token_hash, ACR_MFA, &amr, now).await?;
             tracing::info!(session = %id, "session stepped up with a second factor");
-            let entry = Entry::new(Actor::Customer(step.customer_id.clone()), "signin.step_up", Some(&step.customer_id))
-                .from(&browser)
-                .detail(serde_json::json!({ "session": id, "acr": ACR_MFA, "amr": amr }));
+            let entry =
+                Entry::new(Actor::Customer(step.customer_id.clone()), "signin.step_up", Some(&step.customer_id))
+                    .from(&browser)
+                    .detail(serde_json::json!({ "session": id, "acr": ACR_MFA, "amr": amr }));
             audit::record(state, entry, now).await?;
             let record = SessionRecord { acr: ACR_MFA.into(), amr, auth_time: now, token_hash, ..current };
             Finished::Upgraded(NewSession { token, record })

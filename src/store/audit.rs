@@ -126,7 +126,8 @@ impl Store {
     /// Delete the entries written before `cutoff` (unix ms); returns how many. Uses the
     /// `occurred_at` index, so it is cheap when nothing is due.
     pub async fn prune_audit(&self, cutoff: i64) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM audit_log WHERE occurred_at < $1").bind(cutoff).execute(&self.write).await?;
+        let done =
+            sqlx::query("DELETE FROM audit_log WHERE occurred_at < $1").bind(cutoff).execute(&self.write).await?;
         Ok(done.rows_affected())
     }
 }

@@ -87,6 +87,8 @@ pub struct Config {
     pub ephemeral_max_entries: usize,
     /// Most bytes it holds, counted as key + value + 192 per entry.
     pub ephemeral_max_bytes: usize,
+    /// Put before every ephemeral key: deployments that share one store (Redis) keep apart.
+    pub ephemeral_prefix: String,
     /// `/authorize` requests per client network (IPv4 address or IPv6 /64) per minute.
     pub authorize_per_minute: u64,
     /// `/passkey/sign-in/start` requests per client network per minute.
@@ -146,6 +148,7 @@ impl Default for Config {
             forwarded_header: "x-forwarded-for".into(),
             ephemeral_max_entries: 100_000,
             ephemeral_max_bytes: 64 * 1024 * 1024,
+            ephemeral_prefix: "tessera:".into(),
             authorize_per_minute: 600,
             passkey_sign_in_starts_per_minute: 120,
             federated_sign_ins_per_minute: 60,
@@ -331,6 +334,7 @@ mod tests {
             ("TESSERA_OFFLINE_ACCESS_MAX_LIFETIME_SECS", "offline_access_max_lifetime_secs", "-1"),
             ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "0"),
             ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "36501"),
+            ("TESSERA_EPHEMERAL_PREFIX", "ephemeral_prefix", "has spaces"),
         ] {
             let e = Config::load(None, env(&[(var, value)])).unwrap_err();
             assert_eq!(e.key, key, "{e}");

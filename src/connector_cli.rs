@@ -155,7 +155,12 @@ fn show(v: &ConnectorView, json: bool) -> anyhow::Result<()> {
         let secret = if v.has_secret { "secret set" } else { "no secret" };
         println!(
             "{:<16} {:<10} {:<9} {:<24} {} ({secret}) callback {}",
-            v.id, v.kind, state, v.display_name, v.client_id, v.callback_path
+            v.id,
+            v.kind.as_str(),
+            state,
+            v.display_name,
+            v.client_id,
+            v.callback_path
         );
     }
     Ok(())

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::crypto::keys::{Alg, KeyRing, SigningKey};
 use crate::crypto::private_files;
 use crate::crypto::sealed::MasterKey;
-use crate::ephemeral::{Bounds, Ephemeral, MemoryEphemeral};
+use crate::ephemeral::{Backend as EphemeralBackend, Bounds, Ephemeral, MemoryEphemeral};
 use crate::mail::Mailer;
 use crate::oidc::clients::ClientRegistry;
 use crate::store::{SigningKeyRecord, Store};
@@ -51,10 +51,13 @@ impl AppState {
         let webauthn = crate::login::passkey::relying_party(&config)?;
         let outbound = crate::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
         Ok(Arc::new(AppState {
-            ephemeral: Ephemeral::Memory(MemoryEphemeral::new(
-                clock.clone(),
-                Bounds { max_entries: config.ephemeral_max_entries, max_bytes: config.ephemeral_max_bytes },
-            )),
+            ephemeral: Ephemeral::new(
+                EphemeralBackend::Memory(MemoryEphemeral::new(
+                    clock.clone(),
+                    Bounds { max_entries: config.ephemeral_max_entries, max_bytes: config.ephemeral_max_bytes },
+                )),
+                &config.ephemeral_prefix,
+            ),
             clients: ClientRegistry::new(config.client_cache_secs),
             config,
             store,

@@ -13,7 +13,8 @@ use crate::web::csrf::CsrfToken;
 use crate::web::pages::{self, utc_minute};
 use crate::web::request::Browser;
 use crate::web::responses;
-use axum::extract::{Form, Query, State};
+use crate::web::signed_in::{CsrfForm, SignedIn};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -31,17 +32,6 @@ pub fn pages() -> Router<SharedState> {
 
 async fn current(state: &SharedState, browser: &Browser) -> Result<Option<SessionRecord>> {
     session::current(state, browser.cookie(cookies::SESSION), state.now()).await
-}
-
-/// A form post from the signed-in customer: the CSRF token checks out and the session lives.
-pub(super) async fn form_session(
-    state: &SharedState,
-    csrf: &CsrfToken,
-    browser: &Browser,
-    token: &str,
-) -> Result<SessionRecord> {
-    csrf.verify(token)?;
-    current(state, browser).await?.ok_or_else(|| Error::bad_input("Sign in again."))
 }
 
 #[derive(Deserialize)]
@@ -113,7 +103,6 @@ async fn render(
 
 #[derive(Deserialize)]
 struct PasskeyForm {
-    csrf: String,
     id: String,
     #[serde(default)]
     name: String,
@@ -123,12 +112,10 @@ async fn rename(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<PasskeyForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(f): CsrfForm<PasskeyForm>,
 ) -> Response {
-    let done = async {
-        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        passkey::rename(&state, &session, &f.id, &f.name).await.map(|()| None)
-    };
+    let done = async { passkey::rename(&state, &session, &f.id, &f.name).await.map(|()| None) };
     after(&state, &csrf, &browser, done.await).await
 }
 
@@ -136,18 +123,15 @@ async fn remove(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<PasskeyForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(f): CsrfForm<PasskeyForm>,
 ) -> Response {
-    let done = async {
-        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        passkey::remove(&state, &session, &f.id, &browser.facts(), state.now()).await.map(Some)
-    };
+    let done = async { passkey::remove(&state, &session, &f.id, &browser.facts(), state.now()).await.map(Some) };
     after(&state, &csrf, &browser, done.await).await
 }
 
 #[derive(Deserialize)]
 struct UnlinkForm {
-    csrf: String,
     connector: String,
 }
 
@@ -155,11 +139,11 @@ async fn unlink(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<UnlinkForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(f): CsrfForm<UnlinkForm>,
 ) -> Response {
+    let facts = browser.facts();
     let done = async {
-        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        let facts = browser.facts();
         crate::federation::accounts::unlink(&state, &session, &f.connector, &facts, state.now()).await.map(Some)
     };
     after(&state, &csrf, &browser, done.await).await
@@ -167,7 +151,6 @@ async fn unlink(
 
 #[derive(Deserialize)]
 struct CrossDeviceForm {
-    csrf: String,
     /// "1" to allow approving sign-ins from another device, "0" to refuse it.
     allow: String,
 }
@@ -176,10 +159,10 @@ async fn cross_device(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<CrossDeviceForm>,
+    SignedIn(session): SignedIn,
+    CsrfForm(f): CsrfForm<CrossDeviceForm>,
 ) -> Response {
     let done = async {
-        let session = form_session(&state, &csrf, &browser, &f.csrf).await?;
         email::set_cross_device_approval(&state, &session.customer_id, f.allow == "1", state.now()).await.map(|()| None)
     };
     after(&state, &csrf, &browser, done.await).await

@@ -2,7 +2,6 @@
 //! codes, and the list of sessions.
 
 use super::pages::{RecoveryCodesPage, SessionRow, SessionsPage, TotpPage};
-use super::routes::form_session;
 use super::sessions;
 use crate::error::{Error, Result};
 use crate::login::factor_change::Renewed;
@@ -16,7 +15,8 @@ use crate::web::csrf::CsrfToken;
 use crate::web::pages::{self, utc_minute};
 use crate::web::request::Browser;
 use crate::web::responses;
-use axum::extract::{Form, State};
+use crate::web::signed_in::{CsrfForm, JustCsrf, SignedIn};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -94,7 +94,6 @@ fn codes_page(state: &SharedState, codes: &[String], renewed: &Renewed) -> Respo
 
 #[derive(Deserialize)]
 struct CodeForm {
-    csrf: String,
     #[serde(default)]
     code: String,
 }
@@ -103,10 +102,10 @@ async fn totp_confirm(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<CodeForm>,
+    SignedIn(s): SignedIn,
+    CsrfForm(f): CsrfForm<CodeForm>,
 ) -> Response {
     let done = async {
-        let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
         let email = email_of(&state, &s).await?;
         totp::confirm_enrolment(&state, &s, &email, &f.code, &browser.facts(), state.now()).await
     };
@@ -121,13 +120,10 @@ async fn new_codes(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<CodeForm>,
+    SignedIn(s): SignedIn,
+    CsrfForm(_): CsrfForm<JustCsrf>,
 ) -> Response {
-    let done = async {
-        let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        totp::regenerate_recovery_codes(&state, &s, &browser.facts(), state.now()).await
-    };
-    match done.await {
+    match totp::regenerate_recovery_codes(&state, &s, &browser.facts(), state.now()).await {
         Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
         Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
         Err(e) => after_error(e),
@@ -138,13 +134,10 @@ async fn totp_remove(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<CodeForm>,
+    SignedIn(s): SignedIn,
+    CsrfForm(_): CsrfForm<JustCsrf>,
 ) -> Response {
-    let done = async {
-        let s = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        totp::remove(&state, &s, &browser.facts(), state.now()).await
-    };
-    match done.await {
+    match totp::remove(&state, &s, &browser.facts(), state.now()).await {
         Ok(renewed) => {
             let mut res = Redirect::to("/account?changed=1").into_response();
             res.headers_mut().append(header::SET_COOKIE, renewed_cookie(&state, &renewed));
@@ -185,19 +178,17 @@ async fn sessions_page(
 
 #[derive(Deserialize)]
 struct EndForm {
-    csrf: String,
     #[serde(default)]
     id: String,
 }
 
 async fn end_session(
     State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<EndForm>,
+    SignedIn(current): SignedIn,
+    CsrfForm(f): CsrfForm<EndForm>,
 ) -> Response {
     let done = async {
-        let current = form_session(&state, &csrf, &browser, &f.csrf).await?;
         sessions::end_one(&state, &current, &f.id, &browser.facts(), state.now()).await?;
         Ok::<_, Error>(current.id == f.id)
     };
@@ -215,15 +206,11 @@ async fn end_session(
 
 async fn end_others(
     State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<EndForm>,
+    SignedIn(current): SignedIn,
+    CsrfForm(_): CsrfForm<JustCsrf>,
 ) -> Response {
-    let done = async {
-        let current = form_session(&state, &csrf, &browser, &f.csrf).await?;
-        sessions::end_others(&state, &current, &browser.facts(), state.now()).await
-    };
-    match done.await {
+    match sessions::end_others(&state, &current, &browser.facts(), state.now()).await {
         Ok(_) => Redirect::to("/account/sessions").into_response(),
         Err(e) => responses::page(e),
     }

@@ -14,16 +14,6 @@ pub const ADMIN_SCOPE: &str = "tessera:admin";
 /// RFC 6750 §3.1: no token → invalid_request-less 401; a bad one → invalid_token (401); a
 /// good one without the scope → insufficient_scope (403).
 pub async fn authorize(state: &AppState, bearer: Option<&str>, now: i64) -> Result<AccessTokenClaims> {
-    let claims = check(state, bearer, now).await?;
-    Ok(claims)
-}
-
-/// The caller as the audit log names it: the client its access token was issued to.
-pub async fn caller(state: &AppState, bearer: Option<&str>, now: i64) -> Result<crate::events::audit::Actor> {
-    Ok(crate::events::audit::Actor::Client(check(state, bearer, now).await?.client_id))
-}
-
-async fn check(state: &AppState, bearer: Option<&str>, now: i64) -> Result<AccessTokenClaims> {
     let token = bearer.ok_or(Error::InvalidToken("an admin access token is required"))?;
     let claims = tokens::verify_access_token(state, token, now).await?;
     if !Scopes::parse(&claims.scope)?.contains(ADMIN_SCOPE) {

@@ -118,6 +118,10 @@ impl Config {
         if self.ephemeral_max_bytes < 1024 * 1024 {
             return Err(err("ephemeral_max_bytes", "must be at least 1048576 (1 MiB)"));
         }
+        let prefix_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.');
+        if self.ephemeral_prefix.len() > 64 || !self.ephemeral_prefix.chars().all(prefix_ok) {
+            return Err(err("ephemeral_prefix", "must be at most 64 letters, digits, ':', '-', '_' or '.'"));
+        }
         for (key, v) in [
             ("authorize_per_minute", self.authorize_per_minute),
             ("passkey_sign_in_starts_per_minute", self.passkey_sign_in_starts_per_minute),

@@ -27,7 +27,7 @@ pub fn client_network(ip: &str) -> String {
 /// came in the current minute. Anonymous endpoints that make the server store or fetch
 /// something call this first, so one network cannot fill memory or the upstream's quota.
 pub async fn per_network(ephemeral: &Ephemeral, what: &str, network: &str, per_minute: u64) -> Result<()> {
-    let n = ephemeral.hit(&format!("rl:{what}:{network}"), WINDOW_SECS).await?;
+    let n = ephemeral.hit(&super::Space::RateLimit.key(&format!("{what}:{network}")), WINDOW_SECS).await?;
     if n > per_minute {
         if n == per_minute + 1 {
             tracing::warn!(what, network, "requests from one client network rate limited");

@@ -7,9 +7,11 @@
 //! The store is bounded (`ephemeral_max_entries`, `ephemeral_max_bytes`); each value has a
 //! [`Class`] that says what goes first when it is full.
 
+pub mod keys;
 pub mod limits;
 mod memory;
 
+pub use keys::{Key, Space};
 pub use memory::{Bounds, ENTRY_OVERHEAD, MemoryEphemeral, Usage};
 
 /// What a stored value is, in the order the store gives values up when it is full.
@@ -28,21 +30,36 @@ impl Class {
     pub const ALL: [Class; 3] = [Class::PendingAuthorization, Class::Expiring, Class::Counter];
 }
 
-/// The ephemeral store. An enum rather than a trait object: two known implementations, and
+/// Where the values live. An enum rather than a trait object: two known implementations, and
 /// async methods stay plain `async fn`.
-pub enum Ephemeral {
+pub enum Backend {
     Memory(MemoryEphemeral),
 }
 
+/// The ephemeral store: a backend, and the deployment prefix put before every key (see
+/// `keys`), so that deployments sharing one store never read each other's values.
+pub struct Ephemeral {
+    backend: Backend,
+    prefix: String,
+}
+
 impl Ephemeral {
-    pub async fn put(&self, key: &str, value: String, ttl_secs: i64) -> anyhow::Result<()> {
+    pub fn new(backend: Backend, prefix: &str) -> Ephemeral {
+        Ephemeral { backend, prefix: prefix.to_string() }
+    }
+
+    fn full(&self, key: &Key) -> String {
+        format!("{}{}", self.prefix, key.as_str())
+    }
+
+    pub async fn put(&self, key: &Key, value: String, ttl_secs: i64) -> anyhow::Result<()> {
         self.put_as(Class::Expiring, key, value, ttl_secs).await
     }
 
     /// Store a value of class `class` (what the store gives up first when it is full).
-    pub async fn put_as(&self, class: Class, key: &str, value: String, ttl_secs: i64) -> anyhow::Result<()> {
-        let stored = match self {
-            Ephemeral::Memory(m) => m.put(key, value, ttl_secs, class),
+    pub async fn put_as(&self, class: Class, key: &Key, value: String, ttl_secs: i64) -> anyhow::Result<()> {
+        let stored = match &self.backend {
+            Backend::Memory(m) => m.put(&self.full(key), value, ttl_secs, class),
         };
         anyhow::ensure!(stored, "a value for the ephemeral store is larger than ephemeral_max_bytes");
         Ok(())
@@ -50,28 +67,28 @@ impl Ephemeral {
 
     /// How full the store is (entries and bytes, as its bounds count them).
     pub fn usage(&self) -> Usage {
-        match self {
-            Ephemeral::Memory(m) => m.usage(),
+        match &self.backend {
+            Backend::Memory(m) => m.usage(),
         }
     }
 
-    pub async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(match self {
-            Ephemeral::Memory(m) => m.get(key),
+    pub async fn get(&self, key: &Key) -> anyhow::Result<Option<String>> {
+        Ok(match &self.backend {
+            Backend::Memory(m) => m.get(&self.full(key)),
         })
     }
 
     /// Read and delete atomically: a one-time value can be taken once.
-    pub async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(match self {
-            Ephemeral::Memory(m) => m.take(key),
+    pub async fn take(&self, key: &Key) -> anyhow::Result<Option<String>> {
+        Ok(match &self.backend {
+            Backend::Memory(m) => m.take(&self.full(key)),
         })
     }
 
-    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        match self {
-            Ephemeral::Memory(m) => {
-                m.take(key);
+    pub async fn delete(&self, key: &Key) -> anyhow::Result<()> {
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.take(&self.full(key));
             }
         }
         Ok(())
@@ -81,52 +98,52 @@ impl Ephemeral {
     /// `expected`: read-modify-write without lost updates (Redis: WATCH/MULTI or a script).
     pub async fn compare_and_swap(
         &self,
-        key: &str,
+        key: &Key,
         expected: &str,
         new: Option<String>,
         ttl_secs: i64,
     ) -> anyhow::Result<bool> {
-        Ok(match self {
-            Ephemeral::Memory(m) => m.compare_and_swap(key, expected, new, ttl_secs),
+        Ok(match &self.backend {
+            Backend::Memory(m) => m.compare_and_swap(&self.full(key), expected, new, ttl_secs),
         })
     }
 
     /// The count of events in the current window of `key`, without counting one.
-    pub async fn hits(&self, key: &str, window_secs: i64) -> anyhow::Result<u64> {
-        Ok(match self {
-            Ephemeral::Memory(m) => m.hits(key, window_secs),
+    pub async fn hits(&self, key: &Key, window_secs: i64) -> anyhow::Result<u64> {
+        Ok(match &self.backend {
+            Backend::Memory(m) => m.hits(&self.full(key), window_secs),
         })
     }
 
     /// Count one more event in the fixed window `window_secs` for `key`; returns the count.
-    pub async fn hit(&self, key: &str, window_secs: i64) -> anyhow::Result<u64> {
-        Ok(match self {
-            Ephemeral::Memory(m) => m.hit(key, window_secs),
+    pub async fn hit(&self, key: &Key, window_secs: i64) -> anyhow::Result<u64> {
+        Ok(match &self.backend {
+            Backend::Memory(m) => m.hit(&self.full(key), window_secs),
         })
     }
 
-    pub async fn put_json<T: serde::Serialize>(&self, key: &str, value: &T, ttl_secs: i64) -> anyhow::Result<()> {
+    pub async fn put_json<T: serde::Serialize>(&self, key: &Key, value: &T, ttl_secs: i64) -> anyhow::Result<()> {
         self.put(key, serde_json::to_string(value)?, ttl_secs).await
     }
 
     pub async fn put_json_as<T: serde::Serialize>(
         &self,
         class: Class,
-        key: &str,
+        key: &Key,
         value: &T,
         ttl_secs: i64,
     ) -> anyhow::Result<()> {
         self.put_as(class, key, serde_json::to_string(value)?, ttl_secs).await
     }
 
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &Key) -> anyhow::Result<Option<T>> {
         Ok(match self.get(key).await? {
             Some(s) => Some(serde_json::from_str(&s)?),
             None => None,
         })
     }
 
-    pub async fn take_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+    pub async fn take_json<T: serde::de::DeserializeOwned>(&self, key: &Key) -> anyhow::Result<Option<T>> {
         Ok(match self.take(key).await? {
             Some(s) => Some(serde_json::from_str(&s)?),
             None => None,

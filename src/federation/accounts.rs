@@ -6,6 +6,7 @@
 
 use super::upstream::UpstreamUser;
 use crate::crypto::secrets;
+use crate::ephemeral::Space;
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry};
 use crate::login::factor_change::{self, Change, Renewed};
@@ -180,7 +181,7 @@ async fn opened(state: &AppState, customer_id: &str, proof: Proof, a: &Attempt<'
 /// Keep the upstream identity until the account it names is proven; returns the cookie secret.
 async fn park_link(state: &AppState, pending: &PendingLink) -> Result<String> {
     let link = secrets::random_token();
-    state.ephemeral.put_json(&format!("fed-link:{}", secrets::hash(&link)), pending, LINK_TTL_SECS).await?;
+    state.ephemeral.put_json(&Space::FederatedLink.key(&secrets::hash(&link)), pending, LINK_TTL_SECS).await?;
     Ok(link)
 }
 
@@ -196,7 +197,7 @@ pub async fn link_after_proof(
     now: i64,
 ) -> Result<bool> {
     let Some(link) = cookie.filter(|c| !c.is_empty()) else { return Ok(false) };
-    let key = format!("fed-link:{}", secrets::hash(link));
+    let key = Space::FederatedLink.key(&secrets::hash(link));
     let Some(p) = state.ephemeral.get_json::<PendingLink>(&key).await? else { return Ok(false) };
     if p.customer_id != session.customer_id {
         state.ephemeral.delete(&key).await?;

@@ -45,7 +45,7 @@ mod tests {
         let c = Connector {
             view: ConnectorView {
                 id: "apple".into(),
-                kind: "apple".into(),
+                kind: crate::federation::kind::ConnectorKind::Apple,
                 display_name: "Apple".into(),
                 icon: String::new(),
                 position: 0,

@@ -4,6 +4,7 @@
 //! are held to the outbound policy (outbound.rs), their acr to the configured ceiling, and
 //! a connector's issuer cannot change while identities are linked through it.
 
+pub use super::kind::ConnectorKind;
 use super::outbound::Policy;
 use super::presets;
 use crate::error::{Error, Result};
@@ -13,7 +14,6 @@ use crate::store::ConnectorRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub const KINDS: &[&str] = &["oidc", "oauth2", "google", "microsoft", "apple", "github", "facebook"];
 /// The RFC 8176 §2 registry: the values a connector may be configured to trust.
 pub const AMR_VALUES: &[&str] = &[
     "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pop", "pwd", "rba", "retina", "sc", "sms",
@@ -79,7 +79,7 @@ pub struct ConnectorInput {
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectorView {
     pub id: String,
-    pub kind: String,
+    pub kind: ConnectorKind,
     pub display_name: String,
     pub icon: String,
     pub position: i64,
@@ -115,7 +115,8 @@ pub struct Connector {
 fn view(r: &ConnectorRecord) -> ConnectorView {
     ConnectorView {
         id: r.id.clone(),
-        kind: r.kind.clone(),
+        // Every stored kind was parsed on the way in (`apply`).
+        kind: ConnectorKind::parse(&r.kind).unwrap_or(ConnectorKind::Oidc),
         display_name: r.display_name.clone(),
         icon: r.icon.clone(),
         position: r.position,
@@ -144,7 +145,7 @@ fn view(r: &ConnectorRecord) -> ConnectorView {
 /// The issuer an identity from this connector belongs to: the OpenID issuer, or for plain
 /// OAuth 2.0 the origin of the userinfo URL (where the subject comes from).
 pub fn provider_issuer(v: &ConnectorView) -> String {
-    if is_oidc(&v.kind) {
+    if v.kind.is_oidc() {
         return v.issuer.clone();
     }
     url::Url::parse(&v.userinfo_endpoint).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
@@ -160,7 +161,9 @@ fn check_url(policy: Policy, field: &str, value: &str) -> Result<()> {
 
 fn apply(r: &mut ConnectorRecord, input: ConnectorInput, state: &AppState) -> Result<()> {
     if let Some(v) = input.kind {
-        r.kind = v;
+        let kind = ConnectorKind::parse(&v)
+            .ok_or_else(|| Error::bad_input(format!("kind must be one of {}", ConnectorKind::list())))?;
+        r.kind = kind.as_str().into();
     }
     if let Some(v) = input.display_name {
         r.display_name = v.trim().to_string();
@@ -223,9 +226,9 @@ fn complete_and_check(r: &mut ConnectorRecord, state: &AppState) -> Result<()> {
     {
         return Err(Error::bad_input("id must be 1-32 lowercase letters, digits or dashes"));
     }
-    if !KINDS.contains(&r.kind.as_str()) {
-        return Err(Error::bad_input(format!("kind must be one of {}", KINDS.join(", "))));
-    }
+    let Some(kind) = ConnectorKind::parse(&r.kind) else {
+        return Err(Error::bad_input(format!("kind must be one of {}", ConnectorKind::list())));
+    };
     if r.display_name.is_empty() {
         return Err(Error::bad_input("display_name is required"));
     }
@@ -233,7 +236,7 @@ fn complete_and_check(r: &mut ConnectorRecord, state: &AppState) -> Result<()> {
         return Err(Error::bad_input("client_id is required"));
     }
     let settings: serde_json::Value = serde_json::from_str(&r.settings).unwrap_or_else(|_| json!({}));
-    if let Some(p) = presets::preset(&r.kind, settings["tenant"].as_str().unwrap_or("")) {
+    if let Some(p) = presets::preset(kind, settings["tenant"].as_str().unwrap_or("")) {
         for (field, preset) in [
             (&mut r.issuer, p.issuer),
             (&mut r.authorization_endpoint, p.authorization_endpoint),
@@ -246,7 +249,7 @@ fn complete_and_check(r: &mut ConnectorRecord, state: &AppState) -> Result<()> {
             }
         }
     }
-    if is_oidc(&r.kind) {
+    if kind.is_oidc() {
         check_url(policy, "issuer", &r.issuer)?;
         if r.scopes.is_empty() {
             r.scopes = "openid email profile".into();
@@ -256,7 +259,8 @@ fn complete_and_check(r: &mut ConnectorRecord, state: &AppState) -> Result<()> {
         check_url(policy, "token_endpoint", &r.token_endpoint)?;
         check_url(policy, "userinfo_endpoint", &r.userinfo_endpoint)?;
     }
-    if r.kind == "apple" && (settings["team_id"].as_str().is_none() || settings["key_id"].as_str().is_none()) {
+    if kind == ConnectorKind::Apple && (settings["team_id"].as_str().is_none() || settings["key_id"].as_str().is_none())
+    {
         return Err(Error::bad_input(
             "apple needs settings.team_id and settings.key_id, and its private key as client_secret",
         ));
@@ -273,11 +277,6 @@ fn complete_and_check(r: &mut ConnectorRecord, state: &AppState) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Whether a kind speaks OpenID Connect (ID tokens) rather than plain OAuth 2.0.
-pub fn is_oidc(kind: &str) -> bool {
-    matches!(kind, "oidc" | "google" | "microsoft" | "apple")
 }
 
 pub async fn create(state: &AppState, input: ConnectorInput, now: i64) -> Result<ConnectorView> {
@@ -366,7 +365,7 @@ pub async fn usable(state: &AppState, id: &str) -> Result<Connector> {
         None => None,
     };
     let v = view(&r);
-    let extra = presets::preset(&r.kind, setting(&v, "tenant")).map(|p| p.extra).unwrap_or_default();
+    let extra = presets::preset(v.kind, setting(&v, "tenant")).map(|p| p.extra).unwrap_or_default();
     Ok(Connector { view: v, secret, extra })
 }
 

@@ -6,6 +6,7 @@ pub mod apple;
 pub mod connectors;
 pub mod discovery;
 pub mod id_token;
+pub mod kind;
 pub mod oauth2;
 pub mod outbound;
 pub mod presets;

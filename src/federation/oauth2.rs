@@ -6,6 +6,7 @@
 
 use super::connectors::Connector;
 use super::id_token::Claims;
+use super::kind::ConnectorKind;
 use super::outbound::USERINFO_LIMIT;
 use super::presets;
 use crate::state::AppState;
@@ -40,18 +41,19 @@ pub async fn user(state: &AppState, c: &Connector, access_token: &str) -> Result
     };
     let info = get(c.view.userinfo_endpoint.clone()).await?;
     let m = &c.view.claim_mapping;
-    let subject_claim = if c.view.kind == "github" || c.view.kind == "facebook" { "id" } else { m.subject.as_str() };
+    let subject_claim =
+        if matches!(c.view.kind, ConnectorKind::Github | ConnectorKind::Facebook) { "id" } else { m.subject.as_str() };
     let subject = text(&info[subject_claim]).unwrap_or_default();
     let name = text(&info[m.name.as_str()]);
-    let (email, verified) = match c.view.kind.as_str() {
+    let (email, verified) = match c.view.kind {
         // GitHub: the primary address, and only if GitHub verified it (from /user/emails).
-        "github" => {
+        ConnectorKind::Github => {
             let emails = get("https://api.github.com/user/emails".into()).await?;
             let primary = presets::github_primary_verified(&emails);
             (primary.clone(), primary.is_some())
         }
         // Facebook: present is not verified (there is no flag to read).
-        "facebook" => (text(&info["email"]), false),
+        ConnectorKind::Facebook => (text(&info["email"]), false),
         _ => (text(&info[m.email.as_str()]), verified_flag(&info, &m.email_verified)),
     };
     Ok(Claims { subject, email, email_verified: Some(verified), name, amr: Vec::new() })

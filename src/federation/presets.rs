@@ -1,5 +1,7 @@
 //! What Tessera knows about well-known providers: endpoints, default scopes, and quirks.
 
+pub use super::kind::ConnectorKind;
+
 /// Where a provider lives and how to talk to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
@@ -15,7 +17,7 @@ pub struct Endpoints {
 
 /// The endpoints of a preset; `tenant` is Microsoft's (common, consumers, organizations or
 /// a tenant id). `None` for kinds without a preset (oidc, oauth2).
-pub fn preset(kind: &str, tenant: &str) -> Option<Endpoints> {
+pub fn preset(kind: ConnectorKind, tenant: &str) -> Option<Endpoints> {
     let e = |issuer: &str, auth: &str, token: &str, userinfo: &str, scopes: &str| Endpoints {
         issuer: issuer.into(),
         authorization_endpoint: auth.into(),
@@ -26,20 +28,20 @@ pub fn preset(kind: &str, tenant: &str) -> Option<Endpoints> {
     };
     Some(match kind {
         // https://developers.google.com/identity/openid-connect/openid-connect
-        "google" => e("https://accounts.google.com", "", "", "", "openid email profile"),
+        ConnectorKind::Google => e("https://accounts.google.com", "", "", "", "openid email profile"),
         // https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc
-        "microsoft" => {
+        ConnectorKind::Microsoft => {
             let tenant = if tenant.is_empty() { "common" } else { tenant };
             e(&format!("https://login.microsoftonline.com/{tenant}/v2.0"), "", "", "", "openid email profile")
         }
         // https://developer.apple.com/documentation/sign_in_with_apple: asking for name or
         // email requires response_mode=form_post.
-        "apple" => Endpoints {
+        ConnectorKind::Apple => Endpoints {
             extra: vec![("response_mode", "form_post")],
             ..e("https://appleid.apple.com", "", "", "", "openid name email")
         },
         // https://docs.github.com/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
-        "github" => e(
+        ConnectorKind::Github => e(
             "",
             "https://github.com/login/oauth/authorize",
             "https://github.com/login/oauth/access_token",
@@ -47,7 +49,7 @@ pub fn preset(kind: &str, tenant: &str) -> Option<Endpoints> {
             "read:user user:email",
         ),
         // https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
-        "facebook" => e(
+        ConnectorKind::Facebook => e(
             "",
             "https://www.facebook.com/v19.0/dialog/oauth",
             "https://graph.facebook.com/v19.0/oauth/access_token",
@@ -86,21 +88,24 @@ mod tests {
 
     #[test]
     fn presets_name_the_documented_endpoints() {
-        assert_eq!(preset("google", "").unwrap().issuer, "https://accounts.google.com");
-        assert_eq!(preset("microsoft", "").unwrap().issuer, "https://login.microsoftonline.com/common/v2.0");
+        assert_eq!(preset(ConnectorKind::Google, "").unwrap().issuer, "https://accounts.google.com");
         assert_eq!(
-            preset("microsoft", "consumers").unwrap().issuer,
+            preset(ConnectorKind::Microsoft, "").unwrap().issuer,
+            "https://login.microsoftonline.com/common/v2.0"
+        );
+        assert_eq!(
+            preset(ConnectorKind::Microsoft, "consumers").unwrap().issuer,
             "https://login.microsoftonline.com/consumers/v2.0"
         );
-        let apple = preset("apple", "").unwrap();
+        let apple = preset(ConnectorKind::Apple, "").unwrap();
         assert_eq!(apple.extra, vec![("response_mode", "form_post")]);
         assert!(apple.scopes.contains("name") && apple.scopes.contains("email"));
-        let gh = preset("github", "").unwrap();
+        let gh = preset(ConnectorKind::Github, "").unwrap();
         assert!(gh.issuer.is_empty());
         assert_eq!(gh.token_endpoint, "https://github.com/login/oauth/access_token");
         assert!(gh.scopes.contains("user:email"));
-        assert!(preset("facebook", "").unwrap().userinfo_endpoint.contains("fields=id,name,email"));
-        assert_eq!(preset("oidc", ""), None);
+        assert!(preset(ConnectorKind::Facebook, "").unwrap().userinfo_endpoint.contains("fields=id,name,email"));
+        assert_eq!(preset(ConnectorKind::Oidc, ""), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! §4.1.1, RFC 7636 §4.3, OpenID Connect Core §3.1.2.1) and the token request (RFC 6749
 //! §4.1.3, RFC 7636 §4.5).
 
-use super::connectors::{Connector, is_oidc};
+use super::connectors::Connector;
 use crate::error::{Error, Result};
 
 /// The authorization request to the upstream (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC §3.1.2.1).
@@ -25,7 +25,7 @@ pub fn authorization_url(
             .append_pair("state", state_param)
             .append_pair("code_challenge", challenge)
             .append_pair("code_challenge_method", "S256");
-        if is_oidc(&c.view.kind) {
+        if c.view.kind.is_oidc() {
             q.append_pair("nonce", nonce);
         }
         for (k, v) in &c.extra {
@@ -61,16 +61,18 @@ pub fn token_form(
 mod tests {
     use super::*;
     use crate::federation::connectors::{ClaimMapping, ConnectorView};
+    use crate::federation::kind::ConnectorKind;
     use crate::federation::presets;
     use std::collections::HashMap;
 
-    fn connector(kind: &str) -> Connector {
+    fn connector(name: &str) -> Connector {
+        let kind = ConnectorKind::parse(name).unwrap();
         let p = presets::preset(kind, "").unwrap();
         Connector {
             view: ConnectorView {
-                id: kind.into(),
-                kind: kind.into(),
-                display_name: kind.into(),
+                id: name.into(),
+                kind,
+                display_name: name.into(),
                 icon: String::new(),
                 position: 0,
                 enabled: true,
@@ -87,7 +89,7 @@ mod tests {
                 settings: serde_json::json!({}),
                 trusted_amr: Vec::new(),
                 shared_callback: false,
-                callback_path: format!("/login/federated/{kind}/callback"),
+                callback_path: format!("/login/federated/{name}/callback"),
             },
             secret: Some("secret".into()),
             extra: p.extra,
@@ -120,7 +122,7 @@ mod tests {
             assert_eq!(q["state"], "st");
             assert_eq!((q["code_challenge"].as_str(), q["code_challenge_method"].as_str()), ("ch", "S256"));
             // A nonce only where an ID token comes back (OpenID Connect Core §3.1.2.1).
-            assert_eq!(q.contains_key("nonce"), is_oidc(kind), "{kind}");
+            assert_eq!(q.contains_key("nonce"), c.view.kind.is_oidc(), "{kind}");
             // Apple wants the answer as a form post when name or email are asked for.
             assert_eq!(q.get("response_mode").map(String::as_str), (kind == "apple").then_some("form_post"));
         }

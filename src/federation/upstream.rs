@@ -6,13 +6,14 @@
 //! guarded client (outbound.rs).
 
 use super::apple::apple_client_secret;
-use super::connectors::{Connector, is_oidc};
+use super::connectors::{Connector, ConnectorKind};
 use super::discovery::{self, Provider};
 use super::id_token::{self, Claims};
 use super::outbound::TOKEN_LIMIT;
 use super::presets;
 use super::request::{authorization_url, token_form};
 use crate::crypto::secrets;
+use crate::ephemeral::Space;
 use crate::error::{Error, Result};
 use crate::session::{ACR_EMAIL, acr_level};
 use crate::state::AppState;
@@ -83,7 +84,7 @@ pub async fn begin(
     remember: bool,
     now: i64,
 ) -> Result<(String, String)> {
-    let endpoint = if is_oidc(&c.view.kind) {
+    let endpoint = if c.view.kind.is_oidc() {
         provider(state, c, now).await?.meta.authorization_endpoint().url().to_string()
     } else {
         c.view.authorization_endpoint.clone()
@@ -105,7 +106,10 @@ pub async fn begin(
         binding_hash: secrets::hash(&binding),
         redirect_uri,
     };
-    state.ephemeral.put_json(&format!("fed:{}", secrets::hash(&state_param)), &pending, PENDING_TTL_SECS).await?;
+    state
+        .ephemeral
+        .put_json(&Space::FederatedSignIn.key(&secrets::hash(&state_param)), &pending, PENDING_TTL_SECS)
+        .await?;
     Ok((url, binding))
 }
 
@@ -121,7 +125,7 @@ pub async fn complete(
 ) -> Result<UpstreamUser> {
     let expired = || Error::bad_input("This sign-in has expired. Start again.");
     let state_param = answer.get("state").ok_or_else(expired)?;
-    let key = format!("fed:{}", secrets::hash(state_param));
+    let key = Space::FederatedSignIn.key(&secrets::hash(state_param));
     let pending: Pending = state.ephemeral.get_json(&key).await?.ok_or_else(expired)?;
     // An answer delivered to another browser is refused without spending the sign-in.
     if !binding.is_some_and(|b| secrets::constant_time_eq(&secrets::hash(b), &pending.binding_hash)) {
@@ -145,7 +149,7 @@ pub async fn complete(
     if state.url(callback) != redirect_uri {
         return Err(failed("the answer came to another connector's callback (mix-up)"));
     }
-    let provider = if is_oidc(&c.view.kind) { Some(provider(state, &c, now).await?) } else { None };
+    let provider = if c.view.kind.is_oidc() { Some(provider(state, &c, now).await?) } else { None };
     check_iss(&c, provider.as_ref(), answer.get("iss").map(String::as_str)).map_err(|e| failed(&e))?;
     if let Some(error) = answer.get("error") {
         tracing::info!(connector = %c.view.id, error = %error, "upstream refused the sign-in");
@@ -157,7 +161,8 @@ pub async fn complete(
         return Err(Error::bad_input(message));
     }
     let code = answer.get("code").ok_or_else(expired)?;
-    let secret = if c.view.kind == "apple" { Some(apple_client_secret(&c, now)?) } else { c.secret.clone() };
+    let secret =
+        if c.view.kind == ConnectorKind::Apple { Some(apple_client_secret(&c, now)?) } else { c.secret.clone() };
     let token_endpoint = match &provider {
         Some(p) => p.meta.token_endpoint().ok_or_else(|| failed("no token endpoint"))?.url().to_string(),
         None => c.view.token_endpoint.clone(),
@@ -181,7 +186,7 @@ pub async fn complete(
     let Claims { subject, email, email_verified, mut name, amr } = claims;
     // Sign in with Apple sends the person's name once, on the first sign-in, in a `user`
     // form field next to the code (never in the ID token).
-    if c.view.kind == "apple"
+    if c.view.kind == ConnectorKind::Apple
         && name.is_none()
         && let Some(user) = answer.get("user").and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
     {

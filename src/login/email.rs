@@ -17,6 +17,7 @@ use super::finish;
 use super::mail_limits::MailLimits;
 use crate::accounts::customer::EmailAddress;
 use crate::crypto::secrets;
+use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::events::audit;
 use crate::session::Browser;
@@ -47,12 +48,12 @@ struct PendingSignIn {
     user_agent: String,
 }
 
-fn pending_key(binding_hash: &str) -> String {
-    format!("signin:{binding_hash}")
+fn pending_key(binding_hash: &str) -> Key {
+    Space::EmailSignIn.key(binding_hash)
 }
 
-fn link_key(link_hash: &str) -> String {
-    format!("signin-link:{link_hash}")
+fn link_key(link_hash: &str) -> Key {
+    Space::EmailLink.key(link_hash)
 }
 
 /// A proven mailbox, ready to become a session.

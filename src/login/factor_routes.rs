@@ -14,7 +14,8 @@ use crate::web::csrf::CsrfToken;
 use crate::web::pages;
 use crate::web::request::Browser;
 use crate::web::responses;
-use axum::extract::{Form, Query, State};
+use crate::web::signed_in::CsrfForm;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -41,7 +42,6 @@ async fn second_factor_page(
 
 #[derive(Deserialize)]
 struct CodeForm {
-    csrf: String,
     code: String,
 }
 
@@ -49,11 +49,8 @@ async fn second_factor(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<CodeForm>,
+    CsrfForm(f): CsrfForm<CodeForm>,
 ) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
     let now = state.now();
     let cookie = browser.cookie(cookies::SECOND_STEP);
     let finished = async {
@@ -141,18 +138,10 @@ async fn step_up_for_change(state: &SharedState, session: &SessionRecord, next: 
 
 #[derive(Deserialize)]
 struct CancelForm {
-    csrf: String,
     authz: String,
 }
 
-async fn step_up_cancel(
-    State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
-    Form(f): Form<CancelForm>,
-) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
+async fn step_up_cancel(State(state): State<SharedState>, CsrfForm(f): CsrfForm<CancelForm>) -> Response {
     match step_up::cancel(&state, &f.authz, state.now()).await {
         Ok(r) => crate::oidc::routes::authorization_response(r),
         Err(e) => responses::page(e),

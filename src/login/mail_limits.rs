@@ -7,6 +7,7 @@
 //! `sign_in_mails_slowed_interval_secs` (a mailbox is not flooded), but never stop for good.
 
 use crate::crypto::secrets;
+use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -14,20 +15,20 @@ const WINDOW_SECS: i64 = 15 * 60;
 
 /// The counters one sign-in mail request is checked against and, once sent, counted in.
 pub struct MailLimits {
-    address_on_network: String,
-    network: String,
-    address: String,
-    last_mail: String,
+    address_on_network: Key,
+    network: Key,
+    address: Key,
+    last_mail: Key,
 }
 
 impl MailLimits {
     pub fn new(email: &str, network: &str) -> MailLimits {
         let address = secrets::hash(email);
         MailLimits {
-            address_on_network: format!("rl:signin-address-net:{address}:{network}"),
-            network: format!("rl:signin-net:{network}"),
-            address: format!("rl:signin-address:{address}"),
-            last_mail: format!("signin-last-mail:{address}"),
+            address_on_network: Space::RateLimit.key(&format!("signin-address-net:{address}:{network}")),
+            network: Space::RateLimit.key(&format!("signin-net:{network}")),
+            address: Space::RateLimit.key(&format!("signin-address:{address}")),
+            last_mail: Space::LastSignInMail.key(&address),
         }
     }
 

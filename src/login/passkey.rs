@@ -9,6 +9,7 @@
 use super::factor_change::{self, Change, Renewed};
 use crate::config::Config;
 use crate::crypto::secrets;
+use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry};
 use crate::session::{self, ACR_PASSKEY, AMR_HWK, AMR_SWK, AMR_USER, Browser, NewSession};
@@ -53,12 +54,12 @@ struct SignInCeremony {
     state: DiscoverableAuthentication,
 }
 
-fn reg_key(id: &str) -> String {
-    format!("webauthn:reg:{id}")
+fn reg_key(id: &str) -> Key {
+    Space::PasskeyRegistration.key(id)
 }
 
-fn auth_key(id: &str) -> String {
-    format!("webauthn:auth:{id}")
+fn auth_key(id: &str) -> Key {
+    Space::PasskeySignIn.key(id)
 }
 
 /// Options for `navigator.credentials.create()`, and the ceremony id for the cookie.

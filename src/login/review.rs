@@ -6,14 +6,15 @@
 //! everything attached and keep or remove each item; every other session has already ended
 //! (`finish::after_email`). Only then does the account count as proven.
 
+use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
 const REVIEW_TTL_SECS: i64 = 30 * 60;
 
-fn key(session_id: &str) -> String {
-    format!("review:{session_id}")
+fn key(session_id: &str) -> Key {
+    Space::AccountReview.key(session_id)
 }
 
 /// What is attached to an account besides its mailbox.

@@ -15,7 +15,8 @@ use crate::web::csrf::CsrfToken;
 use crate::web::pages::{self, DonePage};
 use crate::web::request::Browser;
 use crate::web::responses;
-use axum::extract::{Form, Query, State};
+use crate::web::signed_in::{CsrfForm, JustCsrf};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -124,7 +125,6 @@ pub async fn render_login(
 
 #[derive(Deserialize)]
 struct StartForm {
-    csrf: String,
     email: String,
     #[serde(default)]
     authz: String,
@@ -137,11 +137,8 @@ async fn start(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<StartForm>,
+    CsrfForm(f): CsrfForm<StartForm>,
 ) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
     let authz = (!f.authz.is_empty()).then(|| f.authz.clone());
     let network = browser.network();
     let asker = Asker { ip: &browser.ip, network: &network, user_agent: &browser.user_agent };
@@ -279,7 +276,6 @@ async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Re
 
 #[derive(Deserialize)]
 struct CodeForm {
-    csrf: String,
     code: String,
 }
 
@@ -287,11 +283,8 @@ async fn code(
     State(state): State<SharedState>,
     Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<CodeForm>,
+    CsrfForm(f): CsrfForm<CodeForm>,
 ) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
     let Some(binding) = browser.cookie(cookies::SIGN_IN) else {
         return responses::page(Error::bad_input("This sign-in has expired or was already used. Ask for a new mail."));
     };
@@ -309,20 +302,7 @@ async fn code(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
-async fn finish(
-    State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
-    browser: Browser,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
+async fn finish(State(state): State<SharedState>, browser: Browser, CsrfForm(_): CsrfForm<JustCsrf>) -> Response {
     let Some(binding) = browser.cookie(cookies::SIGN_IN) else {
         return responses::page(Error::bad_input("This sign-in has expired or was already used. Ask for a new mail."));
     };
@@ -358,22 +338,13 @@ async fn link_page(
 
 #[derive(Deserialize)]
 struct LinkForm {
-    csrf: String,
     token: String,
     /// The number picked on the approval page (another browser only).
     #[serde(default)]
     number: String,
 }
 
-async fn link_use(
-    State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
-    browser: Browser,
-    Form(f): Form<LinkForm>,
-) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
+async fn link_use(State(state): State<SharedState>, browser: Browser, CsrfForm(f): CsrfForm<LinkForm>) -> Response {
     let pick = f.number.trim().parse::<u8>().ok();
     let facts = browser.facts();
     match email::use_link(&state, &f.token, browser.cookie(cookies::SIGN_IN), pick, &facts, state.now()).await {

@@ -8,6 +8,7 @@
 use super::factor_change::{self, Change, Renewed};
 use super::finish::{self, Attempt};
 use crate::crypto::secrets;
+use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry, Outcome};
 use crate::session::{self, ACR_MFA, AMR_MFA, AMR_OTP, AMR_RECOVERY, Browser, NewSession};
@@ -57,8 +58,8 @@ pub struct Enrolment {
     pub secret_base32: String,
 }
 
-fn enrol_key(session_id: &str) -> String {
-    format!("totp-enrol:{session_id}")
+fn enrol_key(session_id: &str) -> Key {
+    Space::TotpEnrolment.key(session_id)
 }
 
 /// Start enrolment: a new secret, kept (unconfirmed) for this session only.
@@ -178,7 +179,7 @@ pub async fn verify(
     now: i64,
 ) -> Result<&'static str> {
     let network = crate::ephemeral::limits::client_network(browser.ip);
-    let by_ip = state.ephemeral.hit(&format!("rl:totp-ip:{network}"), 15 * 60).await?;
+    let by_ip = state.ephemeral.hit(&Space::RateLimit.key(&format!("totp-ip:{network}")), 15 * 60).await?;
     if by_ip > ATTEMPTS_PER_IP {
         tracing::warn!(ip = browser.ip, "second-factor attempts rate limited");
         audit::refused(state, "second_factor", Some(customer_id), browser, now).await?;
@@ -261,8 +262,8 @@ pub struct SecondStep {
     pub upgrade_session: Option<String>,
 }
 
-fn step_key(id_hash: &str) -> String {
-    format!("second-step:{}", id_hash)
+fn step_key(id_hash: &str) -> Key {
+    Space::SecondStep.key(id_hash)
 }
 
 /// Park a pending second step; returns the secret for the browser's cookie.

@@ -8,6 +8,7 @@ use super::params::Params;
 use super::redirect::{AuthorizationResponse, ResponseMode};
 use super::{pkce, prompt, scopes, scopes::Scopes};
 use crate::crypto::secrets;
+use crate::ephemeral::Space;
 use crate::error::{Error, Result};
 use crate::oidc::grants::authorization_code::{self, AuthorizationCode};
 use crate::session::acr_level;
@@ -312,7 +313,7 @@ async fn decide(
         save(state, &request).await?;
         return Ok(Next::Consent(request));
     }
-    state.ephemeral.delete(&format!("authz:{}", request.id)).await?;
+    state.ephemeral.delete(&Space::Authorization.key(&request.id)).await?;
     let code = issue_code(state, &request, session, now).await?;
     let mut params = vec![("code", code)];
     if let Some(s) = &request.state {

@@ -1,4 +1,5 @@
-//! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2), built once.
+//! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2), made from the
+//! configuration alone.
 
 use crate::config::Config;
 use crate::crypto::keys::Alg;

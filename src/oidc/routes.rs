@@ -13,6 +13,7 @@ use crate::web::extract::{OAuthForm, UserInfoRequest, bearer_token};
 use crate::web::pages::{self, DonePage};
 use crate::web::request::Browser;
 use crate::web::responses;
+use crate::web::signed_in::CsrfForm;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -125,7 +126,6 @@ async fn select_page(
 
 #[derive(Deserialize)]
 struct SelectForm {
-    csrf: String,
     authz: String,
     choice: String,
 }
@@ -134,13 +134,9 @@ struct SelectForm {
 /// session then replaces this browser's).
 async fn select_answer(
     State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<SelectForm>,
+    CsrfForm(f): CsrfForm<SelectForm>,
 ) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
     if f.choice != "keep" {
         return Redirect::to(&format!("/login?authz={}", f.authz)).into_response();
     }
@@ -168,20 +164,15 @@ async fn consent_page(
 
 #[derive(Deserialize)]
 struct ConsentForm {
-    csrf: String,
     authz: String,
     decision: String,
 }
 
 async fn consent_answer(
     State(state): State<SharedState>,
-    Extension(csrf): Extension<CsrfToken>,
     browser: Browser,
-    Form(f): Form<ConsentForm>,
+    CsrfForm(f): CsrfForm<ConsentForm>,
 ) -> Response {
-    if let Err(e) = csrf.verify(&f.csrf) {
-        return responses::page(e);
-    }
     let now = state.now();
     if f.decision != "allow" {
         return match authorize::deny(&state, &f.authz, now).await {

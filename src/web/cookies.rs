@@ -1,5 +1,7 @@
 //! Cookies: `__Host-` prefixed and `Secure` when the issuer is https; plain names for
-//! http://localhost development. Always HttpOnly, Path=/, SameSite=Lax.
+//! http://localhost development. Always HttpOnly and Path=/; SameSite=Lax, except the session
+//! cookie on https (None: an app's form_post and cross-site sign-in keep the session) and the
+//! cookies of `set_cross_site`.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 

@@ -10,3 +10,4 @@ pub mod pages;
 pub mod request;
 pub mod responses;
 pub mod security_headers;
+pub mod signed_in;

@@ -207,7 +207,10 @@ async fn a_hundred_thousand_anonymous_authorize_requests_stay_within_the_store_b
     let client = server.confidential_client().await;
     let state = &server.state;
     let now = state.now();
-    assert_eq!(state.ephemeral.hit("rl:before-the-flood", 3600).await.unwrap(), 1);
+    assert_eq!(
+        state.ephemeral.hit(&tessera::ephemeral::Space::RateLimit.key("before-the-flood"), 3600).await.unwrap(),
+        1
+    );
     let (url, _) = authorize_url(&server, &client, &[]);
     let pairs: Vec<(String, String)> = url::Url::parse(&url).unwrap().query_pairs().into_owned().collect();
     let mut last = String::new();
@@ -228,7 +231,11 @@ async fn a_hundred_thousand_anonymous_authorize_requests_stay_within_the_store_b
     assert!(peak.0 <= MAX_ENTRIES && peak.1 <= MAX_BYTES, "peak {peak:?}");
     assert!(state.ephemeral.usage().evicted > 90_000);
     assert!(authorize::load(state, &last, now).await.is_ok(), "the newest request is kept");
-    assert_eq!(state.ephemeral.hit("rl:before-the-flood", 3600).await.unwrap(), 2, "counters go last");
+    assert_eq!(
+        state.ephemeral.hit(&tessera::ephemeral::Space::RateLimit.key("before-the-flood"), 3600).await.unwrap(),
+        2,
+        "counters go last"
+    );
 
     // Over HTTP too, through the route and its rate limit: two thousand client networks.
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

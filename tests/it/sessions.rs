@@ -149,3 +149,41 @@ async fn keep_me_signed_in_makes_the_session_outlive_the_browser() {
 async fn customer_id(server: &TestServer) -> String {
     server.state.store.customer_by_email("stay@example.com").await.unwrap().unwrap().id
 }
+
+/// The account forms take the session and the CSRF token from their extractors: a post with
+/// a wrong token or none changes nothing, and a post without a session goes to sign in.
+#[tokio::test]
+async fn account_forms_need_the_session_and_this_browsers_csrf_token() {
+    let server = TestServer::start().await;
+    let (laptop, phone) = (server.browser(), server.browser());
+    for b in [&laptop, &phone] {
+        let login = b.get("/login").await;
+        b.sign_in_from(&server, login, "stay@example.com").await;
+    }
+    let page = laptop.get("/account/sessions").await;
+    let live =
+        || async { server.state.store.sessions_of(&customer_id(&server).await, server.state.now()).await.unwrap() };
+    assert_eq!(live().await.len(), 2);
+
+    let forged = laptop.post("/account/sessions/end-others", &[("csrf", "not-the-token")]).await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{}", forged.body);
+    assert!(forged.body.contains("This form has expired"), "{}", forged.body);
+    let missing = laptop.post("/account/sessions/end-others", &[]).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    // Another browser's token is not this browser's.
+    let phones = phone.get("/account/sessions").await;
+    let crossed = laptop.post("/account/sessions/end-others", &[("csrf", &phones.csrf())]).await;
+    assert_eq!(crossed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(live().await.len(), 2, "nothing ended");
+
+    let stranger = server.browser();
+    let theirs = stranger.get("/login").await;
+    let signed_out = stranger.post("/account/sessions/end-others", &[("csrf", &theirs.csrf())]).await;
+    assert_eq!(signed_out.location.as_deref(), Some("/login"));
+    assert_eq!(stranger.get("/account/sessions").await.location.as_deref(), Some("/login"));
+    assert_eq!(live().await.len(), 2, "nothing ended");
+
+    let done = laptop.post("/account/sessions/end-others", &[("csrf", &page.csrf())]).await;
+    assert_eq!(done.location.as_deref(), Some("/account/sessions"));
+    assert_eq!(live().await.len(), 1);
+}

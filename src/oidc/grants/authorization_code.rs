@@ -2,6 +2,7 @@
 //! Codes are single-use: a second use fails and revokes what the first issued (§4.1.2).
 
 use crate::crypto::secrets;
+use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::oidc::clients::Client;
 use crate::oidc::grants::{GrantType, resource};
@@ -34,13 +35,13 @@ pub struct AuthorizationCode {
     pub resource: Option<String>,
 }
 
-fn code_key(code_hash: &str) -> String {
-    format!("code:{code_hash}")
+fn code_key(code_hash: &str) -> Key {
+    Space::AuthorizationCode.key(code_hash)
 }
 
 /// Remembers a redeemed code (and the family it opened) long enough to catch a second use.
-fn used_key(code_hash: &str) -> String {
-    format!("code-used:{code_hash}")
+fn used_key(code_hash: &str) -> Key {
+    Space::RedeemedCode.key(code_hash)
 }
 
 /// Store a new code; returns the code for the redirect.

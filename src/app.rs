@@ -59,13 +59,19 @@ pub fn app(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves.
+/// Serve until `shutdown` resolves, with the background worker beside the server. On
+/// shutdown the server drains its requests, then the worker finishes its tick and stops.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+    let worker = crate::events::worker::spawn(state.clone());
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    if let Some(w) = worker {
+        w.stop().await;
+    }
+    served
 }

@@ -106,6 +106,9 @@ pub struct Config {
     // Issue #12: the audit log.
     /// Audit entries older than this many days are deleted by the worker (default 400).
     pub audit_retention_days: i64,
+    // Issue #12: the background worker (event outbox, back-channel logout).
+    /// How often the worker runs its jobs, in milliseconds; 0: no worker in this process.
+    pub worker_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -156,6 +159,7 @@ impl Default for Config {
             federation_allow_private_networks: false,
             federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
             audit_retention_days: 400,
+            worker_interval_ms: 500,
         }
     }
 }

@@ -303,7 +303,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             }
         }
         ClientCommand::Update { id, pkce } => {
-            clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional)
+            clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             let detail = serde_json::json!({ "fields": ["pkce"], "pkce": pkce_name(pkce == Pkce::Optional) });
@@ -317,7 +317,8 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
         }
         ClientCommand::Delete { id } => {
             // Running servers see it at once: every token check reads whether its client exists.
-            if store.delete_client(&id).await? {
+            let deleted = clients::delete_stored(&store, &id, now).await;
+            if deleted.map_err(|e| anyhow::anyhow!("{}", e.description()))? {
                 audit::record_to(&store, Entry::new(Actor::Operator, "admin.client.deleted", Some(&id)), now).await?;
                 println!("deleted {id}");
             } else {

@@ -96,6 +96,6 @@ pub async fn switch(state: &AppState, by: Caller<'_>, id: &str, on: bool, now: i
 }
 
 pub async fn delete(state: &AppState, by: Caller<'_>, id: &str, now: i64) -> Result<()> {
-    connectors::delete(state, id).await?;
+    connectors::delete(state, id, now).await?;
     record(state, by, "admin.connector.deleted", id, serde_json::json!({}), now).await
 }

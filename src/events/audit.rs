@@ -139,6 +139,12 @@ pub async fn record_to(store: &Store, entry: Entry<'_>, now: i64) -> anyhow::Res
     store.insert_audit(&to_record(entry, now)).await
 }
 
+/// Write one entry inside the caller's unit of work (`Store::begin`), so it is committed
+/// with the change it records, or not at all.
+pub async fn record_in(tx: &mut crate::store::Tx, entry: Entry<'_>, now: i64) -> anyhow::Result<()> {
+    Store::insert_audit_in(tx, &to_record(entry, now)).await
+}
+
 /// Delete the entries older than `audit_retention_days`; returns how many went.
 pub async fn prune(state: &AppState, now: i64) -> anyhow::Result<u64> {
     let cutoff = now - state.config.audit_retention_days.saturating_mul(86_400_000);

@@ -9,12 +9,12 @@ use crate::crypto::secrets;
 use crate::ephemeral::Space;
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry};
+use crate::events::{NewEvent, outbox};
 use crate::login::factor_change::{self, Change, Renewed};
 use crate::login::finish::{self, Attempt, Opened, Proof};
 use crate::session::{self, Browser, NewSession};
 use crate::state::AppState;
-use crate::store::FederatedIdentityRecord;
-use crate::store::SessionRecord;
+use crate::store::{FederatedIdentityRecord, SessionRecord, Store, Tx};
 use serde::{Deserialize, Serialize};
 
 pub use crate::session::AMR_FED;
@@ -132,12 +132,17 @@ pub async fn resolve(
                     Ok(Outcome::SecondStep { cookie, link_cookie: Some(link) })
                 }
                 signed_in => {
-                    state.store.link_identity(&identity(&existing.id)).await?;
+                    let unproven = state.store.passkeys_of(&existing.id).await?.is_empty();
+                    let mut tx = state.store.begin().await?;
+                    link_in(&mut tx, &identity(&existing.id), now).await?;
                     // Attached without a mail proof: the owner's next mail proof reviews it
                     // (an account with a passkey keeps its proof: removing one needs the passkey).
-                    if state.store.passkeys_of(&existing.id).await?.is_empty() {
-                        state.store.forget_mailbox_proof(&existing.id).await?;
+                    if unproven {
+                        Store::forget_mailbox_proof_in(&mut tx, &existing.id).await?;
+                        let updated = NewEvent::customer_updated(&existing.id, &["mailbox_proven"]);
+                        outbox::emit_in(&mut tx, updated, now).await?;
                     }
+                    tx.commit().await?;
                     tracing::info!(connector = %c.id, customer = %existing.id, "linked by a trusted verified address");
                     Ok(signed_in)
                 }
@@ -158,16 +163,21 @@ pub async fn resolve(
         now,
     );
     let id = identity(&new.record.customer_id);
-    if !state.store.create_federated_customer(&email, user.name.as_deref(), &id, &new.record).await? {
+    let customer = id.customer_id.as_str();
+    // The customer, the linked identity and the session, with their events, in one unit of work.
+    let mut tx = state.store.begin().await?;
+    if !Store::insert_federated_customer_in(&mut tx, customer, &email, user.name.as_deref(), now).await? {
         return Err(Error::bad_input("Please try again."));
     }
-    crate::oidc::logout::retire_previous(state, a.previous.as_ref(), &new.record).await?;
+    outbox::emit_in(&mut tx, NewEvent::customer_created(customer, "federation"), now).await?;
+    link_in(&mut tx, &id, now).await?;
+    finish::store_session_in(state, &mut tx, a.previous.as_ref(), &new.record, now).await?;
+    let detail = serde_json::json!({ "session": new.record.id, "method": "federated", "connector": c.id,
+                                     "new_account": true, "acr": new.record.acr, "amr": new.record.amr });
+    let entry = Entry::new(Actor::Customer(customer.into()), "signin.federated", Some(customer)).from(&a.browser);
+    audit::record_in(&mut tx, entry.detail(detail), now).await?;
+    tx.commit().await?;
     tracing::info!(connector = %c.id, customer = %id.customer_id, "account created through a connector");
-    let customer = id.customer_id.as_str();
-    let entry = Entry::new(Actor::Customer(customer.into()), "signin.federated", Some(customer)).from(&a.browser).detail(
-        serde_json::json!({ "session": new.record.id, "method": "federated", "connector": c.id, "new_account": true, "acr": new.record.acr, "amr": new.record.amr }),
-    );
-    audit::record(state, entry, now).await?;
     Ok(Outcome::SignedIn { session: new, authz: user.authz })
 }
 
@@ -226,7 +236,9 @@ pub async fn link_after_proof(
         created_at: now,
         last_used_at: Some(now),
     };
-    state.store.link_identity(&identity).await?;
+    let mut tx = state.store.begin().await?;
+    link_in(&mut tx, &identity, now).await?;
+    tx.commit().await?;
     tracing::info!(connector = %p.connector_id, customer = %session.customer_id, "identity linked after proof");
     factor_change::notify(state, session, Change::IdentityLinked, browser, now).await?;
     Ok(true)
@@ -266,9 +278,22 @@ pub async fn unlink(
     if customer.email_verified == 0 && others == 0 && passkeys == 0 {
         return Err(Error::bad_input("This is your only way to sign in. Add another one first."));
     }
-    if !state.store.unlink_identity(customer_id, connector_id).await? {
+    let mut tx = state.store.begin().await?;
+    if !Store::unlink_identity_in(&mut tx, customer_id, connector_id).await? {
         return Err(Error::NotFound);
     }
+    outbox::emit_in(&mut tx, NewEvent::identity_unlinked(customer_id, connector_id), now).await?;
+    tx.commit().await?;
     tracing::info!(connector = %connector_id, customer = %customer_id, "identity unlinked");
     factor_change::changed(state, session, Change::IdentityUnlinked, browser, now).await
+}
+
+/// Link an upstream identity inside the caller's unit of work, with `identity.linked` when
+/// it was not linked already.
+async fn link_in(tx: &mut Tx, identity: &FederatedIdentityRecord, now: i64) -> Result<()> {
+    if Store::link_identity_in(tx, identity).await? {
+        let linked = NewEvent::identity_linked(&identity.customer_id, &identity.connector_id, &identity.issuer);
+        outbox::emit_in(tx, linked, now).await?;
+    }
+    Ok(())
 }

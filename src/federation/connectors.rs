@@ -4,13 +4,15 @@
 //! are held to the outbound policy (outbound.rs), their acr to the configured ceiling, and
 //! a connector's issuer cannot change while identities are linked through it.
 
+pub use super::buttons::{Button, buttons};
 pub use super::kind::ConnectorKind;
 use super::outbound::Policy;
 use super::presets;
 use crate::error::{Error, Result};
+use crate::events::{Change, NewEvent, outbox};
 use crate::session::{ACR_EMAIL, acr_level};
 use crate::state::AppState;
-use crate::store::ConnectorRecord;
+use crate::store::{ConnectorRecord, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -309,7 +311,7 @@ pub async fn create(state: &AppState, input: ConnectorInput, now: i64) -> Result
     };
     apply(&mut r, input, state)?;
     complete_and_check(&mut r, state)?;
-    state.store.save_connector(&r).await?;
+    save(state, &r, Change::Created, now).await?;
     tracing::info!(connector = %r.id, kind = %r.kind, "connector created");
     Ok(view(&r))
 }
@@ -319,7 +321,7 @@ pub async fn update(state: &AppState, id: &str, mut input: ConnectorInput, now: 
     if input.id.take().is_some_and(|new| new != id) {
         return Err(Error::bad_input("a connector's id cannot change"));
     }
-    let before = provider_issuer(&view(&r));
+    let (before, was_enabled) = (provider_issuer(&view(&r)), r.enabled);
     apply(&mut r, input, state)?;
     complete_and_check(&mut r, state)?;
     // Identities are keyed by issuer and subject: under another issuer the same subject is
@@ -335,7 +337,12 @@ pub async fn update(state: &AppState, id: &str, mut input: ConnectorInput, now: 
         }
     }
     r.updated_at = now;
-    state.store.save_connector(&r).await?;
+    let change = match (was_enabled != 0, r.enabled != 0) {
+        (false, true) => Change::Enabled,
+        (true, false) => Change::Disabled,
+        _ => Change::Updated,
+    };
+    save(state, &r, change, now).await?;
     tracing::info!(connector = %r.id, "connector updated");
     Ok(view(&r))
 }
@@ -348,10 +355,21 @@ pub async fn get(state: &AppState, id: &str) -> Result<ConnectorView> {
     Ok(view(&state.store.connector(id).await?.ok_or(Error::NotFound)?))
 }
 
-pub async fn delete(state: &AppState, id: &str) -> Result<()> {
-    if !state.store.delete_connector(id).await? {
+/// Store a connector and its `connector.changed` event in one unit of work.
+async fn save(state: &AppState, r: &ConnectorRecord, change: Change, now: i64) -> Result<()> {
+    let mut tx = state.store.begin().await?;
+    Store::save_connector_in(&mut tx, r).await?;
+    outbox::emit_in(&mut tx, NewEvent::connector_changed(&r.id, change), now).await?;
+    Ok(tx.commit().await?)
+}
+
+pub async fn delete(state: &AppState, id: &str, now: i64) -> Result<()> {
+    let mut tx = state.store.begin().await?;
+    if !Store::delete_connector_in(&mut tx, id).await? {
         return Err(Error::NotFound);
     }
+    outbox::emit_in(&mut tx, NewEvent::connector_changed(id, Change::Deleted), now).await?;
+    tx.commit().await?;
     tracing::info!(connector = %id, "connector deleted");
     Ok(())
 }
@@ -367,24 +385,4 @@ pub async fn usable(state: &AppState, id: &str) -> Result<Connector> {
     let v = view(&r);
     let extra = presets::preset(v.kind, setting(&v, "tenant")).map(|p| p.extra).unwrap_or_default();
     Ok(Connector { view: v, secret, extra })
-}
-
-/// The buttons on the login page: enabled connectors in their order.
-pub async fn buttons(state: &AppState) -> Result<Vec<Button>> {
-    Ok(state
-        .store
-        .connectors()
-        .await?
-        .into_iter()
-        .filter(|r| r.enabled != 0)
-        .map(|r| Button { id: r.id, name: r.display_name, icon: r.icon })
-        .collect())
-}
-
-/// A button on the login page.
-pub struct Button {
-    pub id: String,
-    pub name: String,
-    /// A `data:` URL or a path on this server (the page's CSP allows no other images).
-    pub icon: String,
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod apple;
+mod buttons;
 pub mod connectors;
 pub mod discovery;
 pub mod id_token;

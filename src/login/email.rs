@@ -380,7 +380,11 @@ pub async fn cross_device_approval(state: &AppState, customer_id: &str) -> Resul
 }
 
 pub async fn set_cross_device_approval(state: &AppState, customer_id: &str, on: bool, now: i64) -> Result<()> {
-    state.store.set_cross_device_approval(customer_id, on, now).await?;
+    let mut tx = state.store.begin().await?;
+    crate::store::Store::set_cross_device_approval_in(&mut tx, customer_id, on, now).await?;
+    let updated = crate::events::NewEvent::customer_updated(customer_id, &["cross_device_approval"]);
+    crate::events::outbox::emit_in(&mut tx, updated, now).await?;
+    tx.commit().await?;
     tracing::info!(on, "cross-device sign-in approval changed");
     Ok(())
 }

@@ -13,9 +13,10 @@ use super::totp::{self, SecondStep};
 use crate::crypto::secrets;
 use crate::error::Result;
 use crate::events::audit::{self, Actor, Entry};
+use crate::events::{NewEvent, outbox};
 use crate::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{SessionRecord, Store, Tx};
 
 /// What the sign-in proved.
 pub struct Proof {
@@ -74,7 +75,7 @@ pub async fn open_session(
 }
 
 /// Store the session of a finished sign-in and end the browser's previous one, if it was
-/// someone else's (the same customer's is renewed with a new secret).
+/// someone else's (the same customer's is renewed with a new secret), in one unit of work.
 pub async fn establish(
     state: &AppState,
     customer_id: &str,
@@ -85,14 +86,37 @@ pub async fn establish(
 ) -> Result<NewSession> {
     let previous = a.previous.as_ref();
     let new = session::successor(state, previous, customer_id, acr, amr, &a.browser, a.remember, now);
-    state.store.insert_session(&new.record).await?;
-    crate::oidc::logout::retire_previous(state, previous, &new.record).await?;
+    let mut tx = state.store.begin().await?;
+    store_session_in(state, &mut tx, previous, &new.record, now).await?;
+    signed_in_in(&mut tx, &new.record, a, now).await?;
+    tx.commit().await?;
     tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
-    let entry = Entry::new(Actor::Customer(customer_id.into()), signin_action(amr), Some(customer_id))
-        .from(&a.browser)
-        .detail(serde_json::json!({ "session": new.record.id, "method": a.method, "acr": acr, "amr": amr }));
-    audit::record(state, entry, now).await?;
     Ok(new)
+}
+
+/// The audit entry of a finished sign-in, in the unit of work that stores its session.
+async fn signed_in_in(tx: &mut Tx, new: &SessionRecord, a: &Attempt<'_>, now: i64) -> Result<()> {
+    let customer = new.customer_id.as_str();
+    let detail = serde_json::json!({ "session": new.id, "method": a.method, "acr": new.acr, "amr": new.amr });
+    let entry = Entry::new(Actor::Customer(customer.into()), signin_action(&new.amr), Some(customer))
+        .from(&a.browser)
+        .detail(detail);
+    Ok(audit::record_in(tx, entry, now).await?)
+}
+
+/// Inside the caller's unit of work: store (or renew) the session `new`, say so with
+/// `session.started`, and end the browser's `previous` session unless `new` renewed it.
+/// Every sign-in method stores its session through here.
+pub async fn store_session_in(
+    state: &AppState,
+    tx: &mut Tx,
+    previous: Option<&SessionRecord>,
+    new: &SessionRecord,
+    now: i64,
+) -> Result<()> {
+    Store::insert_session_in(tx, new).await?;
+    outbox::emit_in(tx, NewEvent::session_started(&new.customer_id, &new.id, &new.acr, &new.amr), now).await?;
+    crate::oidc::logout::retire_previous_in(state, tx, previous, new, now).await
 }
 
 /// Record a failed sign-in by `method` (the reason is a short code), about `customer` where
@@ -133,25 +157,40 @@ pub fn signin_action(amr: &str) -> &'static str {
 /// A mailbox was just proven (link, code or approval on another device): find or create its
 /// customer and open the session.
 pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i64) -> Result<Opened> {
-    let (customer_id, first_proof) = state.store.prove_mailbox(email, &secrets::random_id(), now).await?;
+    let mut tx = state.store.begin().await?;
+    let (customer_id, created, first_proof) =
+        Store::prove_mailbox_in(&mut tx, email, &secrets::random_id(), now).await?;
+    if created {
+        outbox::emit_in(&mut tx, NewEvent::customer_created(&customer_id, "email"), now).await?;
+    }
+    tx.commit().await?;
     if first_proof {
         if review::anything_attached(state, &customer_id).await? {
+            let mut tx = state.store.begin().await?;
             // Whoever set the account up through a provider may not own the mailbox: the
             // factors they attached are not asked for, their sessions end, and the owner
             // decides what stays.
             for s in state.store.sessions_of(&customer_id, now).await? {
-                crate::oidc::logout::end(state, &s, false).await?;
+                crate::oidc::logout::end_in(state, &mut tx, &s, false, now).await?;
                 let entry = Entry::new(Actor::System, "session.ended", Some(&customer_id))
                     .from(&a.browser)
                     .detail(serde_json::json!({ "session": s.id, "reason": "mailbox_review" }));
-                audit::record(state, entry, now).await?;
+                audit::record_in(&mut tx, entry, now).await?;
             }
-            let new = establish(state, &customer_id, ACR_EMAIL, AMR_EMAIL, a, now).await?;
+            let previous = a.previous.as_ref();
+            let new =
+                session::successor(state, previous, &customer_id, ACR_EMAIL, AMR_EMAIL, &a.browser, a.remember, now);
+            store_session_in(state, &mut tx, previous, &new.record, now).await?;
+            signed_in_in(&mut tx, &new.record, a, now).await?;
+            tx.commit().await?;
             review::begin(state, &new.record).await?;
             tracing::warn!(customer = %customer_id, "first mail proof of an account set up through a provider");
             return Ok(Opened::Review(new));
         }
-        state.store.mark_mailbox_proven(&customer_id, now).await?;
+        let mut tx = state.store.begin().await?;
+        Store::mark_mailbox_proven_in(&mut tx, &customer_id, now).await?;
+        outbox::emit_in(&mut tx, NewEvent::customer_updated(&customer_id, &["mailbox_proven"]), now).await?;
+        tx.commit().await?;
     }
     open_session(state, &customer_id, Proof::email(), a, now).await
 }

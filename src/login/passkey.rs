@@ -12,9 +12,10 @@ use crate::crypto::secrets;
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry};
+use crate::events::{Factor, NewEvent, outbox};
 use crate::session::{self, ACR_PASSKEY, AMR_HWK, AMR_SWK, AMR_USER, Browser, NewSession};
 use crate::state::AppState;
-use crate::store::{PasskeyRecord, SessionRecord};
+use crate::store::{PasskeyRecord, SessionRecord, Store};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -128,9 +129,13 @@ pub async fn finish_registration(
         last_used_at: None,
     };
     // WebAuthn §7.1 step 22: a credential id registered to anyone must be refused.
-    if !state.store.insert_passkey(&record).await? {
+    let mut tx = state.store.begin().await?;
+    if !Store::insert_passkey_in(&mut tx, &record).await? {
         return Err(Error::bad_input("This passkey is already registered."));
     }
+    let added = NewEvent::factor_added(&record.customer_id, Factor::Passkey, Some(&record.id));
+    outbox::emit_in(&mut tx, added, now).await?;
+    tx.commit().await?;
     tracing::info!(customer = %record.customer_id, passkey = %record.id, "passkey registered");
     let renewed = factor_change::changed(state, session, Change::PasskeyAdded, browser, now).await?;
     Ok((record, renewed))
@@ -243,10 +248,12 @@ async fn verify_sign_in(
     // (`finish::open_session`); the session is stored in the same transaction as the counter.
     let new =
         session::successor(state, previous_session, &record.customer_id, ACR_PASSKEY, &amr, browser, remember, now);
-    if !state.store.use_passkey(&record, previous, &new.record).await? {
+    let mut tx = state.store.begin().await?;
+    if !Store::use_passkey_in(&mut tx, &record, previous).await? {
         return Err(Error::bad_input("This passkey was just used elsewhere. Please try again."));
     }
-    crate::oidc::logout::retire_previous(state, previous_session, &new.record).await?;
+    super::finish::store_session_in(state, &mut tx, previous_session, &new.record, now).await?;
+    tx.commit().await?;
     tracing::info!(session = %new.record.id, customer = %record.customer_id, passkey = %record.id, "signed in with a passkey");
     Ok(new)
 }
@@ -302,9 +309,13 @@ pub async fn remove(
     now: i64,
 ) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
-    if !state.store.delete_passkey(&session.customer_id, id).await? {
+    let mut tx = state.store.begin().await?;
+    if !Store::delete_passkey_in(&mut tx, &session.customer_id, id).await? {
         return Err(Error::NotFound);
     }
+    let removed = NewEvent::factor_removed(&session.customer_id, Factor::Passkey, Some(id));
+    outbox::emit_in(&mut tx, removed, now).await?;
+    tx.commit().await?;
     tracing::info!(customer = %session.customer_id, passkey = %id, "passkey removed");
     factor_change::changed(state, session, Change::PasskeyRemoved, browser, now).await
 }

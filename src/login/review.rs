@@ -8,8 +8,9 @@
 
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
+use crate::events::{Factor, NewEvent, outbox};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{SessionRecord, Store};
 
 const REVIEW_TTL_SECS: i64 = 30 * 60;
 
@@ -68,7 +69,24 @@ pub async fn finish(state: &AppState, session: &SessionRecord, removals: &Remova
         return Err(Error::bad_input("There is nothing to review. Continue from the app you were using."));
     }
     let customer = &session.customer_id;
-    state.store.finish_account_review(customer, &removals.identities, &removals.passkeys, removals.totp, now).await?;
+    // One unit of work: every removal with its event, and the mailbox counted as proven.
+    let mut tx = state.store.begin().await?;
+    for connector in &removals.identities {
+        if Store::unlink_identity_in(&mut tx, customer, connector).await? {
+            outbox::emit_in(&mut tx, NewEvent::identity_unlinked(customer, connector), now).await?;
+        }
+    }
+    for id in &removals.passkeys {
+        if Store::delete_passkey_in(&mut tx, customer, id).await? {
+            outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::Passkey, Some(id)), now).await?;
+        }
+    }
+    if removals.totp && Store::remove_totp_in(&mut tx, customer).await? {
+        outbox::emit_in(&mut tx, NewEvent::factor_removed(customer, Factor::AuthenticatorApp, None), now).await?;
+    }
+    Store::mark_mailbox_proven_in(&mut tx, customer, now).await?;
+    outbox::emit_in(&mut tx, NewEvent::customer_updated(customer, &["mailbox_proven"]), now).await?;
+    tx.commit().await?;
     tracing::info!(
         customer = %customer,
         identities = removals.identities.len(),

@@ -11,9 +11,10 @@ use crate::crypto::secrets;
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry, Outcome};
+use crate::events::{Factor, NewEvent, outbox};
 use crate::session::{self, ACR_MFA, AMR_MFA, AMR_OTP, AMR_RECOVERY, Browser, NewSession};
 use crate::state::AppState;
-use crate::store::{SessionRecord, TotpRecord};
+use crate::store::{SessionRecord, Store, TotpRecord};
 use serde::{Deserialize, Serialize};
 use totp_rs::{Builder, Secret, Totp};
 
@@ -110,7 +111,11 @@ pub async fn confirm_enrolment(
         failed_attempts: 0,
         locked_until: 0,
     };
-    state.store.enrol_totp(&record, &hashes).await?;
+    let mut tx = state.store.begin().await?;
+    Store::enrol_totp_in(&mut tx, &record, &hashes).await?;
+    let added = NewEvent::factor_added(&session.customer_id, Factor::AuthenticatorApp, None);
+    outbox::emit_in(&mut tx, added, now).await?;
+    tx.commit().await?;
     state.ephemeral.delete(&enrol_key(&session.id)).await?;
     tracing::info!(customer = %session.customer_id, "authenticator app enrolled");
     Ok((codes, factor_change::changed(state, session, Change::AppAdded, browser, now).await?))
@@ -155,7 +160,12 @@ pub async fn regenerate_recovery_codes(
 
 pub async fn remove(state: &AppState, session: &SessionRecord, browser: &Browser<'_>, now: i64) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
-    state.store.remove_totp(&session.customer_id).await?;
+    let mut tx = state.store.begin().await?;
+    if Store::remove_totp_in(&mut tx, &session.customer_id).await? {
+        let removed = NewEvent::factor_removed(&session.customer_id, Factor::AuthenticatorApp, None);
+        outbox::emit_in(&mut tx, removed, now).await?;
+    }
+    tx.commit().await?;
     tracing::info!(customer = %session.customer_id, "authenticator app removed");
     factor_change::changed(state, session, Change::AppRemoved, browser, now).await
 }

@@ -5,6 +5,7 @@
 use crate::crypto::keys::Alg;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::{Change, NewEvent, outbox};
 use crate::oidc::grants::GrantType;
 use crate::oidc::tokens::AccessTokenClaims;
 use crate::state::AppState;
@@ -262,7 +263,10 @@ pub async fn create(store: &Store, new: NewClient, now: i64) -> Result<(Client, 
         resources: serde_json::to_string(&new.resources).map_err(anyhow::Error::from)?,
         allowed_origins: serde_json::to_string(&allowed_origins).map_err(anyhow::Error::from)?,
     };
-    store.insert_client(&record).await?;
+    let mut tx = store.begin().await?;
+    Store::insert_client_in(&mut tx, &record).await?;
+    outbox::emit_in(&mut tx, NewEvent::client_changed(&record.id, Change::Created), now).await?;
+    tx.commit().await?;
     Ok((Client::from_record(record)?, secret))
 }
 
@@ -308,16 +312,31 @@ const PUBLIC_NEEDS_PKCE: &str =
 /// Delete a client and everything issued to it, and forget it in this process at once. (Its
 /// access tokens die with it everywhere: every token check reads whether the client exists.)
 pub async fn delete(state: &AppState, id: &str) -> Result<bool> {
-    let deleted = state.store.delete_client(id).await?;
+    let deleted = delete_stored(&state.store, id, state.now()).await?;
     state.clients.invalidate(id);
     Ok(deleted)
 }
 
+/// Delete a client from the store (the CLI: running servers see it at once, as above).
+pub async fn delete_stored(store: &Store, id: &str, now: i64) -> Result<bool> {
+    let mut tx = store.begin().await?;
+    let deleted = Store::delete_client_in(&mut tx, id).await?;
+    if deleted {
+        outbox::emit_in(&mut tx, NewEvent::client_changed(id, Change::Deleted), now).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
+}
+
 /// Require PKCE of a client again, or let a legacy confidential client skip it.
-pub async fn set_pkce_optional(store: &Store, id: &str, optional: bool) -> Result<()> {
-    if store.set_client_pkce_required(id, !optional).await? {
+pub async fn set_pkce_optional(store: &Store, id: &str, optional: bool, now: i64) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if Store::set_client_pkce_required_in(&mut tx, id, !optional).await? {
+        outbox::emit_in(&mut tx, NewEvent::client_changed(id, Change::Updated), now).await?;
+        tx.commit().await?;
         return Ok(());
     }
+    drop(tx);
     match store.client(id).await? {
         None => Err(Error::bad_input(format!("no client with id {id}"))),
         Some(_) => Err(Error::bad_input(PUBLIC_NEEDS_PKCE)),

@@ -7,8 +7,9 @@ use super::backchannel;
 use super::clients::Client;
 use super::params::Params;
 use crate::error::{Error, Result};
+use crate::events::{NewEvent, outbox};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{SessionRecord, Store, Tx};
 use std::sync::Arc;
 
 /// The hint as logout needs it: the client and the sid, or a page saying what is wrong.
@@ -83,30 +84,47 @@ pub async fn log_out(
     Ok(())
 }
 
-/// End a session: revoke what was issued in it and tell the clients that asked for
-/// back-channel logout. `keep_offline` spares `offline_access` grants (RP-initiated logout).
+/// End a session in its own unit of work (see `end_in`).
 pub async fn end(state: &AppState, session: &SessionRecord, keep_offline: bool) -> Result<()> {
     let now = state.now();
-    let mut deliveries = Vec::new();
-    for (client_id, uri) in state.store.backchannel_clients(&session.id).await? {
-        let alg = match state.clients.get(&state.store, &client_id, now).await? {
-            Some(c) => c.id_token_alg.unwrap_or(state.keys.default_alg),
-            None => continue,
-        };
-        let token = backchannel::logout_token(state, &client_id, alg, &session.customer_id, &session.id, now);
-        deliveries.push((uri, token));
+    let mut tx = state.store.begin().await?;
+    end_in(state, &mut tx, session, keep_offline, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// End a session inside the caller's unit of work: revoke what was issued in it, write the
+/// back-channel logout deliveries for the clients that asked for them (sent by the worker
+/// once this commits) and the `session.ended` event. `keep_offline` spares `offline_access`
+/// grants (RP-initiated logout). A session already gone is left alone.
+pub async fn end_in(
+    state: &AppState,
+    tx: &mut Tx,
+    session: &SessionRecord,
+    keep_offline: bool,
+    now: i64,
+) -> Result<()> {
+    if !Store::delete_session_in(tx, &session.id).await? {
+        return Ok(());
     }
-    state.store.end_session(&session.id, now, keep_offline).await?;
-    tracing::info!(session = %session.id, notified = deliveries.len(), "session ended");
-    backchannel::deliver(state, deliveries);
+    Store::revoke_session_grants_in(tx, &session.id, now, keep_offline).await?;
+    let notified = backchannel::enqueue_in(state, tx, session, now).await?;
+    outbox::emit_in(tx, NewEvent::session_ended(&session.customer_id, &session.id, notified), now).await?;
+    tracing::info!(session = %session.id, notified, "session ended");
     Ok(())
 }
 
 /// A browser holds one session: once `new` is stored, the browser's previous session ends
 /// unless `new` renewed it. Offline grants survive, as in RP-initiated logout.
-pub async fn retire_previous(state: &AppState, previous: Option<&SessionRecord>, new: &SessionRecord) -> Result<()> {
+pub async fn retire_previous_in(
+    state: &AppState,
+    tx: &mut Tx,
+    previous: Option<&SessionRecord>,
+    new: &SessionRecord,
+    now: i64,
+) -> Result<()> {
     match previous {
-        Some(p) if p.id != new.id => end(state, p, true).await,
+        Some(p) if p.id != new.id => end_in(state, tx, p, true, now).await,
         _ => Ok(()),
     }
 }

@@ -1,7 +1,7 @@
 //! The audit log: append an entry, read entries newest first (filters and a cursor), and
 //! delete the entries past the retention.
 
-use super::Store;
+use super::{Store, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug, PartialEq, serde::Serialize)]
 pub struct AuditRecord {
@@ -57,26 +57,36 @@ fn like_prefix(prefix: &str) -> String {
     out
 }
 
-impl Store {
-    pub async fn insert_audit(&self, r: &AuditRecord) -> anyhow::Result<()> {
+macro_rules! insert {
+    ($r:expr) => {
         sqlx::query(concat!(
             "INSERT INTO audit_log (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
-        .bind(&r.id)
-        .bind(r.occurred_at)
-        .bind(&r.actor_kind)
-        .bind(&r.actor_id)
-        .bind(&r.action)
-        .bind(&r.target)
-        .bind(&r.ip)
-        .bind(&r.user_agent)
-        .bind(&r.outcome)
-        .bind(&r.reason)
-        .bind(&r.detail)
-        .execute(&self.write)
-        .await?;
+        .bind(&$r.id)
+        .bind($r.occurred_at)
+        .bind(&$r.actor_kind)
+        .bind(&$r.actor_id)
+        .bind(&$r.action)
+        .bind(&$r.target)
+        .bind(&$r.ip)
+        .bind(&$r.user_agent)
+        .bind(&$r.outcome)
+        .bind(&$r.reason)
+        .bind(&$r.detail)
+    };
+}
+
+impl Store {
+    pub async fn insert_audit(&self, r: &AuditRecord) -> anyhow::Result<()> {
+        insert!(r).execute(&self.write).await?;
+        Ok(())
+    }
+
+    /// The entry inside the caller's unit of work: written with the change it records, or not at all.
+    pub async fn insert_audit_in(tx: &mut Tx, r: &AuditRecord) -> anyhow::Result<()> {
+        insert!(r).execute(&mut *tx.0).await?;
         Ok(())
     }
 
@@ -123,9 +133,17 @@ impl Store {
         Ok(q.bind(f.limit).fetch_all(&self.read).await?)
     }
 
-    /// Delete the entries written before `cutoff` (unix ms); returns how many. Uses the
-    /// `occurred_at` index, so it is cheap when nothing is due.
+    /// Delete the entries written before `cutoff` (unix ms); returns how many. A look through
+    /// the `occurred_at` index on a reader comes first, so when nothing is due the writer is
+    /// not taken (the worker asks every tick).
     pub async fn prune_audit(&self, cutoff: i64) -> anyhow::Result<u64> {
+        let due: Option<(i64,)> = sqlx::query_as("SELECT occurred_at FROM audit_log WHERE occurred_at < $1 LIMIT 1")
+            .bind(cutoff)
+            .fetch_optional(&self.read)
+            .await?;
+        if due.is_none() {
+            return Ok(0);
+        }
         let done =
             sqlx::query("DELETE FROM audit_log WHERE occurred_at < $1").bind(cutoff).execute(&self.write).await?;
         Ok(done.rows_affected())

@@ -1,6 +1,6 @@
 //! Registered relying parties.
 
-use super::{Store, flag};
+use super::{Store, Tx, flag};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct ClientRecord {
@@ -49,7 +49,7 @@ macro_rules! columns {
 }
 
 impl Store {
-    pub async fn insert_client(&self, c: &ClientRecord) -> anyhow::Result<()> {
+    pub async fn insert_client_in(tx: &mut Tx, c: &ClientRecord) -> anyhow::Result<()> {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
@@ -70,7 +70,7 @@ impl Store {
         .bind(flag(c.introspect != 0))
         .bind(&c.resources)
         .bind(&c.allowed_origins)
-        .execute(&self.write)
+        .execute(&mut *tx.0)
         .await?;
         Ok(())
     }
@@ -89,19 +89,19 @@ impl Store {
     }
 
     /// Require PKCE of a client, or let a legacy confidential client skip it.
-    pub async fn set_client_pkce_required(&self, id: &str, required: bool) -> anyhow::Result<bool> {
+    pub async fn set_client_pkce_required_in(tx: &mut Tx, id: &str, required: bool) -> anyhow::Result<bool> {
         let r =
             sqlx::query("UPDATE clients SET pkce_required = $2 WHERE id = $1 AND (secret_hash IS NOT NULL OR $2 = 1)")
                 .bind(id)
                 .bind(flag(required))
-                .execute(&self.write)
+                .execute(&mut *tx.0)
                 .await?;
         Ok(r.rows_affected() > 0)
     }
 
     /// Deletes the client and, by cascade, its codes, grants, refresh tokens and consents.
-    pub async fn delete_client(&self, id: &str) -> anyhow::Result<bool> {
-        let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&self.write).await?;
+    pub async fn delete_client_in(tx: &mut Tx, id: &str) -> anyhow::Result<bool> {
+        let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&mut *tx.0).await?;
         Ok(r.rows_affected() > 0)
     }
 }

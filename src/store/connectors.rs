@@ -1,7 +1,7 @@
 //! Connectors to upstream identity providers, and the upstream identities linked to
 //! customers.
 
-use super::{SessionRecord, Store};
+use super::{Store, Tx};
 
 /// `Debug` (below) leaves the sealed secret out.
 #[derive(sqlx::FromRow, Clone)]
@@ -69,7 +69,7 @@ macro_rules! identity_columns {
 
 impl Store {
     /// Insert, or replace every field of, a connector.
-    pub async fn save_connector(&self, c: &ConnectorRecord) -> anyhow::Result<()> {
+    pub async fn save_connector_in(tx: &mut Tx, c: &ConnectorRecord) -> anyhow::Result<()> {
         sqlx::query(concat!(
             "INSERT INTO connectors (",
             columns!(),
@@ -100,7 +100,7 @@ impl Store {
         .bind(c.updated_at)
         .bind(&c.trusted_amr)
         .bind(c.shared_callback)
-        .execute(&self.write)
+        .execute(&mut *tx.0)
         .await?;
         Ok(())
     }
@@ -118,8 +118,8 @@ impl Store {
             .await?)
     }
 
-    pub async fn delete_connector(&self, id: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(&self.write).await?;
+    pub async fn delete_connector_in(tx: &mut Tx, id: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(&mut *tx.0).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -160,8 +160,9 @@ impl Store {
         .await?)
     }
 
-    pub async fn link_identity(&self, i: &FederatedIdentityRecord) -> anyhow::Result<()> {
-        sqlx::query(
+    /// Link an upstream identity; `false` when it was linked already.
+    pub async fn link_identity_in(tx: &mut Tx, i: &FederatedIdentityRecord) -> anyhow::Result<bool> {
+        let done = sqlx::query(
             "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at, \
              issuer) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (connector_id, subject) DO NOTHING",
         )
@@ -172,58 +173,39 @@ impl Store {
         .bind(i.created_at)
         .bind(i.last_used_at)
         .bind(&i.issuer)
-        .execute(&self.write)
+        .execute(&mut *tx.0)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    pub async fn unlink_identity(&self, customer_id: &str, connector_id: &str) -> anyhow::Result<bool> {
+    pub async fn unlink_identity_in(tx: &mut Tx, customer_id: &str, connector_id: &str) -> anyhow::Result<bool> {
         let done = sqlx::query("DELETE FROM federated_identities WHERE customer_id = $1 AND connector_id = $2")
             .bind(customer_id)
             .bind(connector_id)
-            .execute(&self.write)
+            .execute(&mut *tx.0)
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// The first federated sign-in of a new person: the customer (verified email from the
-    /// upstream), the linked identity and the session, in one transaction.
-    pub async fn create_federated_customer(
-        &self,
+    /// The customer of a first federated sign-in (verified email from the upstream), inside
+    /// the caller's unit of work; `false` when the address is taken meanwhile.
+    pub async fn insert_federated_customer_in(
+        tx: &mut Tx,
+        id: &str,
         email: &str,
         name: Option<&str>,
-        identity: &FederatedIdentityRecord,
-        session: &SessionRecord,
+        now: i64,
     ) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
         let created = sqlx::query(
             "INSERT INTO customers (id, email, email_verified, name, created_at, updated_at) \
              VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (email) DO NOTHING",
         )
-        .bind(&identity.customer_id)
+        .bind(id)
         .bind(email)
         .bind(name)
-        .bind(identity.created_at)
-        .bind(&identity.issuer)
-        .execute(&mut *tx)
+        .bind(now)
+        .execute(&mut *tx.0)
         .await?;
-        if created.rows_affected() != 1 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO federated_identities (connector_id, subject, customer_id, email, created_at, last_used_at, \
-             issuer) VALUES ($1, $2, $3, $4, $5, $5, $6)",
-        )
-        .bind(&identity.connector_id)
-        .bind(&identity.subject)
-        .bind(&identity.customer_id)
-        .bind(&identity.email)
-        .bind(identity.created_at)
-        .bind(&identity.issuer)
-        .execute(&mut *tx)
-        .await?;
-        Self::insert_session_in(&mut tx, session).await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(created.rows_affected() == 1)
     }
 }

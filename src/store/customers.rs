@@ -1,6 +1,6 @@
 //! Customers: the people who sign in.
 
-use super::{Store, TokenStanding};
+use super::{Store, TokenStanding, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct CustomerRecord {
@@ -87,57 +87,18 @@ impl Store {
         Ok(on.unwrap_or(1) != 0)
     }
 
-    pub async fn set_cross_device_approval(&self, customer_id: &str, on: bool, now: i64) -> anyhow::Result<()> {
+    pub async fn set_cross_device_approval_in(
+        tx: &mut Tx,
+        customer_id: &str,
+        on: bool,
+        now: i64,
+    ) -> anyhow::Result<()> {
         sqlx::query("UPDATE customers SET cross_device_approval = $2, updated_at = $3 WHERE id = $1")
             .bind(customer_id)
             .bind(i64::from(on))
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *tx.0)
             .await?;
-        Ok(())
-    }
-}
-
-impl Store {
-    /// The owner's review after the first mail proof, in one transaction: remove the providers,
-    /// passkeys and authenticator app they do not recognise, and count the mailbox as proven.
-    pub async fn finish_account_review(
-        &self,
-        customer_id: &str,
-        identities: &[String],
-        passkeys: &[String],
-        totp: bool,
-        now: i64,
-    ) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
-        for connector in identities {
-            sqlx::query("DELETE FROM federated_identities WHERE customer_id = $1 AND connector_id = $2")
-                .bind(customer_id)
-                .bind(connector)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for id in passkeys {
-            sqlx::query("DELETE FROM passkeys WHERE customer_id = $1 AND id = $2")
-                .bind(customer_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if totp {
-            for table in ["totp_factors", "recovery_codes"] {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE customer_id = $1")))
-                    .bind(customer_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        sqlx::query("UPDATE customers SET mailbox_proven_at = $2 WHERE id = $1")
-            .bind(customer_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Second factors: a TOTP secret (sealed) with its replay and lockout state, and the
 //! hashed single-use recovery codes.
 
-use super::Store;
+use super::{Store, Tx};
 
 /// `Debug` (below) leaves the sealed secret out.
 #[derive(sqlx::FromRow, Clone)]
@@ -39,9 +39,8 @@ impl Store {
     }
 
     /// Activate TOTP with its first accepted step and a fresh set of recovery codes.
-    pub async fn enrol_totp(&self, f: &TotpRecord, recovery_hashes: &[String]) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM totp_factors WHERE customer_id = $1").bind(&f.customer_id).execute(&mut *tx).await?;
+    pub async fn enrol_totp_in(tx: &mut Tx, f: &TotpRecord, recovery_hashes: &[String]) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM totp_factors WHERE customer_id = $1").bind(&f.customer_id).execute(&mut *tx.0).await?;
         sqlx::query(
             "INSERT INTO totp_factors (customer_id, sealed_secret, created_at, last_used_step, failed_attempts, \
              locked_until) VALUES ($1, $2, $3, $4, 0, 0)",
@@ -50,10 +49,9 @@ impl Store {
         .bind(&f.sealed_secret)
         .bind(f.created_at)
         .bind(f.last_used_step)
-        .execute(&mut *tx)
+        .execute(&mut *tx.0)
         .await?;
-        replace_codes(&mut tx, &f.customer_id, recovery_hashes).await?;
-        tx.commit().await?;
+        replace_codes(tx, &f.customer_id, recovery_hashes).await?;
         Ok(())
     }
 
@@ -110,7 +108,7 @@ impl Store {
     }
 
     pub async fn replace_recovery_codes(&self, customer_id: &str, hashes: &[String]) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         replace_codes(&mut tx, customer_id, hashes).await?;
         tx.commit().await?;
         Ok(())
@@ -125,26 +123,24 @@ impl Store {
         Ok(n)
     }
 
-    pub async fn remove_totp(&self, customer_id: &str) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM totp_factors WHERE customer_id = $1").bind(customer_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE customer_id = $1").bind(customer_id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Remove the authenticator app and its recovery codes; `false` when there was none.
+    pub async fn remove_totp_in(tx: &mut Tx, customer_id: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM totp_factors WHERE customer_id = $1")
+            .bind(customer_id)
+            .execute(&mut *tx.0)
+            .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE customer_id = $1").bind(customer_id).execute(&mut *tx.0).await?;
+        Ok(done.rows_affected() > 0)
     }
 }
 
-async fn replace_codes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    customer_id: &str,
-    hashes: &[String],
-) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM recovery_codes WHERE customer_id = $1").bind(customer_id).execute(&mut **tx).await?;
+async fn replace_codes(tx: &mut Tx, customer_id: &str, hashes: &[String]) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE customer_id = $1").bind(customer_id).execute(&mut *tx.0).await?;
     for h in hashes {
         sqlx::query("INSERT INTO recovery_codes (customer_id, code_hash, used_at) VALUES ($1, $2, NULL)")
             .bind(customer_id)
             .bind(h)
-            .execute(&mut **tx)
+            .execute(&mut *tx.0)
             .await?;
     }
     Ok(())

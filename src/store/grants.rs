@@ -2,7 +2,7 @@
 //! endpoint writes. Each request writes at most one transaction. (Authorization codes live
 //! 60 seconds and are ephemeral state; see `oidc::grants::authorization_code`.)
 
-use super::{Store, TokenStanding};
+use super::{Store, TokenStanding, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct GrantRecord {
@@ -42,6 +42,26 @@ macro_rules! grant_columns {
 }
 
 impl Store {
+    /// Revoke the token families issued in a session, inside the caller's unit of work. With
+    /// `keep_offline`, families granted `offline_access` survive (OpenID Connect Core §11).
+    pub async fn revoke_session_grants_in(
+        tx: &mut Tx,
+        session_id: &str,
+        now: i64,
+        keep_offline: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL \
+             AND ($3 = 0 OR (' ' || scope || ' ') NOT LIKE '% offline_access %')",
+        )
+        .bind(session_id)
+        .bind(now)
+        .bind(i64::from(keep_offline))
+        .execute(&mut *tx.0)
+        .await?;
+        Ok(())
+    }
+
     /// Open a token family with its first refresh token, atomically (one transaction).
     pub async fn open_grant(
         &self,

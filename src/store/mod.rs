@@ -1,25 +1,32 @@
 //! All SQL lives here, one file per aggregate. One query text serves SQLite and PostgreSQL
 //! through sqlx's `Any` driver: `$n` placeholders, TEXT ids, INTEGER unix-ms times, 0/1 flags.
 //! SQLite gets one writer connection (concurrent writers only busy-wait) and a reader pool.
+//! A feature that changes several aggregates (and writes the event that says so) opens one
+//! unit of work with `Store::begin()` and calls the `…_in(tx, …)` functions of each.
 
 mod audit;
+mod backchannel;
 mod clients;
 mod connectors;
 mod consents;
 mod customers;
+mod dialect;
 mod factors;
 mod grants;
 mod keys;
+mod outbox;
 mod passkeys;
 mod sessions;
 
 pub use audit::{AuditFilter, AuditRecord};
+pub use backchannel::BackchannelDeliveryRecord;
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;
 pub use factors::TotpRecord;
 pub use grants::{GrantRecord, RefreshTokenRecord};
 pub use keys::SigningKeyRecord;
+pub use outbox::OutboxRecord;
 pub use passkeys::PasskeyRecord;
 pub use sessions::SessionRecord;
 
@@ -39,6 +46,17 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     pub backend: Backend,
+}
+
+/// A unit of work: a transaction on the store's write pool (SQLite's one writer). Dropped
+/// without `commit`, it rolls back. Only `store/` sees inside.
+pub struct Tx(sqlx::Transaction<'static, sqlx::Any>);
+
+impl Tx {
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.0.commit().await?;
+        Ok(())
+    }
 }
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -98,6 +116,11 @@ impl Store {
             Backend::Postgres => POSTGRES.run(&self.write).await?,
         }
         Ok(())
+    }
+
+    /// Open a unit of work; write through `…_in(&mut tx, …)` functions, then `tx.commit()`.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(Tx(self.write.begin().await?))
     }
 
     pub async fn close(&self) {

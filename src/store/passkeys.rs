@@ -1,6 +1,6 @@
 //! Passkeys: WebAuthn credentials registered to a customer, and the offer to create one.
 
-use super::{SessionRecord, Store};
+use super::{Store, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct PasskeyRecord {
@@ -27,7 +27,7 @@ macro_rules! columns {
 
 impl Store {
     /// Register a passkey. `false` when the credential id is already registered (to anyone).
-    pub async fn insert_passkey(&self, p: &PasskeyRecord) -> anyhow::Result<bool> {
+    pub async fn insert_passkey_in(tx: &mut Tx, p: &PasskeyRecord) -> anyhow::Result<bool> {
         let done = sqlx::query(concat!(
             "INSERT INTO passkeys (",
             columns!(),
@@ -44,7 +44,7 @@ impl Store {
         .bind(p.user_verified)
         .bind(p.created_at)
         .bind(p.last_used_at)
-        .execute(&self.write)
+        .execute(&mut *tx.0)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -63,16 +63,10 @@ impl Store {
             .await?)
     }
 
-    /// After a successful assertion: the new counter and flags, and a session, in one
-    /// transaction. `false` (and nothing written) when the stored counter moved meanwhile,
-    /// so two concurrent uses of one counter value cannot both succeed.
-    pub async fn use_passkey(
-        &self,
-        used: &PasskeyRecord,
-        previous_count: i64,
-        session: &SessionRecord,
-    ) -> anyhow::Result<bool> {
-        let mut tx = self.write.begin().await?;
+    /// After a successful assertion: the new counter and flags, inside the caller's unit of
+    /// work (with the session it opens). `false` (and nothing written) when the stored counter
+    /// moved meanwhile, so two concurrent uses of one counter value cannot both succeed.
+    pub async fn use_passkey_in(tx: &mut Tx, used: &PasskeyRecord, previous_count: i64) -> anyhow::Result<bool> {
         let updated = sqlx::query(
             "UPDATE passkeys SET credential = $2, sign_count = $3, backup_state = $4, backup_eligible = $5, \
              user_verified = $6, last_used_at = $7 WHERE id = $1 AND sign_count = $8",
@@ -85,14 +79,9 @@ impl Store {
         .bind(used.user_verified)
         .bind(used.last_used_at)
         .bind(previous_count)
-        .execute(&mut *tx)
+        .execute(&mut *tx.0)
         .await?;
-        if updated.rows_affected() != 1 {
-            return Ok(false);
-        }
-        Self::insert_session_in(&mut tx, session).await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(updated.rows_affected() == 1)
     }
 
     pub async fn rename_passkey(&self, customer_id: &str, id: &str, name: &str) -> anyhow::Result<bool> {
@@ -105,11 +94,11 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn delete_passkey(&self, customer_id: &str, id: &str) -> anyhow::Result<bool> {
+    pub async fn delete_passkey_in(tx: &mut Tx, customer_id: &str, id: &str) -> anyhow::Result<bool> {
         let done = sqlx::query("DELETE FROM passkeys WHERE id = $2 AND customer_id = $1")
             .bind(customer_id)
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *tx.0)
             .await?;
         Ok(done.rows_affected() == 1)
     }

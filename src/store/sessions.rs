@@ -1,6 +1,6 @@
 //! Browser sessions (single sign-on). The cookie holds a random token; only its hash is here.
 
-use super::Store;
+use super::{Store, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct SessionRecord {
@@ -30,9 +30,15 @@ macro_rules! columns {
 
 impl Store {
     /// An email proof: find or create the customer with this (now verified) address, in one
-    /// statement. Returns the customer id and whether this is the first proof of the mailbox
-    /// of an account that was set up without one (through a provider).
-    pub async fn prove_mailbox(&self, email: &str, new_customer_id: &str, now: i64) -> anyhow::Result<(String, bool)> {
+    /// statement. Returns the customer id, whether it was created now (it has the new id), and
+    /// whether this is the first proof of the mailbox of an account that was set up without
+    /// one (through a provider).
+    pub async fn prove_mailbox_in(
+        tx: &mut Tx,
+        email: &str,
+        new_customer_id: &str,
+        now: i64,
+    ) -> anyhow::Result<(String, bool, bool)> {
         let (customer_id, proven_at): (String, Option<i64>) = sqlx::query_as(
             "INSERT INTO customers (id, email, email_verified, mailbox_proven_at, created_at, updated_at) \
              VALUES ($1, $2, 1, $3, $3, $3) \
@@ -41,35 +47,29 @@ impl Store {
         .bind(new_customer_id)
         .bind(email)
         .bind(now)
-        .fetch_one(&self.write)
+        .fetch_one(&mut *tx.0)
         .await?;
-        Ok((customer_id, proven_at.is_none()))
+        let created = customer_id == new_customer_id;
+        Ok((customer_id, created, proven_at.is_none()))
     }
 
     /// The owner proved the mailbox and reviewed what is attached to the account.
-    pub async fn mark_mailbox_proven(&self, customer_id: &str, now: i64) -> anyhow::Result<()> {
+    pub async fn mark_mailbox_proven_in(tx: &mut Tx, customer_id: &str, now: i64) -> anyhow::Result<()> {
         sqlx::query("UPDATE customers SET mailbox_proven_at = $2 WHERE id = $1")
             .bind(customer_id)
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *tx.0)
             .await?;
         Ok(())
     }
 
     /// Something was attached without a proof of the mailbox (a provider linked by its
     /// address alone): the next mail proof shows the owner what is attached.
-    pub async fn forget_mailbox_proof(&self, customer_id: &str) -> anyhow::Result<()> {
+    pub async fn forget_mailbox_proof_in(tx: &mut Tx, customer_id: &str) -> anyhow::Result<()> {
         sqlx::query("UPDATE customers SET mailbox_proven_at = NULL WHERE id = $1")
             .bind(customer_id)
-            .execute(&self.write)
+            .execute(&mut *tx.0)
             .await?;
-        Ok(())
-    }
-
-    pub async fn insert_session(&self, session: &SessionRecord) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
-        Self::insert_session_in(&mut tx, session).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -84,10 +84,7 @@ impl Store {
     /// Store a session inside the caller's transaction: insert it, or renew the session with
     /// the same id (same customer only): new secret, level, methods and times; its creation
     /// time stays.
-    pub(super) async fn insert_session_in(
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        session: &SessionRecord,
-    ) -> anyhow::Result<()> {
+    pub async fn insert_session_in(tx: &mut Tx, session: &SessionRecord) -> anyhow::Result<()> {
         sqlx::query(concat!(
             "INSERT INTO sessions (",
             columns!(),
@@ -109,7 +106,7 @@ impl Store {
         .bind(session.expires_at)
         .bind(session.last_seen_at)
         .bind(session.persistent)
-        .execute(&mut **tx)
+        .execute(&mut *tx.0)
         .await?;
         Ok(())
     }
@@ -191,21 +188,9 @@ impl Store {
         .await?)
     }
 
-    /// End a session and revoke the token families issued in it, in one transaction. With
-    /// `keep_offline`, families granted `offline_access` survive (OpenID Connect Core §11).
-    pub async fn end_session(&self, session_id: &str, now: i64, keep_offline: bool) -> anyhow::Result<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "UPDATE grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL \
-             AND ($3 = 0 OR (' ' || scope || ' ') NOT LIKE '% offline_access %')",
-        )
-        .bind(session_id)
-        .bind(now)
-        .bind(i64::from(keep_offline))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Delete a session inside the caller's unit of work; `false` when it was already gone.
+    pub async fn delete_session_in(tx: &mut Tx, session_id: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx.0).await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -60,7 +60,9 @@ async fn deleting_a_client_ends_its_access_tokens_at_once() {
 
     // Deleted the way the CLI does it, from another process: nothing in this one is told.
     for client in [&machine, &app, &admin] {
-        assert!(server.state.store.delete_client(&client.id).await.unwrap());
+        assert!(
+            tessera::oidc::clients::delete_stored(&server.state.store, &client.id, server.state.now()).await.unwrap()
+        );
     }
     sql(&server, "UPDATE clients SET allowed_scopes = '' WHERE id = $1", &demoted.id).await;
 

@@ -19,6 +19,8 @@ mod factors;
 mod federation;
 mod hardening;
 mod offline;
+mod outbox;
+mod outbox_delivery;
 mod passkeys;
 mod prompts;
 mod protocol;

@@ -205,11 +205,14 @@ async fn a_cross_site_post_authorization_request_sees_the_session_on_https_core_
     let server = TestServer::start_with(|c| c.issuer = "https://id.example".into()).await;
     let client = server.confidential_client().await;
     let state = &server.state;
-    let (customer, _) = state.store.prove_mailbox("post@example.com", "cust-post", state.now()).await.unwrap();
+    let mut tx = state.store.begin().await.unwrap();
+    let (customer, _, _) =
+        tessera::store::Store::prove_mailbox_in(&mut tx, "post@example.com", "cust-post", state.now()).await.unwrap();
     let browser = tessera::session::Browser { ip: "127.0.0.1", user_agent: "test" };
     let new =
         tessera::session::new_session(state, &customer, "urn:tessera:acr:email", "email", &browser, false, state.now());
-    state.store.insert_session(&new.record).await.unwrap();
+    tessera::store::Store::insert_session_in(&mut tx, &new.record).await.unwrap();
+    tx.commit().await.unwrap();
     // The session cookie is SameSite=None on https, so a browser sends it on this cross-site POST.
     let set = tessera::web::cookies::set(tessera::web::cookies::SESSION, &new.token, None, true);
     assert!(set.to_str().unwrap().contains("SameSite=None; Secure"), "{set:?}");

@@ -221,7 +221,8 @@ async fn logout_accepts_only_this_ops_id_tokens_as_hint() {
     let id = crate::support::jwt_claims(id_token);
     let (sub, sid) = (id["sub"].as_str().unwrap(), id["sid"].as_str().unwrap());
     let now = server.clock.now_ms();
-    let logout_token = tessera::oidc::backchannel::logout_token(&server.state, &client.id, Alg::Es256, sub, sid, now);
+    let logout_token =
+        tessera::oidc::backchannel::logout_token(&server.state, &client.id, Alg::Es256, sub, sid, "jti-1", now);
     let mut stranger = id.clone();
     stranger["aud"] = "no-such-client".into();
     stranger["azp"] = "no-such-client".into();

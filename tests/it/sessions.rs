@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 /// A relying party's back-channel logout endpoint on loopback: every `logout_token` posted
 /// to it arrives on the channel.
-async fn logout_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
+pub async fn logout_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let app = axum::Router::new().route(
         "/backchannel",
@@ -30,7 +30,7 @@ async fn logout_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
 
 /// Check a logout token's ES256 signature against the published JWKS with the crypto
 /// library directly, and return its header and claims.
-async fn verified(server: &TestServer, token: &str) -> (serde_json::Value, serde_json::Value) {
+pub async fn verified(server: &TestServer, token: &str) -> (serde_json::Value, serde_json::Value) {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3);
     let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();

@@ -12,7 +12,7 @@ use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_pa
 use reqwest::StatusCode;
 use tessera::federation::connectors::{self, ClaimMapping, ConnectorInput};
 
-const APP: &str = "https://app.example/cb";
+pub const APP: &str = "https://app.example/cb";
 
 /// A downstream Tessera that may federate with providers on loopback (development setting).
 pub async fn federating_server() -> TestServer {

@@ -37,7 +37,7 @@ pub const REDIRECT_URI: &str = "https://app.example/cb";
 pub const LOGOUT_URI: &str = "https://app.example/bye";
 
 /// A fresh PostgreSQL database for one test, when the suite runs against PostgreSQL.
-async fn postgres_database() -> Option<String> {
+pub async fn postgres_database() -> Option<String> {
     use sqlx::{Connection, Executor};
     let base = std::env::var("TESSERA_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
     sqlx::any::install_default_drivers();
@@ -66,6 +66,8 @@ impl TestServer {
             data_dir: dir.path().to_path_buf(),
             smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
             master_key: MasterKey::generate_base64(),
+            // The worker ticks on real time; tests wait for what it delivers by polling.
+            worker_interval_ms: 50,
             ..Config::default()
         };
         if let Some(url) = postgres_database().await {

@@ -124,7 +124,7 @@ pub fn idle(state: &AppState, session: &SessionRecord, now: i64) -> bool {
 /// The session that a sign-in in this browser sets. When the browser's `previous` session is
 /// the same customer's, it is renewed: its secret (the cookie) is new, so a planted or stolen
 /// cookie value dies (session fixation), while its public id (`sid`) stays, so the apps'
-/// back-channel logout still matches. Otherwise a new session is made; `oidc::logout::retire_previous`
+/// back-channel logout still matches. Otherwise a new session is made; `oidc::logout::retire_previous_in`
 /// then ends the old one.
 #[allow(clippy::too_many_arguments)]
 pub fn successor(

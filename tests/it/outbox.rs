@@ -279,3 +279,22 @@ async fn two_workers_claiming_at_once_never_get_the_same_event() {
         assert!(!store.mark_event_dispatched(&e.id, "node-a", now).await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn two_workers_dispatching_at_once_dispatch_each_event_once() {
+    let server = TestServer::start_with(|c| c.worker_interval_ms = 0).await;
+    let state = &server.state;
+    let now = state.now();
+    // Three subjects with a queue each, and changes without a subject.
+    let mut many = Vec::new();
+    for i in 0..40 {
+        many.push(NewEvent::session_started(&format!("c{}", i % 3), &format!("s{i}"), "a", "m"));
+        many.push(NewEvent::client_changed(&format!("app{i}"), tessera::events::Change::Updated));
+    }
+    emit(&server, many).await;
+    let (a, b) = tokio::join!(outbox::dispatch(state, "node-a", now), outbox::dispatch(state, "node-b", now));
+    assert_eq!(a.unwrap() + b.unwrap(), 80, "each event counted by the one worker that dispatched it");
+    let all = stored(&state.config.database_url()).await;
+    assert_eq!(all.len(), 80);
+    assert!(all.iter().all(|e| e.dispatched_at == Some(now) && e.dispatches == 1), "{all:?}");
+}

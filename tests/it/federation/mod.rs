@@ -336,6 +336,13 @@ async fn the_first_mail_proof_of_an_account_made_through_a_provider_reviews_what
     assert!(back.starts_with(APP), "{back}");
     assert!(down.state.store.identities_of(&customer.id).await.unwrap().is_empty());
     assert!(down.state.store.totp_factor(&customer.id).await.unwrap().is_none());
+    // Each step is an event of the customer, written with it (issue #12).
+    let events = crate::outbox::all_dispatched(&down.state.config.database_url()).await;
+    let theirs: Vec<&str> =
+        events.iter().filter(|e| e.subject.as_deref() == Some(customer.id.as_str())).map(|e| e.kind.as_str()).collect();
+    let expected = ["customer.created", "identity.linked", "session.started", "factor.added", "session.ended"];
+    let review = ["session.started", "identity.unlinked", "factor.removed", "customer.updated"];
+    assert_eq!(theirs, [&expected[..], &review[..]].concat());
 
     // Proven once: the next mail sign-in goes straight through.
     let (url, _) = authorize_url(&down, &app, &[("prompt", "login")]);

@@ -223,6 +223,12 @@ async fn second_factors_lockouts_and_factor_changes_are_audited() {
         outcome: ("success", None),
     };
     check(one(&entries(&server, "factor.added").await, "factor", "authenticator_app"), by_bo("127.0.0.20"));
+    // A step-up of the session with the app, asked for before a change.
+    crate::factors::prove_app(&server, &first, &secret).await;
+    let stepped = entries(&server, "signin.step_up").await;
+    assert_eq!(stepped.len(), 1, "{stepped:?}");
+    check(&stepped[0], by_bo("127.0.0.20"));
+    assert_eq!(detail(&stepped[0])["acr"], "urn:tessera:acr:mfa");
 
     // Five wrong codes: five failures, then the lock; the right code is refused while locked.
     let browser = device(&server, 21);

@@ -3,6 +3,7 @@
 
 use crate::crypto::secrets;
 use crate::error::Result;
+use crate::events::audit::{Actor, SessionEnd};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -97,9 +98,8 @@ pub async fn current(state: &AppState, cookie: Option<&str>, now: i64) -> Result
             let Some(s) = state.store.session_by_token(&secrets::hash(token), now).await? else { return Ok(None) };
             if idle(state, &s, now) {
                 tracing::info!(session = %s.id, "session ended after the idle timeout");
-                crate::oidc::logout::end(state, &s, true).await?;
-                let by = crate::events::audit::Actor::System;
-                crate::events::audit::session_ended(state, &s, by, "idle", None, now).await?;
+                let why = SessionEnd { by: Actor::System, reason: "idle", from: None };
+                crate::oidc::logout::end(state, &s, true, why).await?;
                 return Ok(None);
             }
             if now - s.last_seen_at > 60_000 {

@@ -1,7 +1,7 @@
 //! The customer's sessions as the sessions page shows them, and ending them.
 
 use crate::error::{Error, Result};
-use crate::events::audit::{self, Actor};
+use crate::events::audit::{Actor, SessionEnd};
 use crate::session::{self, Browser};
 use crate::state::AppState;
 use crate::store::SessionRecord;
@@ -25,9 +25,8 @@ pub async fn end_one(
 ) -> Result<()> {
     let target = state.store.session_by_id(id, now).await?.filter(|s| s.customer_id == current.customer_id);
     let target = target.ok_or(Error::NotFound)?;
-    crate::oidc::logout::end(state, &target, false).await?;
-    let by = Actor::Customer(current.customer_id.clone());
-    Ok(audit::session_ended(state, &target, by, "revoked", Some(browser), now).await?)
+    let why = SessionEnd { by: Actor::Customer(current.customer_id.clone()), reason: "revoked", from: Some(*browser) };
+    crate::oidc::logout::end(state, &target, false, why).await
 }
 
 /// End every session of the customer except `current`.
@@ -35,9 +34,9 @@ pub async fn end_others(state: &AppState, current: &SessionRecord, browser: &Bro
     let others: Vec<SessionRecord> =
         list(state, &current.customer_id, now).await?.into_iter().filter(|s| s.id != current.id).collect();
     for s in &others {
-        crate::oidc::logout::end(state, s, false).await?;
-        let by = Actor::Customer(current.customer_id.clone());
-        audit::session_ended(state, s, by, "revoked", Some(browser), now).await?;
+        let why =
+            SessionEnd { by: Actor::Customer(current.customer_id.clone()), reason: "revoked", from: Some(*browser) };
+        crate::oidc::logout::end(state, s, false, why).await?;
     }
     Ok(others.len())
 }

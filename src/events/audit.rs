@@ -155,21 +155,27 @@ pub async fn prune(state: &AppState, now: i64) -> anyhow::Result<u64> {
     Ok(gone)
 }
 
-/// Record that `session` ended, why (`logout`, `revoked`, `idle`…), and by whom; from
-/// `browser`, or else from the session's own browser (an idle session found on its return).
-pub async fn session_ended(
-    state: &AppState,
+/// Why a session ended and who ended it, for its audit entry: `reason` is `logout`,
+/// `revoked` (the sessions page), `idle`, `replaced` (another sign-in in the same browser) or
+/// `mailbox_review`; `from` is the browser that asked, else the session's own browser.
+pub struct SessionEnd<'a> {
+    pub by: Actor,
+    pub reason: &'a str,
+    pub from: Option<crate::session::Browser<'a>>,
+}
+
+/// Record that `session` ended, in the unit of work that ends it.
+pub async fn session_ended_in(
+    tx: &mut crate::store::Tx,
     session: &crate::store::SessionRecord,
-    actor: Actor,
-    reason: &str,
-    browser: Option<&crate::session::Browser<'_>>,
+    end: SessionEnd<'_>,
     now: i64,
 ) -> anyhow::Result<()> {
     let own = crate::session::Browser { ip: &session.ip, user_agent: &session.user_agent };
-    let entry = Entry::new(actor, "session.ended", Some(&session.customer_id))
-        .from(browser.unwrap_or(&own))
-        .detail(serde_json::json!({ "session": session.id, "reason": reason }));
-    record(state, entry, now).await
+    let entry = Entry::new(end.by, "session.ended", Some(&session.customer_id))
+        .from(end.from.as_ref().unwrap_or(&own))
+        .detail(serde_json::json!({ "session": session.id, "reason": end.reason }));
+    record_in(tx, entry, now).await
 }
 
 /// A per-network rate limit (`ephemeral::limits::per_network`) whose refusals are recorded as

@@ -172,10 +172,8 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
             // decides what stays.
             for s in state.store.sessions_of(&customer_id, now).await? {
                 crate::oidc::logout::end_in(state, &mut tx, &s, false, now).await?;
-                let entry = Entry::new(Actor::System, "session.ended", Some(&customer_id))
-                    .from(&a.browser)
-                    .detail(serde_json::json!({ "session": s.id, "reason": "mailbox_review" }));
-                audit::record_in(&mut tx, entry, now).await?;
+                let why = audit::SessionEnd { by: Actor::System, reason: "mailbox_review", from: Some(a.browser) };
+                audit::session_ended_in(&mut tx, &s, why, now).await?;
             }
             let previous = a.previous.as_ref();
             let new =

@@ -161,6 +161,14 @@ async fn email_sign_ins_their_failures_and_ended_sessions_are_audited() {
     let idle = one(&entries(&server, "session.ended").await, "reason", "idle").clone();
     // Found idle on its return: Tessera ended it; the address is the session's own.
     check(&idle, Expect { actor: ("system", None), ..success("127.0.0.10") });
+
+    // Another account signing in in the same browser replaces the session there.
+    signed_in_code(&server, &phone, &client, "ann@example.com").await;
+    let (url, _) = authorize_url(&server, &client, &[("prompt", "login")]);
+    phone.sign_in_with_link(&server, &url, "cy@example.com").await;
+    let cy = customer_id(&server, "cy@example.com").await;
+    let replaced = one(&entries(&server, "session.ended").await, "reason", "replaced").clone();
+    check(&replaced, Expect { actor: ("customer", Some(&cy)), ..success("127.0.0.9") });
 }
 
 #[tokio::test]

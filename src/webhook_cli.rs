@@ -5,7 +5,7 @@
 use clap::Subcommand;
 use std::sync::Arc;
 use tessera::clock::{Clock, SystemClock};
-use tessera::events::webhooks::{self, Actor, DeliveryView, EndpointInput, EndpointView, ReplayInput};
+use tessera::events::webhooks::{self, Caller, DeliveryView, EndpointInput, EndpointView, ReplayInput};
 use tessera::{AppState, Config};
 
 #[derive(Subcommand)]
@@ -88,7 +88,7 @@ pub async fn run(command: WebhookCommand, config: Config) -> anyhow::Result<()> 
     match command {
         WebhookCommand::Create { url, event_types, description, json } => {
             let input = EndpointInput { url, event_types, description };
-            let created = webhooks::create(&state, input, Actor::Operator, now).await.map_err(fail)?;
+            let created = webhooks::create(&state, input, Caller::operator(), now).await.map_err(fail)?;
             if json {
                 println!("{}", serde_json::to_string(&created)?);
             } else {
@@ -105,13 +105,13 @@ pub async fn run(command: WebhookCommand, config: Config) -> anyhow::Result<()> 
             }
         }
         WebhookCommand::Delete { id } => {
-            webhooks::delete(&state, &id, Actor::Operator, now)
+            webhooks::delete(&state, &id, Caller::operator(), now)
                 .await
                 .map_err(|_| anyhow::anyhow!("no webhook {id:?}"))?;
             println!("deleted {id}");
         }
         WebhookCommand::Enable { id } => {
-            show(&webhooks::enable(&state, &id, Actor::Operator, now).await.map_err(fail)?)
+            show(&webhooks::enable(&state, &id, Caller::operator(), now).await.map_err(fail)?)
         }
         WebhookCommand::Deliveries { id, limit, json } => {
             let all = webhooks::deliveries(&state, &id, limit).await.map_err(fail)?;
@@ -123,7 +123,7 @@ pub async fn run(command: WebhookCommand, config: Config) -> anyhow::Result<()> 
         }
         WebhookCommand::Replay { id, delivery, event, since } => {
             let which = ReplayInput { delivery_id: delivery, event_id: event, since }.parse().map_err(fail)?;
-            let n = webhooks::replay(&state, &id, which, Actor::Operator, now).await.map_err(fail)?;
+            let n = webhooks::replay(&state, &id, which, Caller::operator(), now).await.map_err(fail)?;
             println!("queued again: {n} {}", if n == 1 { "delivery" } else { "deliveries" });
         }
         WebhookCommand::Test { id, json } => {

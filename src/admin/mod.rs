@@ -1,6 +1,7 @@
 //! The admin API: who may call it. A caller presents a bearer access token that Tessera
 //! itself issued (client_credentials) to a client holding the `tessera:admin` scope.
 
+pub mod connectors;
 pub mod routes;
 pub mod webhook_routes;
 

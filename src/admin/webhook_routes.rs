@@ -4,8 +4,9 @@
 
 use super::routes::{AdminCaller, error};
 use crate::error::Error;
-use crate::events::webhooks::{self, Actor, EndpointInput, ReplayInput};
+use crate::events::webhooks::{self, Actor, Caller, EndpointInput, ReplayInput};
 use crate::state::SharedState;
+use crate::web::request::Browser;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -28,9 +29,9 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::bad_input(format!("the body is not valid here: {e}")))
 }
 
-/// The admin client that called, as the audit log names it.
-fn actor(caller: AdminCaller) -> Actor {
-    Actor::Client(caller.0.client_id)
+/// The admin client that called, and from where, as the audit log names it.
+fn caller<'a>(admin: AdminCaller, browser: &'a Browser) -> Caller<'a> {
+    Caller { actor: Actor::Client(admin.0.client_id), from: Some(browser.facts()) }
 }
 
 async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
@@ -41,11 +42,11 @@ async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
     }
 }
 
-async fn create(State(state): State<SharedState>, caller: AdminCaller, body: Bytes) -> Response {
+async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
     let done = async {
-        let actor = actor(caller);
+        let caller = caller(admin, &browser);
         let input: EndpointInput = json_body(&body)?;
-        webhooks::create(&state, input, actor, state.now()).await
+        webhooks::create(&state, input, caller, state.now()).await
     };
     match done.await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
@@ -61,10 +62,15 @@ async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<S
     }
 }
 
-async fn remove(State(state): State<SharedState>, caller: AdminCaller, Path(id): Path<String>) -> Response {
+async fn remove(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
     let done = async {
-        let actor = actor(caller);
-        webhooks::delete(&state, &id, actor, state.now()).await
+        let caller = caller(admin, &browser);
+        webhooks::delete(&state, &id, caller, state.now()).await
     };
     match done.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -72,10 +78,15 @@ async fn remove(State(state): State<SharedState>, caller: AdminCaller, Path(id):
     }
 }
 
-async fn enable(State(state): State<SharedState>, caller: AdminCaller, Path(id): Path<String>) -> Response {
+async fn enable(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
     let done = async {
-        let actor = actor(caller);
-        webhooks::enable(&state, &id, actor, state.now()).await
+        let caller = caller(admin, &browser);
+        webhooks::enable(&state, &id, caller, state.now()).await
     };
     match done.await {
         Ok(v) => Json(v).into_response(),
@@ -103,14 +114,15 @@ async fn deliveries(
 
 async fn replay(
     State(state): State<SharedState>,
-    caller: AdminCaller,
+    admin: AdminCaller,
+    browser: Browser,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
     let done = async {
-        let actor = actor(caller);
+        let caller = caller(admin, &browser);
         let which = json_body::<ReplayInput>(&body)?.parse()?;
-        webhooks::replay(&state, &id, which, actor, state.now()).await
+        webhooks::replay(&state, &id, which, caller, state.now()).await
     };
     match done.await {
         Ok(n) => Json(json!({ "replayed": n })).into_response(),

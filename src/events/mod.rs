@@ -3,6 +3,8 @@
 //! The kinds are the public vocabulary of the webhooks; payloads carry ids and facts, never
 //! secrets (no tokens, codes or client secrets).
 
+pub mod audit;
+pub mod audit_query;
 pub mod outbox;
 pub mod webhooks;
 pub mod worker;

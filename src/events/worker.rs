@@ -68,9 +68,10 @@ pub async fn tick(state: &SharedState, owner: &str) {
         Ok(n) => tracing::debug!(attempts = n, "webhook delivery attempts"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "webhook delivery failed"),
     }
-    // NEXT JOB (contract between the event branches):
-    //   crate::events::audit::prune(state, now)           -> anyhow::Result<u64>
-    // with its error logged like the others.
+    match super::audit::prune(state, now).await {
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "pruning the audit log failed"),
+    }
     match crate::oidc::backchannel::deliver_due(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "back-channel logout attempts"),

@@ -4,6 +4,7 @@
 //! A feature that changes several aggregates (and writes the event that says so) opens one
 //! unit of work with `Store::begin()` and calls the `…_in(tx, …)` functions of each.
 
+mod audit;
 mod backchannel;
 mod clients;
 mod connectors;
@@ -18,6 +19,7 @@ mod passkeys;
 mod sessions;
 mod webhooks;
 
+pub use audit::{AuditFilter, AuditRecord};
 pub use backchannel::BackchannelDeliveryRecord;
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};

@@ -6,6 +6,7 @@ mod support;
 mod abuse;
 mod admin;
 mod audience;
+mod audit;
 mod authorize;
 mod claims;
 mod cli;

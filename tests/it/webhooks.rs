@@ -224,6 +224,9 @@ async fn deliveries_are_replayed_with_the_same_webhook_id() {
     }
     let (status, _, _) = call(&server, "POST", &path, Some(&token), Some(json!({ "event_id": "evt_none" }))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let replays = crate::audit::entries(&server, "admin.webhook.replayed").await;
+    assert_eq!(replays.len(), 3, "{replays:?}");
+    assert!(replays.iter().all(|e| e.target.as_deref() == Some(id.as_str()) && e.actor_kind == "client"));
 }
 
 async fn endpoint(server: &TestServer, token: &str, id: &str) -> Value {
@@ -285,6 +288,11 @@ async fn an_endpoint_failing_for_five_days_is_abandoned_then_disabled() {
     assert_eq!((status, &v["enabled"], &v["failing_since"]), (StatusCode::OK, &json!(true), &Value::Null));
     assert!(deliver(&server).await > 0, "the deliveries still pending go out");
     assert!(receiver.received().len() > sent);
+    // Tessera disabled it, and an admin enabled it again: both in the audit log.
+    let disabled = crate::audit::entries(&server, "webhook.disabled").await;
+    assert_eq!((disabled.len(), disabled[0].actor_kind.as_str()), (1, "system"));
+    assert_eq!(disabled[0].target.as_deref(), Some(id.as_str()));
+    assert_eq!(crate::audit::entries(&server, "admin.webhook.enabled").await.len(), 1);
 }
 
 #[tokio::test]
@@ -365,6 +373,15 @@ async fn admins_register_list_and_delete_endpoints_and_the_secret_is_shown_once(
     }
     let (status, _, _) = call(&server, "DELETE", &format!("/admin/api/v1/webhooks/{id}"), t, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // The audit log names the calling admin client, its address and what it did.
+    let admin_client = crate::support::jwt_claims(&token)["client_id"].as_str().unwrap().to_string();
+    for action in ["admin.webhook.created", "admin.webhook.deleted"] {
+        let found = crate::audit::entries(&server, action).await;
+        assert_eq!(found.len(), 1, "{action}: {found:?}");
+        let e = &found[0];
+        assert_eq!((e.actor_kind.as_str(), e.actor_id.as_deref()), ("client", Some(admin_client.as_str())));
+        assert_eq!((e.target.as_deref(), e.ip.as_deref()), (Some(id.as_str()), Some("127.0.0.1")));
+    }
     for (method, path) in
         [("DELETE", format!("/admin/api/v1/webhooks/{id}")), ("GET", format!("/admin/api/v1/webhooks/{id}/deliveries"))]
     {

@@ -12,6 +12,7 @@
 use super::endpoints::{SEAL_PURPOSE, subscribes};
 use super::{Event, signature};
 use crate::crypto::secrets;
+use crate::events::audit;
 use crate::state::AppState;
 use crate::store::{WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord};
 
@@ -131,9 +132,9 @@ pub(super) async fn attempt(state: &AppState, d: &WebhookDeliveryRecord, now: i6
         && now - since >= DISABLE_AFTER_MS
         && state.store.disable_failing_webhook_endpoint(&endpoint.id, now).await?
     {
-        // audit: crate::events::audit::record(state, Entry { actor: Actor::System,
-        //   action: "webhook.disabled", target: Some(&endpoint.id), ip: None, user_agent: None,
-        //   outcome: Outcome::Success, detail: json!({ "failing_since": since }) }, now).await?;
+        let entry = audit::Entry::new(audit::Actor::System, "webhook.disabled", Some(&endpoint.id));
+        let entry = audit::Entry { detail: serde_json::json!({ "failing_since": since }), ..entry };
+        audit::record(state, entry, now).await?;
         tracing::warn!(
             webhook = %endpoint.id, action = "webhook.disabled", failing_since = since,
             "webhook endpoint disabled: every attempt failed for 5 days"

@@ -2,9 +2,10 @@
 //! shown only in the answer to this call), list, read, delete, and enable again after
 //! Tessera disabled one that kept failing.
 
-use super::{Actor, signature};
+use super::{Caller, signature};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Entry};
 use crate::state::AppState;
 use crate::store::WebhookEndpointRecord;
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,7 @@ fn check_type(t: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(state: &AppState, input: EndpointInput, actor: Actor, now: i64) -> Result<Created> {
+pub async fn create(state: &AppState, input: EndpointInput, caller: Caller<'_>, now: i64) -> Result<Created> {
     // Held to the connectors' rule: https, no private network (checked again at connect time).
     let url =
         state.outbound.policy.check_url(input.url.trim()).map_err(|why| Error::bad_input(format!("url {why}")))?;
@@ -129,10 +130,10 @@ pub async fn create(state: &AppState, input: EndpointInput, actor: Actor, now: i
         updated_at: now,
     };
     state.store.insert_webhook_endpoint(&r).await?;
-    // audit: crate::events::audit::record(state, Entry { actor, action: "admin.webhook.created",
-    //   target: Some(&r.id), ip: None, user_agent: None, outcome: Outcome::Success,
-    //   detail: json!({ "url": r.url, "event_types": types }) }, now).await?;
-    tracing::info!(webhook = %r.id, actor = ?actor, action = "admin.webhook.created", "webhook endpoint registered");
+    let entry = caller.entry("admin.webhook.created", Some(&r.id));
+    let entry = Entry { detail: serde_json::json!({ "url": r.url, "event_types": types }), ..entry };
+    audit::record(state, entry, now).await?;
+    tracing::info!(webhook = %r.id, actor = ?caller.actor, "webhook endpoint registered");
     Ok(Created { endpoint: view(&r), secret })
 }
 
@@ -145,25 +146,23 @@ pub async fn get(state: &AppState, id: &str) -> Result<EndpointView> {
 }
 
 /// Delete an endpoint with its deliveries and their attempts.
-pub async fn delete(state: &AppState, id: &str, actor: Actor, now: i64) -> Result<()> {
+pub async fn delete(state: &AppState, id: &str, caller: Caller<'_>, now: i64) -> Result<()> {
     if !state.store.delete_webhook_endpoint(id).await? {
         return Err(Error::NotFound);
     }
-    // audit: crate::events::audit::record(state, Entry { actor, action: "admin.webhook.deleted",
-    //   target: Some(id), ip: None, user_agent: None, outcome: Outcome::Success, detail: json!({}) }, now).await?;
-    tracing::info!(webhook = %id, actor = ?actor, action = "admin.webhook.deleted", at = now, "webhook endpoint deleted");
+    audit::record(state, caller.entry("admin.webhook.deleted", Some(id)), now).await?;
+    tracing::info!(webhook = %id, actor = ?caller.actor, "webhook endpoint deleted");
     Ok(())
 }
 
 /// Enable an endpoint again (forgetting its run of failures); deliveries still pending go
 /// out from the next run of the worker.
-pub async fn enable(state: &AppState, id: &str, actor: Actor, now: i64) -> Result<EndpointView> {
+pub async fn enable(state: &AppState, id: &str, caller: Caller<'_>, now: i64) -> Result<EndpointView> {
     if !state.store.set_webhook_endpoint_enabled(id, true, now).await? {
         return Err(Error::NotFound);
     }
-    // audit: no action name for this in the contract; admin.webhook.created's neighbour
-    //   "admin.webhook.enabled" would be the one to add.
-    tracing::info!(webhook = %id, actor = ?actor, "webhook endpoint enabled");
+    audit::record(state, caller.entry("admin.webhook.enabled", Some(id)), now).await?;
+    tracing::info!(webhook = %id, actor = ?caller.actor, "webhook endpoint enabled");
     get(state, id).await
 }
 

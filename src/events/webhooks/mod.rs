@@ -18,13 +18,5 @@ pub use delivery::{deliver_due, fan_out};
 pub use endpoints::{Created, EndpointInput, EndpointView, create, delete, enable, get, list};
 pub use replay::{AttemptView, DeliveryView, Replay, ReplayInput, deliveries, replay, send_test};
 
-/// Who asked for a change, for the audit log.
-// the audit's Actor, until it lands (crate::events::audit::Actor)
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    Customer(String),
-    Client(String),
-    Operator,
-    Anonymous,
-    System,
-}
+/// Who asked for a change, and from where, for the audit log.
+pub use super::audit::{Actor, Caller};

@@ -3,9 +3,10 @@
 //! event sent at once, for checking a receiver's signature verification.
 
 use super::delivery::{attempt, queue};
-use super::{Actor, Event, signature};
+use super::{Caller, Event, signature};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Entry};
 use crate::state::AppState;
 use crate::store::{WebhookDeliveryRecord, WebhookReplay};
 use serde::Serialize;
@@ -108,7 +109,7 @@ pub async fn deliveries(state: &AppState, endpoint_id: &str, limit: i64) -> Resu
 
 /// Re-queue deliveries of an endpoint: each starts a new attempt series, due now, with its
 /// event's id as `webhook-id` again (receivers deduplicate by it). Returns how many.
-pub async fn replay(state: &AppState, endpoint_id: &str, which: Replay, actor: Actor, now: i64) -> Result<u64> {
+pub async fn replay(state: &AppState, endpoint_id: &str, which: Replay, caller: Caller<'_>, now: i64) -> Result<u64> {
     let endpoint = state.store.webhook_endpoint(endpoint_id).await?.ok_or(Error::NotFound)?;
     if endpoint.enabled == 0 {
         return Err(Error::bad_input("the endpoint is disabled: enable it first"));
@@ -122,10 +123,10 @@ pub async fn replay(state: &AppState, endpoint_id: &str, which: Replay, actor: A
     if count == 0 && !matches!(which, Replay::Since(_)) {
         return Err(Error::NotFound);
     }
-    // audit: crate::events::audit::record(state, Entry { actor, action: "admin.webhook.replayed",
-    //   target: Some(endpoint_id), ip: None, user_agent: None, outcome: Outcome::Success,
-    //   detail: json!({ "which": format!("{which:?}"), "count": count }) }, now).await?;
-    tracing::info!(webhook = %endpoint_id, actor = ?actor, action = "admin.webhook.replayed", ?which, count, "webhook deliveries replayed");
+    let entry = caller.entry("admin.webhook.replayed", Some(endpoint_id));
+    let entry = Entry { detail: serde_json::json!({ "which": format!("{which:?}"), "count": count }), ..entry };
+    audit::record(state, entry, now).await?;
+    tracing::info!(webhook = %endpoint_id, actor = ?caller.actor, ?which, count, "webhook deliveries replayed");
     Ok(count)
 }
 

@@ -103,6 +103,9 @@ pub struct Config {
     /// The strongest acr a connector may assert (default: the email level); a provider's
     /// sign-in is not proven to Tessera beyond what it vouches for.
     pub federation_acr_ceiling: String,
+    // Issue #12: the audit log.
+    /// Audit entries older than this many days are deleted by the worker (default 400).
+    pub audit_retention_days: i64,
     // Issue #12: the background worker (event outbox, back-channel logout).
     /// How often the worker runs its jobs, in milliseconds; 0: no worker in this process.
     pub worker_interval_ms: u64,
@@ -155,6 +158,7 @@ impl Default for Config {
             // Issue #10, federation slice.
             federation_allow_private_networks: false,
             federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
+            audit_retention_days: 400,
             worker_interval_ms: 500,
         }
     }
@@ -332,6 +336,8 @@ mod tests {
             ("TESSERA_CORS_ALLOWED_ORIGINS", "cors_allowed_origins", "https://app.example/path"),
             ("TESSERA_SESSION_IDLE_TIMEOUT_SECS", "session_idle_timeout_secs", "0"),
             ("TESSERA_OFFLINE_ACCESS_MAX_LIFETIME_SECS", "offline_access_max_lifetime_secs", "-1"),
+            ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "0"),
+            ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "36501"),
             ("TESSERA_EPHEMERAL_PREFIX", "ephemeral_prefix", "has spaces"),
         ] {
             let e = Config::load(None, env(&[(var, value)])).unwrap_err();

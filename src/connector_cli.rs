@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 use std::sync::Arc;
+use tessera::admin::connectors::{self as changes, Caller};
 use tessera::clock::{Clock, SystemClock};
 use tessera::federation::connectors::{self, ConnectorInput, ConnectorView};
 use tessera::{AppState, Config};
@@ -172,7 +173,9 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
     let fail = |e: tessera::Error| anyhow::anyhow!("{}", e.description());
     match command {
         ConnectorCommand::Create { id, kind, fields, json } => {
-            let v = connectors::create(&state, fields.into_input(Some(id), Some(kind))?, now).await.map_err(fail)?;
+            let v = changes::create(&state, Caller::operator(), fields.into_input(Some(id), Some(kind))?, now)
+                .await
+                .map_err(fail)?;
             show(&v, json)
         }
         ConnectorCommand::List { json } => {
@@ -184,11 +187,16 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
             all.iter().try_for_each(|v| show(v, false))
         }
         ConnectorCommand::Update { id, fields, json } => {
-            let v = connectors::update(&state, &id, fields.into_input(None, None)?, now).await.map_err(fail)?;
+            let v = changes::update(&state, Caller::operator(), &id, fields.into_input(None, None)?, now)
+                .await
+                .map_err(fail)?;
             show(&v, json)
         }
         ConnectorCommand::Delete { id } => {
-            connectors::delete(&state, &id, state.now()).await.map_err(|_| anyhow::anyhow!("no connector {id:?}"))?;
+            changes::delete(&state, Caller::operator(), &id, now).await.map_err(|e| match e {
+                tessera::Error::NotFound => anyhow::anyhow!("no connector {id:?}"),
+                other => anyhow::anyhow!("{}", other.description()),
+            })?;
             println!("deleted {id}");
             Ok(())
         }
@@ -198,7 +206,8 @@ pub async fn run(command: ConnectorCommand, config: Config) -> anyhow::Result<()
 }
 
 async fn switch(state: &AppState, id: &str, on: bool, now: i64) -> anyhow::Result<()> {
-    let change = ConnectorInput { enabled: Some(on), ..ConnectorInput::default() };
-    let v = connectors::update(state, id, change, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+    let v = changes::switch(state, Caller::operator(), id, on, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
     show(&v, false)
 }

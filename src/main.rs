@@ -1,7 +1,9 @@
-//! The `tessera` command: serve, migrate, and manage clients and connectors.
+//! The `tessera` command: serve, migrate, and manage clients, connectors and webhooks.
 
+mod audit_cli;
 mod connector_cli;
 mod consent_cli;
+mod webhook_cli;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use tessera::clock::SystemClock;
 use tessera::consent::purposes::{self as consent_purposes, ClientPurpose};
 use tessera::crypto::keys::Alg;
+use tessera::events::audit::{self, Actor, Entry};
 use tessera::oidc::clients::{self, Client, NewClient};
 use tessera::oidc::grants::GrantType;
 use tessera::store::Store;
@@ -46,6 +49,11 @@ enum Command {
     /// The consent ledger: verify every chain, export a customer's.
     #[command(subcommand)]
     Consent(Box<consent_cli::ConsentCommand>),
+    /// Manage webhook endpoints (Standard Webhooks): register, list, deliveries, replay.
+    #[command(subcommand)]
+    Webhook(Box<webhook_cli::WebhookCommand>),
+    /// Read the audit log, newest first.
+    Audit(audit_cli::AuditArgs),
 }
 
 // Parsed once per process: the size of the largest variant does not matter.
@@ -179,6 +187,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Purpose(c) => consent_cli::purpose(*c, config).await,
         Command::Policy(c) => consent_cli::policy(*c, config).await,
         Command::Consent(c) => consent_cli::consent(*c, config).await,
+        Command::Webhook(c) => webhook_cli::run(*c, config).await,
+        Command::Audit(a) => audit_cli::run(a, config).await,
     }
 }
 
@@ -272,6 +282,9 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             consent_purposes::register_for_client(&store, &client.id, &purposes).await.map_err(fail)?;
+            let detail = serde_json::json!({ "name": client.name, "public": client.is_public() });
+            let entry = Entry::new(Actor::Operator, "admin.client.created", Some(&client.id)).detail(detail);
+            audit::record_to(&store, entry, now).await?;
             if json {
                 let v = serde_json::json!({
                     "client_id": client.id, "client_secret": secret, "name": client.name,
@@ -324,12 +337,20 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             clients::set_pkce_optional(&store, &id, pkce == Pkce::Optional, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.description()))?;
+            let detail = serde_json::json!({ "fields": ["pkce"], "pkce": pkce_name(pkce == Pkce::Optional) });
+            audit::record_to(
+                &store,
+                Entry::new(Actor::Operator, "admin.client.updated", Some(&id)).detail(detail),
+                now,
+            )
+            .await?;
             println!("{id}: PKCE {}", pkce_name(pkce == Pkce::Optional));
         }
         ClientCommand::Delete { id } => {
             // Running servers see it at once: every token check reads whether its client exists.
             let deleted = clients::delete_stored(&store, &id, now).await;
             if deleted.map_err(|e| anyhow::anyhow!("{}", e.description()))? {
+                audit::record_to(&store, Entry::new(Actor::Operator, "admin.client.deleted", Some(&id)), now).await?;
                 println!("deleted {id}");
             } else {
                 anyhow::bail!("no client with id {id}");

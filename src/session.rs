@@ -3,6 +3,7 @@
 
 use crate::crypto::secrets;
 use crate::error::Result;
+use crate::events::audit::{Actor, SessionEnd};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -77,6 +78,7 @@ pub fn fresh_enough(session: &SessionRecord, acr: &str, within_ms: i64, now: i64
 }
 
 /// Where the browser is and what it is, as recorded on its session.
+#[derive(Clone, Copy)]
 pub struct Browser<'a> {
     pub ip: &'a str,
     pub user_agent: &'a str,
@@ -96,7 +98,8 @@ pub async fn current(state: &AppState, cookie: Option<&str>, now: i64) -> Result
             let Some(s) = state.store.session_by_token(&secrets::hash(token), now).await? else { return Ok(None) };
             if idle(state, &s, now) {
                 tracing::info!(session = %s.id, "session ended after the idle timeout");
-                crate::oidc::logout::end(state, &s, true).await?;
+                let why = SessionEnd { by: Actor::System, reason: "idle", from: None };
+                crate::oidc::logout::end(state, &s, true, why).await?;
                 return Ok(None);
             }
             if now - s.last_seen_at > 60_000 {

@@ -126,7 +126,7 @@ async fn remove(
     SignedIn(session): SignedIn,
     CsrfForm(f): CsrfForm<PasskeyForm>,
 ) -> Response {
-    let done = async { passkey::remove(&state, &session, &f.id, state.now()).await.map(Some) };
+    let done = async { passkey::remove(&state, &session, &f.id, &browser.facts(), state.now()).await.map(Some) };
     after(&state, &csrf, &browser, done.await).await
 }
 
@@ -142,8 +142,10 @@ async fn unlink(
     SignedIn(session): SignedIn,
     CsrfForm(f): CsrfForm<UnlinkForm>,
 ) -> Response {
-    let done =
-        async { crate::federation::accounts::unlink(&state, &session, &f.connector, state.now()).await.map(Some) };
+    let facts = browser.facts();
+    let done = async {
+        crate::federation::accounts::unlink(&state, &session, &f.connector, &facts, state.now()).await.map(Some)
+    };
     after(&state, &csrf, &browser, done.await).await
 }
 

@@ -107,7 +107,7 @@ async fn totp_confirm(
 ) -> Response {
     let done = async {
         let email = email_of(&state, &s).await?;
-        totp::confirm_enrolment(&state, &s, &email, &f.code, state.now()).await
+        totp::confirm_enrolment(&state, &s, &email, &f.code, &browser.facts(), state.now()).await
     };
     match done.await {
         Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
@@ -123,7 +123,7 @@ async fn new_codes(
     SignedIn(s): SignedIn,
     CsrfForm(_): CsrfForm<JustCsrf>,
 ) -> Response {
-    match totp::regenerate_recovery_codes(&state, &s, state.now()).await {
+    match totp::regenerate_recovery_codes(&state, &s, &browser.facts(), state.now()).await {
         Ok((codes, renewed)) => codes_page(&state, &codes, &renewed),
         Err(Error::BadInput(m)) => render_totp(&state, &csrf, &browser, Some(&m)).await,
         Err(e) => after_error(e),
@@ -137,7 +137,7 @@ async fn totp_remove(
     SignedIn(s): SignedIn,
     CsrfForm(_): CsrfForm<JustCsrf>,
 ) -> Response {
-    match totp::remove(&state, &s, state.now()).await {
+    match totp::remove(&state, &s, &browser.facts(), state.now()).await {
         Ok(renewed) => {
             let mut res = Redirect::to("/account?changed=1").into_response();
             res.headers_mut().append(header::SET_COOKIE, renewed_cookie(&state, &renewed));
@@ -184,11 +184,12 @@ struct EndForm {
 
 async fn end_session(
     State(state): State<SharedState>,
+    browser: Browser,
     SignedIn(current): SignedIn,
     CsrfForm(f): CsrfForm<EndForm>,
 ) -> Response {
     let done = async {
-        sessions::end_one(&state, &current, &f.id, state.now()).await?;
+        sessions::end_one(&state, &current, &f.id, &browser.facts(), state.now()).await?;
         Ok::<_, Error>(current.id == f.id)
     };
     match done.await {
@@ -205,10 +206,11 @@ async fn end_session(
 
 async fn end_others(
     State(state): State<SharedState>,
+    browser: Browser,
     SignedIn(current): SignedIn,
     CsrfForm(_): CsrfForm<JustCsrf>,
 ) -> Response {
-    match sessions::end_others(&state, &current, state.now()).await {
+    match sessions::end_others(&state, &current, &browser.facts(), state.now()).await {
         Ok(_) => Redirect::to("/account/sessions").into_response(),
         Err(e) => responses::page(e),
     }

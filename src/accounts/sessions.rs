@@ -1,7 +1,8 @@
 //! The customer's sessions as the sessions page shows them, and ending them.
 
 use crate::error::{Error, Result};
-use crate::session;
+use crate::events::audit::{Actor, SessionEnd};
+use crate::session::{self, Browser};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -15,18 +16,27 @@ pub async fn list(state: &AppState, customer_id: &str, now: i64) -> Result<Vec<S
 }
 
 /// End one of the customer's own sessions (revoking what was issued in it).
-pub async fn end_one(state: &AppState, current: &SessionRecord, id: &str, now: i64) -> Result<()> {
+pub async fn end_one(
+    state: &AppState,
+    current: &SessionRecord,
+    id: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<()> {
     let target = state.store.session_by_id(id, now).await?.filter(|s| s.customer_id == current.customer_id);
     let target = target.ok_or(Error::NotFound)?;
-    crate::oidc::logout::end(state, &target, false).await
+    let why = SessionEnd { by: Actor::Customer(current.customer_id.clone()), reason: "revoked", from: Some(*browser) };
+    crate::oidc::logout::end(state, &target, false, why).await
 }
 
 /// End every session of the customer except `current`.
-pub async fn end_others(state: &AppState, current: &SessionRecord, now: i64) -> Result<usize> {
+pub async fn end_others(state: &AppState, current: &SessionRecord, browser: &Browser<'_>, now: i64) -> Result<usize> {
     let others: Vec<SessionRecord> =
         list(state, &current.customer_id, now).await?.into_iter().filter(|s| s.id != current.id).collect();
     for s in &others {
-        crate::oidc::logout::end(state, s, false).await?;
+        let why =
+            SessionEnd { by: Actor::Customer(current.customer_id.clone()), reason: "revoked", from: Some(*browser) };
+        crate::oidc::logout::end(state, s, false, why).await?;
     }
     Ok(others.len())
 }

@@ -1,15 +1,21 @@
-//! Thin handlers for the admin REST API (JSON) under `/admin/api/v1`: connectors.
-//! Secrets are write-only: responses say `has_secret`, never the secret.
+//! Thin handlers for the admin REST API (JSON) under `/admin/api/v1`: connectors (every change
+//! recorded in the audit log with the calling client, its address and user agent) and the
+//! audit log itself. Secrets are write-only: responses say `has_secret`, never the secret.
 
 use super::authorize;
+use super::connectors::Caller;
 use crate::error::Error;
+use crate::events::audit::Actor;
+use crate::events::audit_query::{self, Query as AuditQuery};
 use crate::federation::connectors::{self, ConnectorInput};
 use crate::oidc::tokens::AccessTokenClaims;
 use crate::state::SharedState;
 use crate::web::extract::bearer_token;
+use crate::web::request::Browser;
 use crate::web::responses;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +29,7 @@ pub fn api() -> Router<SharedState> {
         .route("/admin/api/v1/connectors/{id}", get(read).patch(update).delete(remove))
         .route("/admin/api/v1/connectors/{id}/enable", post(enable))
         .route("/admin/api/v1/connectors/{id}/disable", post(disable))
+        .route("/admin/api/v1/audit", get(audit))
 }
 
 /// A caller of the admin API: a bearer access token Tessera issued with `tessera:admin`
@@ -35,6 +42,14 @@ impl FromRequestParts<SharedState> for AdminCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         authorize(state, bearer_token(&parts.headers), state.now()).await.map(AdminCaller).map_err(error)
+    }
+}
+
+impl AdminCaller {
+    /// Who makes a change, as the audit log names it: the client the token was issued to,
+    /// calling from `browser`'s address with its user agent.
+    fn changing<'a>(&self, browser: &'a Browser) -> Caller<'a> {
+        Caller { actor: Actor::Client(self.0.client_id.clone()), from: Some(browser.facts()) }
     }
 }
 
@@ -63,8 +78,8 @@ async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
     }
 }
 
-async fn create(State(state): State<SharedState>, _: AdminCaller, body: Bytes) -> Response {
-    let done = async { connectors::create(&state, input(&body)?, state.now()).await };
+async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
+    let done = async { super::connectors::create(&state, admin.changing(&browser), input(&body)?, state.now()).await };
     match done.await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => error(e),
@@ -79,37 +94,72 @@ async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<S
     }
 }
 
-async fn update(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>, body: Bytes) -> Response {
-    let done = async { connectors::update(&state, &id, input(&body)?, state.now()).await };
+async fn update(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let by = admin.changing(&browser);
+    let done = async { super::connectors::update(&state, by, &id, input(&body)?, state.now()).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn remove(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    let done = async { connectors::delete(&state, &id, state.now()).await };
+async fn remove(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
+    let done = async { super::connectors::delete(&state, admin.changing(&browser), &id, state.now()).await };
     match done.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn switch(state: SharedState, id: String, on: bool) -> Response {
-    let done = async {
-        let change = ConnectorInput { enabled: Some(on), ..ConnectorInput::default() };
-        connectors::update(&state, &id, change, state.now()).await
-    };
+async fn switch(state: SharedState, by: Caller<'_>, id: String, on: bool) -> Response {
+    let done = async { super::connectors::switch(&state, by, &id, on, state.now()).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn enable(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    switch(state, id, true).await
+async fn enable(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
+    switch(state, admin.changing(&browser), id, true).await
 }
 
-async fn disable(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    switch(state, id, false).await
+async fn disable(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
+    switch(state, admin.changing(&browser), id, false).await
+}
+
+/// `GET /admin/api/v1/audit?customer=&action=&since=&until=&limit=&cursor=`: newest first.
+async fn audit(
+    State(state): State<SharedState>,
+    _: AdminCaller,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    let done = async {
+        let Query(q) = query.map_err(|e| Error::bad_input(format!("the query string is not valid: {e}")))?;
+        audit_query::search(&state, &q).await
+    };
+    match done.await {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => error(e),
+    }
 }

@@ -93,6 +93,11 @@ impl Config {
         if !(1..=15 * 60).contains(&self.sign_in_mails_slowed_interval_secs) {
             return Err(err("sign_in_mails_slowed_interval_secs", "must be between 1 and 900 seconds"));
         }
+        // Issue #12: a year and a bit by default; at most a century (the cut-off stays a sane
+        // number of milliseconds).
+        if !(1..=36_500).contains(&self.audit_retention_days) {
+            return Err(err("audit_retention_days", "must be between 1 and 36500 days"));
+        }
         // Issue #10, federation slice.
         if crate::session::acr_level(&self.federation_acr_ceiling).is_none() {
             return Err(err(

@@ -1,8 +1,12 @@
 //! Events: what changed, said once, in the transaction of the change (`outbox`), and handed
-//! to its consumers by the background `worker`. The kinds are the public vocabulary of the
-//! webhooks; payloads carry ids and facts, never secrets (no tokens, codes or client secrets).
+//! to its consumers by the background `worker`: the `webhooks` (fan-out, signed delivery).
+//! The kinds are the public vocabulary of the webhooks; payloads carry ids and facts, never
+//! secrets (no tokens, codes or client secrets).
 
+pub mod audit;
+pub mod audit_query;
 pub mod outbox;
+pub mod webhooks;
 pub mod worker;
 
 use serde_json::{Value, json};

@@ -81,9 +81,9 @@ pub async fn dispatch(state: &AppState, owner: &str, now: i64) -> anyhow::Result
 
 /// The consumers of one event. Each must be idempotent: after a crash between handing over
 /// and marking dispatched, the event comes again.
-async fn hand_over(_state: &AppState, event: &Event, _now: i64) -> anyhow::Result<()> {
-    // CONSUMERS GO HERE: `crate::events::webhooks::fan_out(_state, &event, _now).await?;`
-    // (the webhooks branch; idempotent through a unique (endpoint_id, event_id)).
+async fn hand_over(state: &AppState, event: &Event, now: i64) -> anyhow::Result<()> {
+    // Idempotent through a unique (endpoint_id, event_id).
+    super::webhooks::fan_out(state, event, now).await?;
     tracing::debug!(event = %event.id, kind = %event.kind, "event dispatched");
     Ok(())
 }

@@ -63,10 +63,15 @@ pub async fn tick(state: &SharedState, owner: &str) {
         Ok(n) => tracing::debug!(events = n, "events dispatched"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "event dispatch failed"),
     }
-    // OTHER JOBS GO HERE, in this order (contract between the event branches):
-    //   crate::events::webhooks::deliver_due(state, now)  -> anyhow::Result<usize>
-    //   crate::events::audit::prune(state, now)           -> anyhow::Result<u64>
-    // each with its error logged like the others.
+    match super::webhooks::deliver_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(attempts = n, "webhook delivery attempts"),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "webhook delivery failed"),
+    }
+    match super::audit::prune(state, now).await {
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "pruning the audit log failed"),
+    }
     match crate::oidc::backchannel::deliver_due(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "back-channel logout attempts"),

@@ -8,6 +8,7 @@ use super::upstream::UpstreamUser;
 use crate::crypto::secrets;
 use crate::ephemeral::Space;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Actor, Entry};
 use crate::events::{NewEvent, outbox};
 use crate::login::factor_change::{self, Change, Renewed};
 use crate::login::finish::{self, Attempt, Opened, Proof};
@@ -55,6 +56,33 @@ fn amr(user: &UpstreamUser) -> String {
     session::amr_union(AMR_FED, &user.amr.join(" "))
 }
 
+/// The provider's answer on the callback: check it (`upstream::complete`), then sign in
+/// (`resolve`). A failure is in the audit log with a short reason, never the provider's words.
+pub async fn complete(
+    state: &AppState,
+    answer: &std::collections::HashMap<String, String>,
+    path: &str,
+    cookie: Option<&str>,
+    browser: Browser<'_>,
+    previous: Option<SessionRecord>,
+    now: i64,
+) -> Result<Outcome> {
+    let done = async {
+        let user = super::upstream::complete(state, answer, path, cookie, now).await?;
+        resolve(state, user, browser, previous, now).await
+    };
+    let outcome = done.await;
+    if let Err(e) = &outcome {
+        let why = match e {
+            Error::BadInput(_) | Error::InvalidRequest(_) => "refused",
+            Error::AccessDenied(_) => "access_denied",
+            _ => "error",
+        };
+        finish::failed(state, None, "federated", why, &browser, now).await?;
+    }
+    outcome
+}
+
 /// Which account the upstream identity signs in to. Every branch that signs in goes through
 /// `finish::open_session`, so the account's second factor applies to federation too.
 pub async fn resolve(
@@ -65,7 +93,7 @@ pub async fn resolve(
     now: i64,
 ) -> Result<Outcome> {
     let c = &user.connector.view;
-    let a = Attempt { authz: user.authz.clone(), remember: user.remember, browser, previous };
+    let a = Attempt { authz: user.authz.clone(), remember: user.remember, browser, previous, method: "federated" };
     let proof = || Proof { acr: user.acr.clone(), amr: amr(&user), multi_factor: false };
     if let Some(identity) = state.store.federated_identity(&user.issuer, &user.subject).await? {
         tracing::info!(connector = %c.id, customer = %identity.customer_id, "signing in through a connector");
@@ -144,6 +172,10 @@ pub async fn resolve(
     outbox::emit_in(&mut tx, NewEvent::customer_created(customer, "federation"), now).await?;
     link_in(&mut tx, &id, now).await?;
     finish::store_session_in(state, &mut tx, a.previous.as_ref(), &new.record, now).await?;
+    let detail = serde_json::json!({ "session": new.record.id, "method": "federated", "connector": c.id,
+                                     "new_account": true, "acr": new.record.acr, "amr": new.record.amr });
+    let entry = Entry::new(Actor::Customer(customer.into()), "signin.federated", Some(customer)).from(&a.browser);
+    audit::record_in(&mut tx, entry.detail(detail), now).await?;
     tx.commit().await?;
     tracing::info!(connector = %c.id, customer = %id.customer_id, "account created through a connector");
     Ok(Outcome::SignedIn { session: new, authz: user.authz })
@@ -171,6 +203,7 @@ pub async fn link_after_proof(
     state: &AppState,
     cookie: Option<&str>,
     session: &SessionRecord,
+    browser: &Browser<'_>,
     now: i64,
 ) -> Result<bool> {
     let Some(link) = cookie.filter(|c| !c.is_empty()) else { return Ok(false) };
@@ -207,7 +240,7 @@ pub async fn link_after_proof(
     link_in(&mut tx, &identity, now).await?;
     tx.commit().await?;
     tracing::info!(connector = %p.connector_id, customer = %session.customer_id, "identity linked after proof");
-    factor_change::notify(state, session, Change::IdentityLinked, now).await?;
+    factor_change::notify(state, session, Change::IdentityLinked, browser, now).await?;
     Ok(true)
 }
 
@@ -229,7 +262,13 @@ pub async fn linked(state: &AppState, customer_id: &str) -> Result<Vec<(String, 
 
 /// Unlink a provider. Allowed while another way to sign in remains: the verified mailbox
 /// (always, for accounts with an address), a passkey, or another linked provider.
-pub async fn unlink(state: &AppState, session: &SessionRecord, connector_id: &str, now: i64) -> Result<Renewed> {
+pub async fn unlink(
+    state: &AppState,
+    session: &SessionRecord,
+    connector_id: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
     let customer_id = session.customer_id.as_str();
     let customer = state.store.customer(customer_id).await?.ok_or(Error::NotFound)?;
@@ -246,7 +285,7 @@ pub async fn unlink(state: &AppState, session: &SessionRecord, connector_id: &st
     outbox::emit_in(&mut tx, NewEvent::identity_unlinked(customer_id, connector_id), now).await?;
     tx.commit().await?;
     tracing::info!(connector = %connector_id, customer = %customer_id, "identity unlinked");
-    factor_change::changed(state, session, Change::IdentityUnlinked, now).await
+    factor_change::changed(state, session, Change::IdentityUnlinked, browser, now).await
 }
 
 /// Link an upstream identity inside the caller's unit of work, with `identity.linked` when

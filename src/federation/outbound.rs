@@ -1,6 +1,6 @@
-//! Every request Tessera makes to an upstream provider goes through here, so that a
-//! connector (or a provider's discovery document) cannot turn Tessera into a way into the
-//! internal network (server-side request forgery).
+//! Every request Tessera makes to an upstream provider or a webhook endpoint goes through
+//! here, so that a connector, a provider's discovery document or a webhook URL cannot turn
+//! Tessera into a way into the internal network (server-side request forgery).
 //!
 //! Threat model: whoever controls a connector's URLs, or a provider's discovery document,
 //! or the DNS of a provider's names, tries to make Tessera send requests to loopback,
@@ -9,7 +9,7 @@
 //! public address when checked and a private one when connected, DNS rebinding, cannot slip
 //! through); literal IP addresses never reach a resolver and are checked here first. The
 //! client follows no redirects and uses no proxy (a proxy would resolve names itself), and
-//! every response body is read up to a limit.
+//! every response body is read up to a limit (a webhook receiver's answer is only excerpted).
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -197,6 +197,58 @@ impl Outbound {
         let req = self.client.post(u).header("accept", "application/json").form(form);
         read(req.send().await.map_err(|e| format!("{e:#}"))?, limit).await
     }
+}
+
+/// A receiver's answer to a POST: its status and the first bytes of its body.
+pub struct Answered {
+    pub status: reqwest::StatusCode,
+    pub excerpt: Vec<u8>,
+}
+
+impl Outbound {
+    /// POST a JSON body with extra headers to `url` (checked by the policy), for webhooks.
+    /// The response body is read up to `excerpt` bytes and the rest dropped, not refused (only
+    /// an excerpt is kept). Errors name the cause, never the URL (it may carry a token).
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: String,
+        excerpt: usize,
+    ) -> Result<Answered, String> {
+        let u = self.policy.check_url(url)?;
+        let mut req = self.client.post(u).header("content-type", "application/json").body(body);
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let mut res = req.send().await.map_err(|e| chain(&e.without_url()))?;
+        let status = res.status();
+        let mut kept = Vec::new();
+        while kept.len() < excerpt {
+            match res.chunk().await {
+                Ok(Some(chunk)) => kept.extend_from_slice(&chunk[..chunk.len().min(excerpt - kept.len())]),
+                Ok(None) => break,
+                // The status is the answer; a body cut short only shortens the excerpt.
+                Err(_) => break,
+            }
+        }
+        Ok(Answered { status, excerpt: kept })
+    }
+}
+
+/// An error and its causes, e.g. "error sending request: client error (Connect): dns error:
+/// 10.0.0.1 resolves to a private network address".
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 async fn read(mut res: reqwest::Response, limit: usize) -> Result<Fetched, String> {

@@ -4,8 +4,8 @@
 
 use super::accounts::{self, Outcome};
 use super::{connectors, upstream};
-use crate::ephemeral::limits;
 use crate::error::Error;
+use crate::events::audit;
 use crate::login::routes::{LoginView, landed, previous_session, render_login};
 use crate::state::SharedState;
 use crate::web::cookies;
@@ -90,7 +90,7 @@ async fn callback_post(
 /// Starts store a pending sign-in and callbacks call the provider: bound both per client network.
 async fn limit(state: &SharedState, browser: &Browser) -> Result<(), Error> {
     let per_minute = state.config.federated_sign_ins_per_minute;
-    limits::per_network(&state.ephemeral, "federated", &browser.network(), per_minute).await
+    audit::per_network(state, "federated", &browser.facts(), per_minute, state.now()).await
 }
 
 async fn shared_get(
@@ -124,9 +124,9 @@ async fn callback(
     let now = state.now();
     let secure = state.config.secure_cookies();
     let resolved = async {
-        let user = upstream::complete(&state, &answer, path, browser.cookie(cookies::FEDERATION), now).await?;
         let previous = previous_session(&state, &browser).await?;
-        accounts::resolve(&state, user, browser.facts(), previous, now).await
+        let cookie = browser.cookie(cookies::FEDERATION);
+        accounts::complete(&state, &answer, path, cookie, browser.facts(), previous, now).await
     };
     let mut res = match resolved.await {
         Ok(Outcome::SignedIn { session: new, authz }) => {

@@ -13,11 +13,14 @@
 //! so no window boundary or concurrent request gives a guesser more.
 
 use super::approval::{self, Approval};
+use super::finish;
 use super::mail_limits::MailLimits;
 use crate::accounts::customer::EmailAddress;
 use crate::crypto::secrets;
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
+use crate::events::audit;
+use crate::session::Browser;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 
@@ -58,11 +61,13 @@ pub struct Proven {
     pub email: String,
     pub authz: Option<String>,
     pub remember: bool,
+    /// `email_link`, `email_code` or `email_approval` (the audit log's method).
+    pub method: &'static str,
 }
 
 impl PendingSignIn {
-    fn proven(&self) -> Proven {
-        Proven { email: self.email.clone(), authz: self.authz.clone(), remember: self.remember }
+    fn proven(&self, method: &'static str) -> Proven {
+        Proven { email: self.email.clone(), authz: self.authz.clone(), remember: self.remember, method }
     }
 }
 
@@ -87,7 +92,12 @@ pub async fn start(
     let email = EmailAddress::parse(input)
         .ok_or_else(|| Error::bad_input("Enter a valid email address, like name@example.com."))?;
     let limits = MailLimits::new(email.as_str(), asker.network);
-    limits.check(state, now).await?;
+    if let Err(e) = limits.check(state, now).await {
+        let customer = finish::customer_by_email(state, email.as_str()).await?;
+        let browser = Browser { ip: asker.ip, user_agent: asker.user_agent };
+        audit::refused(state, "sign_in_mail", customer.as_deref(), &browser, now).await?;
+        return Err(e);
+    }
     let binding = secrets::random_token();
     let binding_hash = secrets::hash(&binding);
     let link = secrets::random_token();
@@ -201,34 +211,45 @@ pub async fn waiting_for(state: &AppState, binding: &str, now: i64) -> Result<Wa
 
 enum Guess {
     Right(Proven),
-    Wrong(u32),
-    Void,
+    /// Wrong codes so far, and the address.
+    Wrong(u32, String),
+    Void(String),
 }
 
 /// The code typed into the waiting page of the browser that asked.
-pub async fn verify_code(state: &AppState, binding: &str, code: &str, now: i64) -> Result<Proven> {
+pub async fn verify_code(
+    state: &AppState,
+    binding: &str,
+    code: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Proven> {
     let typed = secrets::hash(code.trim());
     // The guess is weighed and counted in one swap of the record: concurrent guesses each
     // count, and a record that is gone answers nothing about the code.
     let guess = change(state, &secrets::hash(binding), now, |p| {
         if secrets::constant_time_eq(&typed, &p.code_hash) {
-            Change::Remove(Guess::Right(p.proven()))
+            Change::Remove(Guess::Right(p.proven("email_code")))
         } else if p.wrong_codes + 1 >= MAX_WRONG_CODES {
-            Change::Remove(Guess::Void)
+            Change::Remove(Guess::Void(p.email.clone()))
         } else {
             p.wrong_codes += 1;
-            Change::Save(Guess::Wrong(p.wrong_codes))
+            Change::Save(Guess::Wrong(p.wrong_codes, p.email.clone()))
         }
     })
     .await?;
     match guess {
         Guess::Right(proven) => Ok(proven),
-        Guess::Wrong(attempt) => {
+        Guess::Wrong(attempt, email) => {
             tracing::warn!(attempt, "wrong sign-in code");
+            let customer = finish::customer_by_email(state, &email).await?;
+            finish::failed(state, customer.as_deref(), "email_code", "wrong_code", browser, now).await?;
             Err(Error::bad_input("That code is not right. Check the mail and try again."))
         }
-        Guess::Void => {
+        Guess::Void(email) => {
             tracing::warn!("too many wrong sign-in codes: the sign-in is void");
+            let customer = finish::customer_by_email(state, &email).await?;
+            finish::failed(state, customer.as_deref(), "email_code", "too_many_wrong_codes", browser, now).await?;
             Err(Error::bad_input("Too many wrong codes: this sign-in is void. Ask for a new mail."))
         }
     }
@@ -236,7 +257,7 @@ pub async fn verify_code(state: &AppState, binding: &str, code: &str, now: i64) 
 
 /// Remove the pending sign-in (and its link) exactly once.
 async fn take(state: &AppState, binding_hash: &str, now: i64) -> Result<Proven> {
-    change(state, binding_hash, now, |p| Change::Remove(p.proven())).await
+    change(state, binding_hash, now, |p| Change::Remove(p.proven("email_link"))).await
 }
 
 /// What opening the link shows, before anything happens.
@@ -299,10 +320,17 @@ pub async fn use_link(
     link: &str,
     binding: Option<&str>,
     pick: Option<u8>,
+    browser: &Browser<'_>,
     now: i64,
 ) -> Result<LinkOutcome> {
     let key = link_key(&secrets::hash(link));
-    let (binding_hash, p) = link_target(state, link, now).await?;
+    let (binding_hash, p) = match link_target(state, link, now).await {
+        Ok(found) => found,
+        Err(e) => {
+            finish::failed(state, None, "email_link", "link_not_valid", browser, now).await?;
+            return Err(e);
+        }
+    };
     if same_browser(&binding_hash, binding) {
         state.ephemeral.take(&key).await?.ok_or_else(gone)?;
         return Ok(LinkOutcome::SignedIn(take(state, &binding_hash, now).await?));
@@ -329,6 +357,8 @@ pub async fn use_link(
         Ok(LinkOutcome::ApprovedElsewhere)
     } else {
         tracing::warn!("wrong number picked on the approval page: the sign-in is void");
+        let customer = finish::customer_by_email(state, &p.email).await?;
+        finish::failed(state, customer.as_deref(), "email_approval", "wrong_number", browser, now).await?;
         Ok(LinkOutcome::Voided)
     }
 }
@@ -336,7 +366,7 @@ pub async fn use_link(
 /// The asking browser continues once the sign-in was approved on another device.
 pub async fn finish_approved(state: &AppState, binding: &str, now: i64) -> Result<Proven> {
     change(state, &secrets::hash(binding), now, |p| {
-        if p.approved { Change::Remove(Ok(p.proven())) } else { Change::Keep(Err(())) }
+        if p.approved { Change::Remove(Ok(p.proven("email_approval"))) } else { Change::Keep(Err(())) }
     })
     .await?
     .map_err(|()| {

@@ -8,7 +8,8 @@
 //! change gives the session a new secret and is mailed to the customer (`changed`).
 
 use crate::error::{Error, Result};
-use crate::session;
+use crate::events::audit::{self, Actor, Entry};
+use crate::session::{self, Browser};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -44,6 +45,19 @@ impl Change {
             Change::IdentityUnlinked => "A social sign-in was unlinked",
         }
     }
+
+    /// The audit action and the factor it is about.
+    fn audited(&self) -> (&'static str, &'static str) {
+        match self {
+            Change::PasskeyAdded => ("factor.added", "passkey"),
+            Change::PasskeyRemoved => ("factor.removed", "passkey"),
+            Change::AppAdded => ("factor.added", "authenticator_app"),
+            Change::AppRemoved => ("factor.removed", "authenticator_app"),
+            Change::RecoveryCodes => ("factor.added", "recovery_codes"),
+            Change::IdentityLinked => ("factor.added", "federated_identity"),
+            Change::IdentityUnlinked => ("factor.removed", "federated_identity"),
+        }
+    }
 }
 
 /// The session's new secret after a change: the route must put it in the cookie.
@@ -56,15 +70,34 @@ pub struct Renewed {
 /// After a change: a new session secret, and a mail to the customer saying what changed,
 /// when, from which device, with a link to the security page. A mail that cannot be sent
 /// does not undo the change; it is logged.
-pub async fn changed(state: &AppState, session: &SessionRecord, change: Change, now: i64) -> Result<Renewed> {
+pub async fn changed(
+    state: &AppState,
+    session: &SessionRecord,
+    change: Change,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Renewed> {
     let token = session::rotate(state, session).await?;
-    notify(state, session, change, now).await?;
+    notify(state, session, change, browser, now).await?;
     Ok(Renewed { token, max_age: session::cookie_max_age(state, session) })
 }
 
-/// Mail the customer what changed, when and from which device (the session's browser).
-pub async fn notify(state: &AppState, session: &SessionRecord, change: Change, now: i64) -> Result<()> {
+/// Record the change in the audit log, and mail the customer what changed, when and from
+/// which device (the session's browser).
+pub async fn notify(
+    state: &AppState,
+    session: &SessionRecord,
+    change: Change,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<()> {
     tracing::info!(customer = %session.customer_id, change = change.words(), "sign-in methods changed");
+    let (action, factor) = change.audited();
+    let customer = session.customer_id.as_str();
+    let entry = Entry::new(Actor::Customer(customer.into()), action, Some(customer))
+        .from(browser)
+        .detail(serde_json::json!({ "factor": factor, "session": session.id }));
+    audit::record(state, entry, now).await?;
     if let Some(customer) = state.store.customer(&session.customer_id).await? {
         let when = chrono::DateTime::from_timestamp_millis(now)
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())

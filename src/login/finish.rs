@@ -12,6 +12,7 @@ use super::review;
 use super::totp::{self, SecondStep};
 use crate::crypto::secrets;
 use crate::error::Result;
+use crate::events::audit::{self, Actor, Entry};
 use crate::events::{NewEvent, outbox};
 use crate::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
 use crate::state::AppState;
@@ -38,6 +39,9 @@ pub struct Attempt<'a> {
     pub remember: bool,
     pub browser: Browser<'a>,
     pub previous: Option<SessionRecord>,
+    /// How the first factor was proven, for the audit log: `email_link`, `email_code`,
+    /// `email_approval` (the link opened on another device), `federated`, `second_factor`.
+    pub method: &'static str,
 }
 
 pub enum Opened {
@@ -84,9 +88,20 @@ pub async fn establish(
     let new = session::successor(state, previous, customer_id, acr, amr, &a.browser, a.remember, now);
     let mut tx = state.store.begin().await?;
     store_session_in(state, &mut tx, previous, &new.record, now).await?;
+    signed_in_in(&mut tx, &new.record, a, now).await?;
     tx.commit().await?;
     tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
     Ok(new)
+}
+
+/// The audit entry of a finished sign-in, in the unit of work that stores its session.
+async fn signed_in_in(tx: &mut Tx, new: &SessionRecord, a: &Attempt<'_>, now: i64) -> Result<()> {
+    let customer = new.customer_id.as_str();
+    let detail = serde_json::json!({ "session": new.id, "method": a.method, "acr": new.acr, "amr": new.amr });
+    let entry = Entry::new(Actor::Customer(customer.into()), signin_action(&new.amr), Some(customer))
+        .from(&a.browser)
+        .detail(detail);
+    Ok(audit::record_in(tx, entry, now).await?)
 }
 
 /// Inside the caller's unit of work: store (or renew) the session `new`, say so with
@@ -102,6 +117,41 @@ pub async fn store_session_in(
     Store::insert_session_in(tx, new).await?;
     outbox::emit_in(tx, NewEvent::session_started(&new.customer_id, &new.id, &new.acr, &new.amr), now).await?;
     crate::oidc::logout::retire_previous_in(state, tx, previous, new, now).await
+}
+
+/// Record a failed sign-in by `method` (the reason is a short code), about `customer` where
+/// the attempt names a known account.
+pub async fn failed(
+    state: &AppState,
+    customer: Option<&str>,
+    method: &str,
+    why: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<()> {
+    let entry = Entry::new(Actor::Anonymous, "signin.failed", customer)
+        .from(browser)
+        .outcome(audit::Outcome::Failure(why))
+        .detail(serde_json::json!({ "method": method }));
+    Ok(audit::record(state, entry, now).await?)
+}
+
+/// The customer id behind an address, if there is an account (the audit log names customers
+/// by id, not by address).
+pub async fn customer_by_email(state: &AppState, email: &str) -> Result<Option<String>> {
+    Ok(state.store.customer_by_email(email).await?.map(|c| c.id))
+}
+
+/// The audit action of a sign-in, by the first factor its `amr` names.
+pub fn signin_action(amr: &str) -> &'static str {
+    let has = |m: &str| amr.split(' ').any(|x| x == m);
+    if has(session::AMR_FED) {
+        "signin.federated"
+    } else if has(session::AMR_HWK) || has(session::AMR_SWK) {
+        "signin.passkey"
+    } else {
+        "signin.email"
+    }
 }
 
 /// A mailbox was just proven (link, code or approval on another device): find or create its
@@ -122,11 +172,14 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
             // decides what stays.
             for s in state.store.sessions_of(&customer_id, now).await? {
                 crate::oidc::logout::end_in(state, &mut tx, &s, false, now).await?;
+                let why = audit::SessionEnd { by: Actor::System, reason: "mailbox_review", from: Some(a.browser) };
+                audit::session_ended_in(&mut tx, &s, why, now).await?;
             }
             let previous = a.previous.as_ref();
             let new =
                 session::successor(state, previous, &customer_id, ACR_EMAIL, AMR_EMAIL, &a.browser, a.remember, now);
             store_session_in(state, &mut tx, previous, &new.record, now).await?;
+            signed_in_in(&mut tx, &new.record, a, now).await?;
             tx.commit().await?;
             review::begin(state, &new.record).await?;
             tracing::warn!(customer = %customer_id, "first mail proof of an account set up through a provider");
@@ -165,6 +218,9 @@ mod tests {
         assert_eq!(continue_url("abc", Some("/account/totp")), "/authorize/resume?authz=abc");
         assert_eq!(continue_url("", Some("/account/totp")), "/account/totp");
         assert_eq!(continue_url("", None), "/account");
+        assert_eq!(signin_action("email otp mfa"), "signin.email");
+        assert_eq!(signin_action("fed"), "signin.federated");
+        assert_eq!(signin_action("swk user"), "signin.passkey");
         for bad in ["https://evil.example/", "//evil.example", "/account//evil", "/accounting", "/account/x?y=1"] {
             assert_eq!(continue_url("", Some(bad)), "/account", "{bad}");
         }

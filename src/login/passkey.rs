@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::crypto::secrets;
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Actor, Entry};
 use crate::events::{Factor, NewEvent, outbox};
 use crate::session::{self, ACR_PASSKEY, AMR_HWK, AMR_SWK, AMR_USER, Browser, NewSession};
 use crate::state::AppState;
@@ -96,6 +97,7 @@ pub async fn finish_registration(
     session: &SessionRecord,
     credential: &RegisterPublicKeyCredential,
     name: &str,
+    browser: &Browser<'_>,
     now: i64,
 ) -> Result<(PasskeyRecord, Renewed)> {
     let ceremony: RegistrationCeremony = state
@@ -135,7 +137,7 @@ pub async fn finish_registration(
     outbox::emit_in(&mut tx, added, now).await?;
     tx.commit().await?;
     tracing::info!(customer = %record.customer_id, passkey = %record.id, "passkey registered");
-    let renewed = factor_change::changed(state, session, Change::PasskeyAdded, now).await?;
+    let renewed = factor_change::changed(state, session, Change::PasskeyAdded, browser, now).await?;
     Ok((record, renewed))
 }
 
@@ -155,7 +157,8 @@ pub async fn start_sign_in(state: &AppState) -> Result<(String, RequestChallenge
     Ok((id, options))
 }
 
-/// Verify an assertion and open a session for the passkey's owner.
+/// Verify an assertion and open a session for the passkey's owner; the sign-in, or why it
+/// failed, is in the audit log.
 pub async fn finish_sign_in(
     state: &AppState,
     ceremony_id: &str,
@@ -163,6 +166,40 @@ pub async fn finish_sign_in(
     browser: &Browser<'_>,
     previous_session: Option<&SessionRecord>,
     remember: bool,
+    now: i64,
+) -> Result<NewSession> {
+    let mut customer = None;
+    match verify_sign_in(state, ceremony_id, credential, browser, previous_session, remember, &mut customer, now).await
+    {
+        Ok(new) => {
+            let id = new.record.customer_id.as_str();
+            let entry = Entry::new(Actor::Customer(id.into()), "signin.passkey", Some(id)).from(browser).detail(
+                serde_json::json!({ "session": new.record.id, "method": "passkey", "acr": new.record.acr, "amr": new.record.amr }),
+            );
+            audit::record(state, entry, now).await?;
+            Ok(new)
+        }
+        Err(e) => {
+            let why = match &e {
+                Error::BadInput(_) => "not_verified",
+                _ => "error",
+            };
+            super::finish::failed(state, customer.as_deref(), "passkey", why, browser, now).await?;
+            Err(e)
+        }
+    }
+}
+
+/// `customer` is set as soon as the credential names a known account.
+#[allow(clippy::too_many_arguments)]
+async fn verify_sign_in(
+    state: &AppState,
+    ceremony_id: &str,
+    credential: &PublicKeyCredential,
+    browser: &Browser<'_>,
+    previous_session: Option<&SessionRecord>,
+    remember: bool,
+    customer: &mut Option<String>,
     now: i64,
 ) -> Result<NewSession> {
     let ceremony: SignInCeremony = state
@@ -177,6 +214,7 @@ pub async fn finish_sign_in(
     let not_here = || Error::bad_input("This passkey is not registered here.");
     let mut record =
         state.store.passkey_by_credential_id(&URL_SAFE_NO_PAD.encode(cred_id)).await?.ok_or_else(not_here)?;
+    *customer = Some(record.customer_id.clone());
     // The user handle is not covered by the signature: the credential id decides the
     // account, and a handle naming anyone else is refused (WebAuthn §7.2 step 6).
     if user_handle(&record.customer_id) != handle {
@@ -263,7 +301,13 @@ pub async fn rename(state: &AppState, session: &SessionRecord, id: &str, name: &
     Ok(())
 }
 
-pub async fn remove(state: &AppState, session: &SessionRecord, id: &str, now: i64) -> Result<Renewed> {
+pub async fn remove(
+    state: &AppState,
+    session: &SessionRecord,
+    id: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
     let mut tx = state.store.begin().await?;
     if !Store::delete_passkey_in(&mut tx, &session.customer_id, id).await? {
@@ -273,7 +317,7 @@ pub async fn remove(state: &AppState, session: &SessionRecord, id: &str, now: i6
     outbox::emit_in(&mut tx, removed, now).await?;
     tx.commit().await?;
     tracing::info!(customer = %session.customer_id, passkey = %id, "passkey removed");
-    factor_change::changed(state, session, Change::PasskeyRemoved, now).await
+    factor_change::changed(state, session, Change::PasskeyRemoved, browser, now).await
 }
 
 /// Offer "create a passkey" after an email sign-in: only to customers without one, and at

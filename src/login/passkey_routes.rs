@@ -5,8 +5,8 @@
 use super::factor_change::Renewed;
 use super::pages::PasskeyOfferPage;
 use super::passkey::{self, PublicKeyCredential, RegisterPublicKeyCredential};
-use crate::ephemeral::limits;
 use crate::error::{Error, Result};
+use crate::events::audit;
 use crate::session;
 use crate::state::SharedState;
 use crate::store::SessionRecord;
@@ -122,7 +122,9 @@ async fn register_finish(
         check_csrf(&csrf, &headers)?;
         let session = signed_in(&state, &browser).await?;
         let ceremony = browser.cookie(cookies::WEBAUTHN).unwrap_or("");
-        passkey::finish_registration(&state, ceremony, &session, &body.credential, &body.name, state.now()).await
+        let facts = browser.facts();
+        passkey::finish_registration(&state, ceremony, &session, &body.credential, &body.name, &facts, state.now())
+            .await
     };
     match finished.await {
         Ok((p, renewed)) => {
@@ -145,7 +147,7 @@ async fn sign_in_start(
     }
     // Each start stores a ceremony for anyone who asks: bound them per client network.
     let limit = state.config.passkey_sign_in_starts_per_minute;
-    if let Err(e) = limits::per_network(&state.ephemeral, "passkey-start", &browser.network(), limit).await {
+    if let Err(e) = audit::per_network(&state, "passkey-start", &browser.facts(), limit, state.now()).await {
         return json_error(e);
     }
     match passkey::start_sign_in(&state).await {

@@ -192,7 +192,7 @@ async fn status(State(state): State<SharedState>, browser: Browser) -> Response 
 /// A social identity that waited for this account to be proven is linked now.
 pub async fn link_waiting_identity(state: &SharedState, browser: &Browser, session: &SessionRecord, now: i64) {
     let cookie = browser.cookie(cookies::FEDERATION_LINK);
-    if let Err(e) = crate::federation::accounts::link_after_proof(state, cookie, session, now).await {
+    if let Err(e) = crate::federation::accounts::link_after_proof(state, cookie, session, &browser.facts(), now).await {
         tracing::warn!(error = %e, "linking the waiting identity failed");
     }
 }
@@ -231,7 +231,13 @@ async fn signed_in(state: &SharedState, browser: &Browser, proven: Proven) -> Re
     let secure = state.config.secure_cookies();
     let opened = async {
         let previous = previous_session(state, browser).await?;
-        let a = Attempt { authz: proven.authz.clone(), remember: proven.remember, browser: browser.facts(), previous };
+        let a = Attempt {
+            authz: proven.authz.clone(),
+            remember: proven.remember,
+            browser: browser.facts(),
+            previous,
+            method: proven.method,
+        };
         finish::after_email(state, &proven.email, &a, now).await
     };
     let authz = proven.authz.clone().unwrap_or_default();
@@ -283,7 +289,7 @@ async fn code(
         return responses::page(Error::bad_input("This sign-in has expired or was already used. Ask for a new mail."));
     };
     let now = state.now();
-    match email::verify_code(&state, binding, &f.code, now).await {
+    match email::verify_code(&state, binding, &f.code, &browser.facts(), now).await {
         Ok(proven) => signed_in(&state, &browser, proven).await,
         Err(Error::BadInput(m)) => match email::waiting_for(&state, binding, now).await {
             Ok(w) => pages::render(
@@ -340,7 +346,8 @@ struct LinkForm {
 
 async fn link_use(State(state): State<SharedState>, browser: Browser, CsrfForm(f): CsrfForm<LinkForm>) -> Response {
     let pick = f.number.trim().parse::<u8>().ok();
-    match email::use_link(&state, &f.token, browser.cookie(cookies::SIGN_IN), pick, state.now()).await {
+    let facts = browser.facts();
+    match email::use_link(&state, &f.token, browser.cookie(cookies::SIGN_IN), pick, &facts, state.now()).await {
         Ok(LinkOutcome::SignedIn(proven)) => signed_in(&state, &browser, proven).await,
         Ok(LinkOutcome::ApprovedElsewhere) => pages::render(
             StatusCode::OK,

@@ -10,6 +10,7 @@ use super::finish::{self, Attempt};
 use crate::crypto::secrets;
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Actor, Entry, Outcome};
 use crate::events::{Factor, NewEvent, outbox};
 use crate::session::{self, ACR_MFA, AMR_MFA, AMR_OTP, AMR_RECOVERY, Browser, NewSession};
 use crate::state::AppState;
@@ -87,6 +88,7 @@ pub async fn confirm_enrolment(
     session: &SessionRecord,
     email: &str,
     code: &str,
+    browser: &Browser<'_>,
     now: i64,
 ) -> Result<(Vec<String>, Renewed)> {
     factor_change::require_fresh(state, session, now).await?;
@@ -116,7 +118,7 @@ pub async fn confirm_enrolment(
     tx.commit().await?;
     state.ephemeral.delete(&enrol_key(&session.id)).await?;
     tracing::info!(customer = %session.customer_id, "authenticator app enrolled");
-    Ok((codes, factor_change::changed(state, session, Change::AppAdded, now).await?))
+    Ok((codes, factor_change::changed(state, session, Change::AppAdded, browser, now).await?))
 }
 
 /// A recovery code at rest: HMAC-SHA256 under a key derived from the master key. A code has
@@ -143,6 +145,7 @@ fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     session: &SessionRecord,
+    browser: &Browser<'_>,
     now: i64,
 ) -> Result<(Vec<String>, Renewed)> {
     factor_change::require_fresh(state, session, now).await?;
@@ -152,10 +155,10 @@ pub async fn regenerate_recovery_codes(
     let (codes, hashes) = new_recovery_codes(state);
     state.store.replace_recovery_codes(&session.customer_id, &hashes).await?;
     tracing::info!(customer = %session.customer_id, "recovery codes regenerated");
-    Ok((codes, factor_change::changed(state, session, Change::RecoveryCodes, now).await?))
+    Ok((codes, factor_change::changed(state, session, Change::RecoveryCodes, browser, now).await?))
 }
 
-pub async fn remove(state: &AppState, session: &SessionRecord, now: i64) -> Result<Renewed> {
+pub async fn remove(state: &AppState, session: &SessionRecord, browser: &Browser<'_>, now: i64) -> Result<Renewed> {
     factor_change::require_fresh(state, session, now).await?;
     let mut tx = state.store.begin().await?;
     if Store::remove_totp_in(&mut tx, &session.customer_id).await? {
@@ -164,7 +167,7 @@ pub async fn remove(state: &AppState, session: &SessionRecord, now: i64) -> Resu
     }
     tx.commit().await?;
     tracing::info!(customer = %session.customer_id, "authenticator app removed");
-    factor_change::changed(state, session, Change::AppRemoved, now).await
+    factor_change::changed(state, session, Change::AppRemoved, browser, now).await
 }
 
 /// How many of the customer's recovery codes are still unused.
@@ -176,12 +179,20 @@ pub async fn enrolled(state: &AppState, customer_id: &str) -> Result<bool> {
     Ok(state.store.totp_factor(customer_id).await?.is_some())
 }
 
-/// Check a TOTP code or a recovery code for `customer_id`; returns the `amr` it adds.
-pub async fn verify(state: &AppState, customer_id: &str, input: &str, ip: &str, now: i64) -> Result<&'static str> {
-    let network = crate::ephemeral::limits::client_network(ip);
+/// Check a TOTP code or a recovery code for `customer_id`; returns the `amr` it adds. Every
+/// refusal is in the audit log (never the code typed).
+pub async fn verify(
+    state: &AppState,
+    customer_id: &str,
+    input: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<&'static str> {
+    let network = crate::ephemeral::limits::client_network(browser.ip);
     let by_ip = state.ephemeral.hit(&Space::RateLimit.key(&format!("totp-ip:{network}")), 15 * 60).await?;
     if by_ip > ATTEMPTS_PER_IP {
-        tracing::warn!(ip, "second-factor attempts rate limited");
+        tracing::warn!(ip = browser.ip, "second-factor attempts rate limited");
+        audit::refused(state, "second_factor", Some(customer_id), browser, now).await?;
         return Err(Error::RateLimited {
             message: "Too many attempts from here. Wait a few minutes, then try again.",
             retry_after_secs: 15 * 60,
@@ -195,6 +206,7 @@ pub async fn verify(state: &AppState, customer_id: &str, input: &str, ip: &str, 
     if factor.locked_until > now {
         let minutes = (factor.locked_until - now) / 60_000 + 1;
         tracing::warn!(customer = %customer_id, "second factor is locked");
+        second_factor_refused(state, customer_id, browser, "second_factor.locked", "locked", now).await?;
         return Err(Error::bad_input(format!("Too many wrong codes. Try again in {minutes} minutes.")));
     }
     let input = input.trim().to_lowercase();
@@ -206,24 +218,46 @@ pub async fn verify(state: &AppState, customer_id: &str, input: &str, ip: &str, 
             tracing::info!(customer = %customer_id, "recovery code used");
             return Ok(AMR_RECOVERY);
         }
-        return Err(wrong(state, customer_id, now, "recovery code not valid").await?);
+        return Err(wrong(state, customer_id, browser, now, "wrong_recovery_code").await?);
     }
     let bytes = state.master_key.open(SEAL_PURPOSE, &factor.sealed_secret)?;
     let Some(step) = totp(bytes, "", "")?.check(&input, (now / 1000) as u64) else {
-        return Err(wrong(state, customer_id, now, "wrong TOTP code").await?);
+        return Err(wrong(state, customer_id, browser, now, "wrong_code").await?);
     };
     if !state.store.accept_totp_step(customer_id, step as i64).await? {
         tracing::warn!(customer = %customer_id, "TOTP code replayed");
-        state.store.count_totp_failure(customer_id, MAX_WRONG, now + LOCK_MS).await?;
+        counted(state, customer_id, browser, now, "replayed_code").await?;
         return Err(Error::bad_input("This code was already used. Wait for the next one."));
     }
     Ok(AMR_OTP)
 }
 
-async fn wrong(state: &AppState, customer_id: &str, now: i64, why: &str) -> Result<Error> {
+async fn wrong(state: &AppState, customer_id: &str, browser: &Browser<'_>, now: i64, why: &str) -> Result<Error> {
     tracing::warn!(customer = %customer_id, why, "second factor refused");
-    state.store.count_totp_failure(customer_id, MAX_WRONG, now + LOCK_MS).await?;
+    counted(state, customer_id, browser, now, why).await?;
     Ok(Error::bad_input("That code is not right."))
+}
+
+/// Count a failed second factor, and record it (and the lockout it may cause).
+async fn counted(state: &AppState, customer_id: &str, browser: &Browser<'_>, now: i64, why: &str) -> Result<()> {
+    let locked = state.store.count_totp_failure(customer_id, MAX_WRONG, now + LOCK_MS).await?;
+    second_factor_refused(state, customer_id, browser, "second_factor.failed", why, now).await?;
+    if locked {
+        second_factor_refused(state, customer_id, browser, "second_factor.locked", "too_many_failures", now).await?;
+    }
+    Ok(())
+}
+
+async fn second_factor_refused(
+    state: &AppState,
+    customer_id: &str,
+    browser: &Browser<'_>,
+    action: &str,
+    why: &str,
+    now: i64,
+) -> Result<()> {
+    let entry = Entry::new(Actor::Anonymous, action, Some(customer_id)).from(browser).outcome(Outcome::Failure(why));
+    Ok(audit::record(state, entry, now).await?)
 }
 
 /// A first factor is proven and the second is due: either a new sign-in (no session yet)
@@ -273,7 +307,7 @@ pub async fn finish(
     now: i64,
 ) -> Result<(SecondStep, Finished)> {
     let step = parked(state, cookie).await?;
-    let second = verify(state, &step.customer_id, code, browser.ip, now).await?;
+    let second = verify(state, &step.customer_id, code, &browser, now).await?;
     if let Some(c) = cookie {
         state.ephemeral.delete(&step_key(&secrets::hash(c))).await?;
     }
@@ -291,11 +325,22 @@ pub async fn finish(
             let token_hash = secrets::hash(&token);
             state.store.upgrade_session(id, &token_hash, ACR_MFA, &amr, now).await?;
             tracing::info!(session = %id, "session stepped up with a second factor");
+            let entry =
+                Entry::new(Actor::Customer(step.customer_id.clone()), "signin.step_up", Some(&step.customer_id))
+                    .from(&browser)
+                    .detail(serde_json::json!({ "session": id, "acr": ACR_MFA, "amr": amr }));
+            audit::record(state, entry, now).await?;
             let record = SessionRecord { acr: ACR_MFA.into(), amr, auth_time: now, token_hash, ..current };
             Finished::Upgraded(NewSession { token, record })
         }
         None => {
-            let a = Attempt { authz: step.authz.clone(), remember: step.remember, browser, previous };
+            let a = Attempt {
+                authz: step.authz.clone(),
+                remember: step.remember,
+                browser,
+                previous,
+                method: "second_factor",
+            };
             Finished::NewSession(finish::establish(state, &step.customer_id, ACR_MFA, &amr, &a, now).await?)
         }
     };

@@ -7,6 +7,7 @@ use super::backchannel;
 use super::clients::Client;
 use super::params::Params;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Actor, SessionEnd};
 use crate::events::{NewEvent, outbox};
 use crate::state::AppState;
 use crate::store::{SessionRecord, Store, Tx};
@@ -70,19 +71,25 @@ pub async fn check(
     Ok(LogoutRequest { redirect, client_name: client.map(|c| c.name.clone()), hint_matches_session })
 }
 
-/// End the session (if any).
-pub async fn log_out(state: &AppState, session: Option<&SessionRecord>) -> Result<()> {
+/// End the session (if any), as its customer asked from `browser`.
+pub async fn log_out(
+    state: &AppState,
+    session: Option<&SessionRecord>,
+    browser: &crate::session::Browser<'_>,
+) -> Result<()> {
     if let Some(s) = session {
-        end(state, s, true).await?;
+        let by = Actor::Customer(s.customer_id.clone());
+        end(state, s, true, SessionEnd { by, reason: "logout", from: Some(*browser) }).await?;
     }
     Ok(())
 }
 
-/// End a session in its own unit of work (see `end_in`).
-pub async fn end(state: &AppState, session: &SessionRecord, keep_offline: bool) -> Result<()> {
+/// End a session in its own unit of work (see `end_in`), with its audit entry.
+pub async fn end(state: &AppState, session: &SessionRecord, keep_offline: bool, why: SessionEnd<'_>) -> Result<()> {
     let now = state.now();
     let mut tx = state.store.begin().await?;
     end_in(state, &mut tx, session, keep_offline, now).await?;
+    audit::session_ended_in(&mut tx, session, why, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -118,7 +125,12 @@ pub async fn retire_previous_in(
     now: i64,
 ) -> Result<()> {
     match previous {
-        Some(p) if p.id != new.id => end_in(state, tx, p, true, now).await,
+        Some(p) if p.id != new.id => {
+            end_in(state, tx, p, true, now).await?;
+            let from = crate::session::Browser { ip: &new.ip, user_agent: &new.user_agent };
+            let why = SessionEnd { by: Actor::Customer(new.customer_id.clone()), reason: "replaced", from: Some(from) };
+            Ok(audit::session_ended_in(tx, p, why, now).await?)
+        }
         _ => Ok(()),
     }
 }

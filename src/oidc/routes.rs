@@ -4,7 +4,7 @@ use super::authorize::{self, Next, Untrusted};
 use super::pages::{ConsentPage, LogoutPage, SelectAccountPage};
 use super::redirect::{AuthorizationResponse, ResponseMode};
 use super::{consent, discovery, grants, introspection, logout, revocation, select_account, userinfo};
-use crate::ephemeral::limits;
+use crate::events::audit;
 use crate::session;
 use crate::state::SharedState;
 use crate::web::cookies;
@@ -72,7 +72,7 @@ pub fn next_response(next: Result<Next, Untrusted>) -> Response {
 async fn run_authorize(state: SharedState, browser: Browser, pairs: Pairs) -> Response {
     // Every anonymous request stores a pending authorization: bound them per client network.
     let limit = state.config.authorize_per_minute;
-    if let Err(e) = limits::per_network(&state.ephemeral, "authorize", &browser.network(), limit).await {
+    if let Err(e) = audit::per_network(&state, "authorize", &browser.facts(), limit, state.now()).await {
         return responses::page(e);
     }
     let now = state.now();
@@ -244,7 +244,7 @@ async fn run_logout(state: SharedState, csrf: CsrfToken, browser: Browser, pairs
                 &LogoutPage { csrf: &csrf.0, client_name: req.client_name.as_deref(), fields: &fields },
             ));
         }
-        logout::log_out(&state, session.as_ref()).await?;
+        logout::log_out(&state, session.as_ref(), &browser.facts()).await?;
         let mut res = match &req.redirect {
             Some(to) => Redirect::to(to).into_response(),
             None => pages::render(StatusCode::OK, &DonePage { title: "Signed out", message: "You are signed out." }),

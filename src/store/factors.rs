@@ -70,19 +70,20 @@ impl Store {
     }
 
     /// Count a wrong code; the `max`-th in a row locks the factor until `lock_until`.
-    pub async fn count_totp_failure(&self, customer_id: &str, max: i64, lock_until: i64) -> anyhow::Result<()> {
-        sqlx::query(
+    pub async fn count_totp_failure(&self, customer_id: &str, max: i64, lock_until: i64) -> anyhow::Result<bool> {
+        let locked: Option<(i64,)> = sqlx::query_as(
             "UPDATE totp_factors SET \
              locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END, \
              failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
-             WHERE customer_id = $1",
+             WHERE customer_id = $1 RETURNING locked_until",
         )
         .bind(customer_id)
         .bind(max)
         .bind(lock_until)
-        .execute(&self.write)
+        .fetch_optional(&self.write)
         .await?;
-        Ok(())
+        // Whether this failure locked the factor.
+        Ok(locked.is_some_and(|(until,)| until == lock_until))
     }
 
     /// Use the unused code stored as either of `code_hashes` (its current keyed form and the

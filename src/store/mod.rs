@@ -4,6 +4,7 @@
 //! A feature that changes several aggregates (and writes the event that says so) opens one
 //! unit of work with `Store::begin()` and calls the `…_in(tx, …)` functions of each.
 
+mod audit;
 mod backchannel;
 mod clients;
 mod connectors;
@@ -18,7 +19,9 @@ mod outbox;
 mod passkeys;
 mod purposes;
 mod sessions;
+mod webhooks;
 
+pub use audit::{AuditFilter, AuditRecord};
 pub use backchannel::BackchannelDeliveryRecord;
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
@@ -31,6 +34,7 @@ pub use outbox::OutboxRecord;
 pub use passkeys::PasskeyRecord;
 pub use purposes::{ClientPurposeRecord, PolicyRecord, PurposeDecisionRecord, PurposeRecord};
 pub use sessions::SessionRecord;
+pub use webhooks::{WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookReplay};
 
 use crate::crypto::private_files;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

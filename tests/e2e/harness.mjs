@@ -1,6 +1,6 @@
 // A real Tessera binary on loopback with its own data directory, a tiny client app that
 // receives the authorization response, and Debian's Chromium with a virtual authenticator.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -24,7 +24,8 @@ function freePort() {
   });
 }
 
-export async function startTessera() {
+// `extraEnv`: more TESSERA_* settings for this run.
+export async function startTessera(extraEnv = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-e2e-"));
   const env = {
@@ -33,6 +34,7 @@ export async function startTessera() {
     TESSERA_LISTEN: `127.0.0.1:${port}`,
     TESSERA_DATA_DIR: dataDir,
     TESSERA_LOG: process.env.TESSERA_LOG || "warn",
+    ...extraEnv,
   };
   const child = spawn(BIN, ["serve"], { env, stdio: ["ignore", "inherit", "inherit"] });
   const issuer = env.TESSERA_ISSUER;
@@ -44,10 +46,15 @@ export async function startTessera() {
     await new Promise((r) => setTimeout(r, 50));
   }
   const cli = (...args) => execFileSync(BIN, args, { env }).toString();
+  // Without blocking this process (for a command that calls back a server running here).
+  const cliAsync = (...args) => new Promise((resolve, reject) => {
+    execFile(BIN, args, { env }, (err, stdout) => (err ? reject(err) : resolve(stdout.toString())));
+  });
   return {
     issuer,
     dataDir,
     cli,
+    cliAsync,
     stop: () => child.kill("SIGTERM"),
     // The code from the newest sign-in mail in the outbox (in the body, never the subject).
     lastCode() {

@@ -5,7 +5,7 @@ use crate::support::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn admin_token(server: &TestServer) -> String {
+pub(crate) async fn admin_token(server: &TestServer) -> String {
     let admin = server.register_with_alg(false, &["tessera:admin"], false, None).await;
     let (status, body) =
         server.token(&admin, &[("grant_type", "client_credentials"), ("scope", "tessera:admin")]).await;
@@ -13,7 +13,7 @@ async fn admin_token(server: &TestServer) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-async fn call(
+pub(crate) async fn call(
     server: &TestServer,
     method: &str,
     path: &str,

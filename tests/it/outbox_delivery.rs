@@ -77,7 +77,9 @@ async fn end_a_session(server: &TestServer, uri: &str, email: &str) -> tessera::
     let tokens = server.exchange(&client, &code, &verifier).await;
     let sid = jwt_claims(tokens["id_token"].as_str().unwrap())["sid"].as_str().unwrap().to_string();
     let session = server.state.store.session_by_id(&sid, server.state.now()).await.unwrap().unwrap();
-    tessera::oidc::logout::end(&server.state, &session, false).await.unwrap();
+    let why =
+        tessera::events::audit::SessionEnd { by: tessera::events::audit::Actor::System, reason: "test", from: None };
+    tessera::oidc::logout::end(&server.state, &session, false, why).await.unwrap();
     session
 }
 

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod passkey;
 pub mod provider;
+pub mod receiver;
 pub mod smtp;
 
 use reqwest::StatusCode;
@@ -298,6 +299,14 @@ pub async fn stored_totp_secret(server: &TestServer) -> Vec<u8> {
     use sqlx::{Connection, Row};
     let mut conn = sqlx::AnyConnection::connect(&server.state.config.database_url()).await.unwrap();
     let row = sqlx::query("SELECT sealed_secret FROM totp_factors").fetch_one(&mut conn).await.unwrap();
+    row.get::<Vec<u8>, _>(0)
+}
+
+/// The bytes of the first column of the first row a query returns, as stored.
+pub async fn stored_column(server: &TestServer, sql: &'static str) -> Vec<u8> {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(&server.state.config.database_url()).await.unwrap();
+    let row = sqlx::query(sql).fetch_one(&mut conn).await.unwrap();
     row.get::<Vec<u8>, _>(0)
 }
 

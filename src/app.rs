@@ -46,6 +46,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(api)
         .merge(admin::routes::api())
         .merge(admin::consent_routes::api())
+        .merge(oidc::consent_api_routes::api())
         .merge(admin::webhook_routes::api())
         .merge(pages)
         .merge(web::assets::routes())

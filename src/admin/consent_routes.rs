@@ -3,10 +3,13 @@
 //! the admin API.
 
 use super::routes::{AdminCaller, error};
+use crate::consent::ledger::{Channel, Context};
 use crate::consent::policies::{self, NewVersion};
 use crate::consent::purposes::{self, PurposeInput};
+use crate::consent::withdrawal;
 use crate::error::Error;
 use crate::state::SharedState;
+use crate::web::request::Browser;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,6 +26,7 @@ pub fn api() -> Router<SharedState> {
         .route("/admin/api/v1/purposes/{id}/retire", post(retire))
         .route("/admin/api/v1/policies", get(list_policies).post(publish))
         .route("/admin/api/v1/policies/{id}/versions/{version}", get(policy_text))
+        .route("/admin/api/v1/customers/{id}/consents/withdraw", post(withdraw))
 }
 
 fn input(body: &Bytes) -> Result<PurposeInput, Error> {
@@ -98,6 +102,33 @@ async fn policy_text(
 ) -> Response {
     match policies::text(&state, &id, version).await {
         Ok((v, text)) => Json(json!({ "policy": v, "text": text })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    client_id: String,
+    purpose: String,
+}
+
+/// An admin records a withdrawal the customer made elsewhere (a letter, a call).
+async fn withdraw(
+    State(state): State<SharedState>,
+    _: AdminCaller,
+    browser: Browser,
+    Path(customer): Path<String>,
+    body: Bytes,
+) -> Response {
+    let done = async {
+        let b: WithdrawBody =
+            serde_json::from_slice(&body).map_err(|e| Error::bad_input(format!("the body is not valid: {e}")))?;
+        let ctx = Context { channel: Channel::Admin, session_id: None, ip: Some(&browser.ip) };
+        withdrawal::withdraw(&state, &customer, &b.client_id, &b.purpose, ctx, state.now()).await
+    };
+    match done.await {
+        Ok(w) => Json(w).into_response(),
         Err(e) => error(e),
     }
 }

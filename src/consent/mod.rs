@@ -7,6 +7,7 @@ pub mod pages;
 pub mod policies;
 pub mod purposes;
 pub mod routes;
+pub mod withdrawal;
 
 use crate::store::Store;
 use serde::{Deserialize, Serialize};

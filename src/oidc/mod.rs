@@ -7,6 +7,7 @@ pub mod claims_request;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
+pub mod consent_api_routes;
 pub mod cors;
 pub mod cors_routes;
 pub mod discovery;

@@ -23,6 +23,11 @@ async fn publish(server: &TestServer, version_summary: &str, material: bool) -> 
 /// A client registered for marketing.email and analytics (optional) and personalisation
 /// (required, with its reason).
 async fn setup(server: &TestServer) -> TestClient {
+    let client = server.confidential_client().await;
+    setup_for(server, client).await
+}
+
+async fn setup_for(server: &TestServer, client: TestClient) -> TestClient {
     publish(server, "First version", false).await;
     for (id, name) in
         [("marketing.email", "News by email"), ("analytics", "Statistics"), ("personalisation", "Your feed")]
@@ -36,7 +41,6 @@ async fn setup(server: &TestServer) -> TestClient {
         };
         purposes::create(&server.state, input, server.state.now()).await.unwrap();
     }
-    let client = server.confidential_client().await;
     let registered: Vec<ClientPurpose> =
         ["marketing.email:optional", "analytics:optional", "personalisation:required:Your feed is built from it"]
             .iter()
@@ -230,4 +234,166 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
     let (url, _) = asking(&server, &client, "openid purpose:analytics", &[("prompt", "consent")]);
     let page = browser.follow(browser.get(&url).await).await;
     assert!(page.body.contains("Statistics"), "{}", page.body);
+}
+
+/// An app that signs customers in and calls the consent API with its own client_credentials.
+async fn app_with_consent_api(server: &TestServer) -> TestClient {
+    use tessera::oidc::clients::NewClient;
+    use tessera::oidc::grants::GrantType;
+    let new = NewClient {
+        name: "Shop".into(),
+        redirect_uris: vec!["https://shop.example/cb".into()],
+        allowed_scopes: vec!["tessera:consents".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials],
+        ..NewClient::default()
+    };
+    server.register_new(new).await
+}
+
+async fn api_token(server: &TestServer, client: &TestClient) -> String {
+    let (status, body) =
+        server.token(client, &[("grant_type", "client_credentials"), ("scope", "tessera:consents")]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn introspect(server: &TestServer, client: &TestClient, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(server.url("/introspect"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn post_json(server: &TestServer, path: &str, token: &str, body: Value) -> (reqwest::StatusCode, Value) {
+    let res = reqwest::Client::new().post(server.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Sign in (or reuse the session), consent to `ticked` optional purposes, and exchange.
+async fn tokens_with(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+    scope: &str,
+    ticked: &[&str],
+) -> Value {
+    let (url, verifier) = asking(server, client, scope, &[]);
+    let mut page = consent_page(server, browser, &url).await;
+    if page.location.is_none() {
+        let mut form: Vec<(String, String)> = vec![
+            ("csrf".into(), page.csrf()),
+            ("authz".into(), hidden(&page.body, "authz").unwrap()),
+            ("decision".into(), "allow".into()),
+        ];
+        form.extend(ticked.iter().map(|p| (format!("purpose.{p}"), "1".to_string())));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        page = browser.post("/consent", &form).await;
+    }
+    let code = query_param(&page.location.unwrap(), "code").expect("a code");
+    server.exchange(client, &code, &verifier).await
+}
+
+#[tokio::test]
+async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purposes_are_its_business() {
+    let server = TestServer::start().await;
+    let app = app_with_consent_api(&server).await;
+    let app = setup_for(&server, app).await;
+    let browser = server.browser();
+    let tokens = tokens_with(&server, &browser, &app, ALL, &["marketing.email"]).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let customer = server.state.store.customer_by_email("opt@example.com").await.unwrap().unwrap().id;
+    let api = api_token(&server, &app).await;
+    let path = format!("/api/v1/customers/{customer}/consents");
+
+    // Another app with the consent API sees none of this app's purposes and cannot touch them.
+    let other = app_with_consent_api(&server).await;
+    let other_token = api_token(&server, &other).await;
+    let theirs: Value = reqwest::Client::new()
+        .get(server.url(&path))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["consents"], serde_json::json!([]));
+    let (status, _) = post_json(
+        &server,
+        &format!("{path}/withdraw"),
+        &other_token,
+        serde_json::json!({"purpose": "marketing.email"}),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+    // A token without tessera:consents (the customer's own access token) is refused.
+    let refused = reqwest::Client::new().get(server.url(&path)).bearer_auth(access).send().await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+
+    let mine: Value =
+        reqwest::Client::new().get(server.url(&path)).bearer_auth(&api).send().await.unwrap().json().await.unwrap();
+    let state_of = |v: &Value, p: &str| {
+        v["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == p).unwrap()["state"].clone()
+    };
+    assert_eq!(
+        (state_of(&mine, "marketing.email"), state_of(&mine, "personalisation")),
+        ("granted".into(), "granted".into())
+    );
+    assert_eq!(state_of(&mine, "analytics"), "refused");
+
+    // The unsubscribe link: an optional purpose withdrawn through the API.
+    let (status, w) =
+        post_json(&server, &format!("{path}/withdraw"), &api, serde_json::json!({"purpose": "marketing.email"})).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{w}");
+    assert_eq!(w["revoked_grants"], 0);
+    let seen = introspect(&server, &app, access).await;
+    assert_eq!(seen["active"], true, "an optional purpose: the access token stays, with less");
+    let purposes: Vec<&str> =
+        seen["consents"].as_array().unwrap().iter().map(|c| c["purpose"].as_str().unwrap()).collect();
+    assert_eq!(purposes, ["personalisation"]);
+    let (status, body) = server
+        .token(&app, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
+        .await;
+    assert_eq!((status, body["error"].as_str()), (reqwest::StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+    let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.item.as_str(), last.action.as_str(), last.channel.as_str()),
+        ("purpose:marketing.email", "withdrawn", "api")
+    );
+    assert_eq!(last.id, w["ledger_entry"].as_str().unwrap());
+    let events = crate::outbox::stored(&server.state.config.database_url()).await;
+    assert_eq!(events.last().unwrap().kind, "consent.withdrawn");
+    let (status, _) =
+        post_json(&server, &format!("{path}/withdraw"), &api, serde_json::json!({"purpose": "marketing.email"})).await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "nothing granted, nothing to withdraw");
+
+    // A required purpose withdrawn (here by an admin): the app's tokens that relied on it die.
+    let tokens = tokens_with(&server, &browser, &app, "openid purpose:personalisation", &[]).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&server, &app, access).await["active"], true);
+    let admin = crate::admin::admin_token(&server).await;
+    let (status, w) = post_json(
+        &server,
+        &format!("/admin/api/v1/customers/{customer}/consents/withdraw"),
+        &admin,
+        serde_json::json!({"client_id": app.id, "purpose": "personalisation"}),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{w}");
+    assert!(w["revoked_grants"].as_u64().unwrap() >= 1);
+    assert_eq!(introspect(&server, &app, access).await, serde_json::json!({"active": false}));
+    let (status, _) = server
+        .token(&app, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
+    assert_eq!((last.item.as_str(), last.channel.as_str()), ("purpose:personalisation", "admin"));
+    assert_eq!(ledger::verify(&server.state).await.unwrap().1, vec![]);
 }

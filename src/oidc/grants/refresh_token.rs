@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::oidc::clients::Client;
 use crate::oidc::grants::resource;
 use crate::oidc::params::Params;
+use crate::oidc::purposes::PREFIX;
 use crate::oidc::scopes::Scopes;
 use crate::oidc::tokens::{self, Authentication, TokenHolder, TokenResponse};
 use crate::state::AppState;
@@ -49,6 +50,20 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     let audience = resource::audience(client, params, Some(grant.resource.as_str()).filter(|r| !r.is_empty()), false)?;
     let customer =
         state.store.customer(&grant.customer_id).await?.ok_or(Error::InvalidGrant("the account no longer exists"))?;
+    // The consents as they stand now (a withdrawal shows in the next token); a client
+    // without purposes costs no read.
+    let consents = if client.purposes.is_empty() {
+        Vec::new()
+    } else {
+        crate::consent::in_force(&state.store, &customer.id, &client.id).await?
+    };
+    // A purpose this family was granted and the customer has since withdrawn: no more tokens
+    // on it (the app asks again).
+    let withdrawn =
+        scope.iter().filter_map(|s| s.strip_prefix(PREFIX)).any(|p| !consents.iter().any(|c| c.purpose == p));
+    if withdrawn {
+        return Err(Error::InvalidGrant("a consent this token relied on was withdrawn"));
+    }
     let next = secrets::random_token();
     let mut expires = now + state.config.refresh_token_ttl_secs * 1000;
     if offline {
@@ -58,13 +73,6 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         state.store.revoke_grant(&grant.id, now).await?;
         return Err(Error::InvalidGrant("the refresh token was already used"));
     }
-    // The consents as they stand now (a withdrawal shows in the next token); a client
-    // without purposes costs no read.
-    let consents = if client.purposes.is_empty() {
-        Vec::new()
-    } else {
-        crate::consent::in_force(&state.store, &customer.id, &client.id).await?
-    };
     let authn = Authentication {
         auth_time_ms: grant.auth_time,
         acr: &grant.acr,

@@ -23,6 +23,9 @@ pub struct PurposeItem {
     pub policy_title: String,
     pub policy_version: i64,
     pub text_hash: String,
+    /// Asked again because its policy changed materially since the customer decided: the
+    /// short summary of what changed.
+    pub changed: Option<String>,
 }
 
 /// What the consent page shows: the app's name and what it asks for, in plain words.
@@ -50,12 +53,15 @@ async fn purposes_to_ask(
     now: i64,
 ) -> Result<Vec<PurposeItem>> {
     let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
+    let earlier = state.store.purpose_decisions(customer_id, &request.client_id).await?;
     let mut out = Vec::new();
     for id in super::purposes::to_ask(state, request, customer_id).await? {
         let (Some(registered), Some(purpose)) = (client.purpose(&id), state.store.purpose(&id).await?) else {
             continue;
         };
         let policy = state.store.policy_in_force(&purpose.policy_id, now).await?.ok_or(Error::NotFound)?;
+        let decided_on = earlier.iter().find(|d| d.purpose_id == id).map(|d| d.policy_version);
+        let changed = decided_on.filter(|v| *v < policy.version).map(|_| policy.summary.clone());
         out.push(PurposeItem {
             id,
             name: purpose.name,
@@ -66,6 +72,7 @@ async fn purposes_to_ask(
             policy_title: policy.title,
             policy_version: policy.version,
             text_hash: policy.text_hash,
+            changed,
         });
     }
     Ok(out)
@@ -118,6 +125,7 @@ pub async fn approve(
         })
         .collect();
     let mut standing = Vec::new();
+    let mut accepted_policies: Vec<(String, i64, String)> = Vec::new();
     for p in &shown {
         let granted = p.required || ticked.contains(&p.id);
         let was_granted = earlier.iter().any(|d| d.purpose_id == p.id && d.granted != 0);
@@ -131,6 +139,12 @@ pub async fn approve(
                 action: if granted { Action::Granted } else { Action::Withdrawn },
             });
         }
+        // A new version of the policy accepted with it (once per policy and version).
+        let newer = earlier.iter().all(|d| d.policy_id != p.policy_id || d.policy_version < p.policy_version);
+        if granted && newer && !accepted_policies.iter().any(|(id, v, _)| *id == p.policy_id && *v == p.policy_version)
+        {
+            accepted_policies.push((p.policy_id.clone(), p.policy_version, p.text_hash.clone()));
+        }
         standing.push(PurposeDecisionRecord {
             customer_id: customer.clone(),
             client_id: request.client_id.clone(),
@@ -139,6 +153,16 @@ pub async fn approve(
             policy_id: p.policy_id.clone(),
             policy_version: p.policy_version,
             decided_at: now,
+        });
+    }
+    for (policy_id, version, text_hash) in accepted_policies {
+        decisions.push(Decision {
+            client_id: request.client_id.clone(),
+            item: format!("policy:{policy_id}"),
+            policy_id,
+            policy_version: version,
+            text_hash,
+            action: Action::Granted,
         });
     }
     let ctx = Context { channel: Channel::ConsentScreen, session_id: Some(&session.id), ip: Some(&session.ip) };

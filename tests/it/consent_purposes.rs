@@ -170,7 +170,9 @@ async fn optional_purposes_are_off_until_ticked_and_the_tokens_carry_what_was_gr
     let events = crate::outbox::stored(&server.state.config.database_url()).await;
     let granted_events: Vec<&Value> =
         events.iter().filter(|e| e.kind == "consent.granted").map(|e| &e.payload).collect();
-    assert_eq!(granted_events.len(), receipts.len());
+    let accepted: Vec<&Value> = events.iter().filter(|e| e.kind == "policy.accepted").map(|e| &e.payload).collect();
+    assert_eq!(granted_events.len() + accepted.len(), receipts.len());
+    assert_eq!((accepted.len(), &accepted[0]["item"]), (1, &Value::from("policy:privacy")), "privacy v1 accepted");
     let marketing = granted_events.iter().find(|p| p["item"] == "purpose:marketing.email").expect("its event");
     assert_eq!((marketing["policy"].as_str(), marketing["policy_version"].as_i64()), (Some("privacy"), Some(1)));
     assert!(receipts.iter().any(|r| marketing["ledger_entry"] == r.id.as_str()));
@@ -230,6 +232,14 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
     assert_eq!(publish(&server, "We now share with partners", true).await, 3);
     let page = browser.follow(browser.get(&url).await).await;
     assert!(page.body.contains("href=\"/policies/privacy/3\""), "{}", page.body);
+    assert!(page.body.contains("Privacy policy changed: We now share with partners"), "{}", page.body);
+    let authz = hidden(&page.body, "authz").unwrap();
+    let ok = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+    assert!(query_param(&ok.location.unwrap(), "code").is_some());
+    let receipts = ledger::export(&server.state, &customer).await.unwrap();
+    let accepted = receipts.iter().rev().find(|r| r.item == "policy:privacy").expect("the new version accepted");
+    assert_eq!(accepted.policy_version, 3);
+    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some(), "accepted: not asked again");
     // prompt=consent asks for everything again.
     let (url, _) = asking(&server, &client, "openid purpose:analytics", &[("prompt", "consent")]);
     let page = browser.follow(browser.get(&url).await).await;

@@ -8,6 +8,7 @@ use tessera::clock::{Clock, SystemClock};
 use tessera::consent::ledger;
 use tessera::consent::policies::{self, NewVersion};
 use tessera::consent::purposes::{self, Purpose, PurposeInput};
+use tessera::events::audit::Caller;
 use tessera::{AppState, Config};
 
 #[derive(Subcommand)]
@@ -135,12 +136,14 @@ async fn state(config: Config) -> anyhow::Result<(Arc<AppState>, i64)> {
 pub async fn purpose(command: PurposeCommand, config: Config) -> anyhow::Result<()> {
     let (state, now) = state(config).await?;
     match command {
-        PurposeCommand::Create { id, fields, json } => {
-            show(&purposes::create(&state, fields.into_input(Some(id)), now).await.map_err(fail)?, json)
-        }
-        PurposeCommand::Update { id, fields, json } => {
-            show(&purposes::update(&state, &id, fields.into_input(None), now).await.map_err(fail)?, json)
-        }
+        PurposeCommand::Create { id, fields, json } => show(
+            &purposes::create(&state, fields.into_input(Some(id)), Caller::operator(), now).await.map_err(fail)?,
+            json,
+        ),
+        PurposeCommand::Update { id, fields, json } => show(
+            &purposes::update(&state, &id, fields.into_input(None), Caller::operator(), now).await.map_err(fail)?,
+            json,
+        ),
         PurposeCommand::List { json } => {
             let all = purposes::list(&state).await.map_err(fail)?;
             if json {
@@ -150,7 +153,9 @@ pub async fn purpose(command: PurposeCommand, config: Config) -> anyhow::Result<
             all.iter().try_for_each(|p| show(p, false))
         }
         PurposeCommand::Retire { id } => {
-            purposes::retire(&state, &id, now).await.map_err(|_| anyhow::anyhow!("no purpose {id:?}"))?;
+            purposes::retire(&state, &id, Caller::operator(), now)
+                .await
+                .map_err(|_| anyhow::anyhow!("no purpose {id:?}"))?;
             println!("retired {id}");
             Ok(())
         }
@@ -167,7 +172,7 @@ pub async fn policy(command: PolicyCommand, config: Config) -> anyhow::Result<()
                 anyhow::ensure!(want == next, "policy {id}: the next version is {next}, not {want}");
             }
             let new = NewVersion { id, title: title.unwrap_or_default(), body, summary, material };
-            let v = policies::publish(&state, new, now).await.map_err(fail)?;
+            let v = policies::publish(&state, new, Caller::operator(), now).await.map_err(fail)?;
             println!("published {} version {} (SHA-256 {})", v.id, v.version, v.text_hash);
             Ok(())
         }

@@ -8,6 +8,7 @@ use crate::consent::policies::{self, NewVersion};
 use crate::consent::purposes::{self, PurposeInput};
 use crate::consent::withdrawal;
 use crate::error::Error;
+use crate::events::audit::{Actor, Caller};
 use crate::state::SharedState;
 use crate::web::request::Browser;
 use axum::body::Bytes;
@@ -29,6 +30,11 @@ pub fn api() -> Router<SharedState> {
         .route("/admin/api/v1/customers/{id}/consents/withdraw", post(withdraw))
 }
 
+/// The admin client that called, and from where, as the audit log names it.
+fn caller<'a>(admin: AdminCaller, browser: &'a Browser) -> Caller<'a> {
+    Caller { actor: Actor::Client(admin.0.client_id), from: Some(browser.facts()) }
+}
+
 fn input(body: &Bytes) -> Result<PurposeInput, Error> {
     serde_json::from_slice(body).map_err(|e| Error::bad_input(format!("the body is not a valid purpose: {e}")))
 }
@@ -40,24 +46,35 @@ async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
     }
 }
 
-async fn create(State(state): State<SharedState>, _: AdminCaller, body: Bytes) -> Response {
-    let done = async { purposes::create(&state, input(&body)?, state.now()).await };
+async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
+    let done = async { purposes::create(&state, input(&body)?, caller(admin, &browser), state.now()).await };
     match done.await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn update(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>, body: Bytes) -> Response {
-    let done = async { purposes::update(&state, &id, input(&body)?, state.now()).await };
+async fn update(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let done = async { purposes::update(&state, &id, input(&body)?, caller(admin, &browser), state.now()).await };
     match done.await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn retire(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    match purposes::retire(&state, &id, state.now()).await {
+async fn retire(
+    State(state): State<SharedState>,
+    admin: AdminCaller,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> Response {
+    match purposes::retire(&state, &id, caller(admin, &browser), state.now()).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
@@ -82,12 +99,12 @@ struct PublishBody {
     material: bool,
 }
 
-async fn publish(State(state): State<SharedState>, _: AdminCaller, body: Bytes) -> Response {
+async fn publish(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
     let done = async {
         let b: PublishBody = serde_json::from_slice(&body)
             .map_err(|e| Error::bad_input(format!("the body is not a valid policy version: {e}")))?;
         let new = NewVersion { id: b.id, title: b.title, body: b.text, summary: b.summary, material: b.material };
-        policies::publish(&state, new, state.now()).await
+        policies::publish(&state, new, caller(admin, &browser), state.now()).await
     };
     match done.await {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),

@@ -6,6 +6,7 @@
 use super::valid_id;
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Caller};
 use crate::state::AppState;
 use crate::store::PolicyRecord;
 use serde::Serialize;
@@ -51,7 +52,7 @@ pub fn text_hash(body: &str) -> String {
 }
 
 /// Publish the next version of a policy; returns it.
-pub async fn publish(state: &AppState, new: NewVersion, now: i64) -> Result<PolicyVersion> {
+pub async fn publish(state: &AppState, new: NewVersion, caller: Caller<'_>, now: i64) -> Result<PolicyVersion> {
     if !valid_id(&new.id) {
         return Err(Error::bad_input("a policy id is 1-64 lowercase letters, digits, '.', '-' or '_'"));
     }
@@ -74,6 +75,10 @@ pub async fn publish(state: &AppState, new: NewVersion, now: i64) -> Result<Poli
         published_at: now,
     };
     record.version = state.store.publish_policy(&record).await?;
+    let detail =
+        serde_json::json!({ "version": record.version, "material": new.material, "text_hash": record.text_hash });
+    audit::record(state, audit::Entry { detail, ..caller.entry("admin.policy.published", Some(&record.id)) }, now)
+        .await?;
     tracing::info!(policy = %record.id, version = record.version, material = new.material, "policy published");
     Ok(PolicyVersion::from(&record))
 }

@@ -6,6 +6,7 @@
 
 use super::valid_id;
 use crate::error::{Error, Result};
+use crate::events::audit::{self, Caller};
 use crate::state::AppState;
 use crate::store::{ClientPurposeRecord, PurposeRecord, Store};
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,7 @@ fn apply(r: &mut PurposeRecord, input: PurposeInput) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(state: &AppState, input: PurposeInput, now: i64) -> Result<Purpose> {
+pub async fn create(state: &AppState, input: PurposeInput, caller: Caller<'_>, now: i64) -> Result<Purpose> {
     let id = input.id.clone().unwrap_or_default();
     if !valid_id(&id) {
         return Err(Error::bad_input("a purpose id is 1-64 lowercase letters, digits, '.', '-' or '_'"));
@@ -109,11 +110,12 @@ pub async fn create(state: &AppState, input: PurposeInput, now: i64) -> Result<P
     if !state.store.insert_purpose(&r).await? {
         return Err(Error::bad_input(format!("a purpose with id {:?} exists already", r.id)));
     }
+    audit::record(state, caller.entry("admin.purpose.created", Some(&r.id)), now).await?;
     tracing::info!(purpose = %r.id, "purpose created");
     Ok(Purpose::from(&r))
 }
 
-pub async fn update(state: &AppState, id: &str, input: PurposeInput, now: i64) -> Result<Purpose> {
+pub async fn update(state: &AppState, id: &str, input: PurposeInput, caller: Caller<'_>, now: i64) -> Result<Purpose> {
     let mut r = state.store.purpose(id).await?.ok_or(Error::NotFound)?;
     if input.id.as_deref().is_some_and(|new| new != id) {
         return Err(Error::bad_input("a purpose's id cannot change (the ledger points to it)"));
@@ -124,16 +126,18 @@ pub async fn update(state: &AppState, id: &str, input: PurposeInput, now: i64) -
     }
     r.updated_at = now;
     state.store.update_purpose(&r).await?;
+    audit::record(state, caller.entry("admin.purpose.updated", Some(id)), now).await?;
     Ok(Purpose::from(&r))
 }
 
 /// Stop offering a purpose. It stays for the ledger's sake; clients can no longer ask for it.
-pub async fn retire(state: &AppState, id: &str, now: i64) -> Result<Purpose> {
+pub async fn retire(state: &AppState, id: &str, caller: Caller<'_>, now: i64) -> Result<Purpose> {
     let mut r = state.store.purpose(id).await?.ok_or(Error::NotFound)?;
     if r.retired_at.is_none() {
         r.retired_at = Some(now);
         r.updated_at = now;
         state.store.update_purpose(&r).await?;
+        audit::record(state, caller.entry("admin.purpose.retired", Some(id)), now).await?;
         tracing::info!(purpose = %r.id, "purpose retired");
     }
     Ok(Purpose::from(&r))

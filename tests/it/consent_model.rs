@@ -87,6 +87,17 @@ async fn admins_publish_policy_versions_and_define_purposes_that_point_to_them()
     assert_eq!(status, StatusCode::OK);
     let anonymous = reqwest::get(server.url("/admin/api/v1/purposes")).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // Every change is in the audit log, by the calling admin client, from its address.
+    for (action, count) in [
+        ("admin.policy.published", 2),
+        ("admin.purpose.created", 1),
+        ("admin.purpose.updated", 1),
+        ("admin.purpose.retired", 1),
+    ] {
+        let found = crate::audit::entries(&server, action).await;
+        assert_eq!(found.len(), count, "{action}: {found:?}");
+        assert!(found.iter().all(|e| e.actor_kind == "client" && e.ip.as_deref() == Some("127.0.0.1")), "{found:?}");
+    }
 }
 
 fn ok(out: &std::process::Output) -> String {

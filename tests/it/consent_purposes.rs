@@ -8,6 +8,7 @@ use serde_json::Value;
 use tessera::consent::ledger;
 use tessera::consent::policies::{self, NewVersion};
 use tessera::consent::purposes::{self, ClientPurpose, PurposeInput};
+use tessera::events::audit::Caller;
 
 async fn publish(server: &TestServer, version_summary: &str, material: bool) -> i64 {
     let new = NewVersion {
@@ -17,7 +18,7 @@ async fn publish(server: &TestServer, version_summary: &str, material: bool) -> 
         summary: version_summary.into(),
         material,
     };
-    policies::publish(&server.state, new, server.state.now()).await.unwrap().version
+    policies::publish(&server.state, new, Caller::operator(), server.state.now()).await.unwrap().version
 }
 
 /// A client registered for marketing.email and analytics (optional) and personalisation
@@ -39,7 +40,7 @@ async fn setup_for(server: &TestServer, client: TestClient) -> TestClient {
             policy: Some("privacy".into()),
             ..PurposeInput::default()
         };
-        purposes::create(&server.state, input, server.state.now()).await.unwrap();
+        purposes::create(&server.state, input, Caller::operator(), server.state.now()).await.unwrap();
     }
     let registered: Vec<ClientPurpose> =
         ["marketing.email:optional", "analytics:optional", "personalisation:required:Your feed is built from it"]

@@ -15,6 +15,7 @@ use tessera::crypto::keys::Alg;
 use tessera::events::audit::{self, Actor, Entry};
 use tessera::oidc::clients::{self, Client, NewClient};
 use tessera::oidc::grants::GrantType;
+use tessera::oidc::profile;
 use tessera::store::Store;
 use tessera::{AppState, Config};
 
@@ -107,6 +108,10 @@ enum ClientCommand {
         /// (repeatable).
         #[arg(long = "purpose")]
         purposes: Vec<String>,
+        /// A claim the app cannot work without, asked for when it first needs it:
+        /// `phone_number`, `birthdate` or `address`, optionally `:<why>` (repeatable).
+        #[arg(long = "require-claim")]
+        required_claims: Vec<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -252,12 +257,15 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             resources,
             allowed_origins,
             purposes,
+            required_claims,
             json,
         } => {
             let fail = |e: tessera::Error| anyhow::anyhow!("{}", e.description());
             let purposes: Vec<ClientPurpose> =
                 purposes.iter().map(|p| ClientPurpose::parse(p)).collect::<Result<_, _>>().map_err(fail)?;
             consent_purposes::check_for_client(&store, &purposes).await.map_err(fail)?;
+            let required_claims: Vec<(String, String)> =
+                required_claims.iter().map(|c| profile::parse_required(c)).collect::<Result<_, _>>().map_err(fail)?;
             let id_token_alg = match id_token_alg {
                 Some(a) => Some(
                     Alg::parse(&a).ok_or_else(|| anyhow::anyhow!("--id-token-alg must be ES256, RS256 or EdDSA"))?,
@@ -282,6 +290,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             let (client, secret) =
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             consent_purposes::register_for_client(&store, &client.id, &purposes).await.map_err(fail)?;
+            profile::require_claims(&store, &client.id, &required_claims).await.map_err(fail)?;
             let detail = serde_json::json!({ "name": client.name, "public": client.is_public() });
             let entry = Entry::new(Actor::Operator, "admin.client.created", Some(&client.id)).detail(detail);
             audit::record_to(&store, entry, now).await?;

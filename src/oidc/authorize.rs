@@ -335,7 +335,10 @@ async fn needs_consent(
     if request.consented {
         return Ok(false);
     }
-    if request.prompt_consent || !super::purposes::to_ask(state, request, &session.customer_id).await?.is_empty() {
+    if request.prompt_consent
+        || !super::purposes::to_ask(state, request, &session.customer_id).await?.is_empty()
+        || !super::consent::claims_to_ask(state, client, &request.scope, &session.customer_id).await?.is_empty()
+    {
         return Ok(true);
     }
     let requested = Scopes::parse(&request.scope)?;

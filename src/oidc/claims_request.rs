@@ -7,7 +7,7 @@
 //! names the only account that may answer (Core §3.1.2.2: like an `id_token_hint`).
 
 use super::params::Params;
-use super::scopes::{EMAIL_CLAIMS, PROFILE_CLAIMS};
+use super::scopes::{ADDRESS_CLAIMS, EMAIL_CLAIMS, PHONE_CLAIMS, PROFILE_CLAIMS};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -40,6 +40,10 @@ pub fn parse(params: &Params) -> Result<ClaimsRequest> {
                 Some("email")
             } else if PROFILE_CLAIMS.contains(&name.as_str()) {
                 Some("profile")
+            } else if PHONE_CLAIMS.contains(&name.as_str()) {
+                Some("phone")
+            } else if ADDRESS_CLAIMS.contains(&name.as_str()) {
+                Some("address")
             } else {
                 None
             };

@@ -7,9 +7,8 @@ use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::events::{Change, NewEvent, outbox};
 use crate::oidc::grants::GrantType;
-use crate::oidc::tokens::AccessTokenClaims;
 use crate::state::AppState;
-use crate::store::{ClientRecord, Store, TokenStanding};
+use crate::store::{ClientRecord, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -40,6 +39,8 @@ pub struct Client {
     pub allowed_origins: Vec<String>,
     /// The consent purposes it may ask for (`purpose:<id>` scope values), loaded with it.
     pub purposes: Vec<crate::consent::purposes::ClientPurpose>,
+    /// Claims it cannot work without (progressive profiling): (claim, reason shown).
+    pub required_claims: Vec<(String, String)>,
 }
 
 impl Client {
@@ -61,6 +62,7 @@ impl Client {
             resources: serde_json::from_str(&r.resources)?,
             allowed_origins: serde_json::from_str(&r.allowed_origins)?,
             purposes: Vec::new(),
+            required_claims: Vec::new(),
         })
     }
 
@@ -127,6 +129,7 @@ impl ClientRegistry {
         };
         let mut client = Client::from_record(record)?;
         client.purposes = crate::consent::purposes::of_client(store, id).await?;
+        client.required_claims = store.client_required_claims(id).await?;
         let client = Arc::new(client);
         self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (client.clone(), now));
         Ok(Some(client))
@@ -351,20 +354,6 @@ pub async fn set_pkce_optional(store: &Store, id: &str, optional: bool, now: i64
         None => Err(Error::bad_input(format!("no client with id {id}"))),
         Some(_) => Err(Error::bad_input(PUBLIC_NEEDS_PKCE)),
     }
-}
-
-/// A token is only as good as its client (issue: deleting a client must end its tokens at
-/// once): a deleted client's tokens are inactive, and a client's own token (client_credentials,
-/// RFC 9068 §2.2: `sub` is the client, no token family) keeps only scopes the client still holds.
-pub fn check_token_client(claims: &AccessTokenClaims, standing: &TokenStanding) -> Result<()> {
-    let Some(allowed) = standing.client_scopes.as_deref() else {
-        return Err(Error::InvalidToken("the client of this token no longer exists"));
-    };
-    let own_token = claims.gid.is_empty() && claims.sub == claims.client_id;
-    if own_token && !claims.scope.split(' ').filter(|s| !s.is_empty()).all(|s| allowed.split(' ').any(|a| a == s)) {
-        return Err(Error::InvalidToken("the client no longer holds this token's scope"));
-    }
-    Ok(())
 }
 
 pub async fn list(store: &Store) -> Result<Vec<Client>> {

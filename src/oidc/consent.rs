@@ -5,12 +5,16 @@
 //! Every grant, and every withdrawal of an earlier grant, goes to the consent ledger.
 
 use super::authorize::{self, Next, Untrusted};
+use super::clients::Client;
+use super::profile::{self, ClaimAsk};
 use super::scopes::Scopes;
 use crate::consent::ledger::{self, Action, Channel, Context, Decision};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
+use crate::events::{NewEvent, outbox};
 use crate::state::AppState;
 use crate::store::{PurposeDecisionRecord, SessionRecord, Store};
+use std::collections::HashMap;
 
 /// One purpose on the consent page.
 pub struct PurposeItem {
@@ -33,13 +37,27 @@ pub struct ConsentView {
     pub client_name: String,
     pub asks_for: Vec<&'static str>,
     pub purposes: Vec<PurposeItem>,
+    /// Fields of the profile the app needs and the account does not have yet.
+    pub claims: Vec<ClaimAsk>,
+}
+
+/// The claims `client` needs for `scope` that the customer has not given (progressive
+/// profiling); costs no read for a client that requires none.
+pub async fn claims_to_ask(state: &AppState, client: &Client, scope: &str, customer_id: &str) -> Result<Vec<ClaimAsk>> {
+    if client.required_claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let customer = state.store.customer(customer_id).await?.ok_or(Error::NotFound)?;
+    Ok(profile::missing(client, scope, &customer))
 }
 
 pub fn describe(scope: &str) -> &'static str {
     match scope {
         "openid" => "Know who you are when you sign in",
         "email" => "See your email address",
-        "profile" => "See your name",
+        "profile" => "See your name and date of birth",
+        "phone" => "See your phone number",
+        "address" => "See your postal address",
         "offline_access" => "Stay connected when you are not using it",
         _ => "Other access",
     }
@@ -81,30 +99,42 @@ async fn purposes_to_ask(
 pub async fn view(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<ConsentView> {
     let request = authorize::load(state, id, now).await?;
     let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
-    let purposes = match session {
-        Some(s) => purposes_to_ask(state, &request, &s.customer_id, now).await?,
-        None => Vec::new(),
+    let (purposes, claims) = match session {
+        Some(s) => (
+            purposes_to_ask(state, &request, &s.customer_id, now).await?,
+            claims_to_ask(state, &client, &request.scope, &s.customer_id).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     Ok(ConsentView {
         client_name: client.name.clone(),
         asks_for: Scopes::parse(&request.scope)?.iter().map(describe).collect(),
         purposes,
+        claims,
     })
 }
 
-/// The person agreed (to the scopes, the required purposes, and the optional purposes in
-/// `ticked`): remember it for this client, record the proof, and continue the request.
+/// The person agreed (to the scopes, the required purposes, the optional purposes ticked
+/// (`purpose.<id>` fields) and gave the profile fields asked (`claim.<name>`)): remember it
+/// for this client, record the proof, and continue the request. Bad field values are refused
+/// before anything is written.
 pub async fn approve(
     state: &AppState,
     id: &str,
     session: Option<&SessionRecord>,
-    ticked: &[String],
+    form: &HashMap<String, String>,
     now: i64,
 ) -> Result<Next, Untrusted> {
     let session =
         session.ok_or(Untrusted(Error::bad_input("Your session ended. Go back to the app and sign in again.")))?;
     let mut request = authorize::load(state, id, now).await.map_err(Untrusted)?;
     let customer = &session.customer_id;
+    let ticked: Vec<String> = form.keys().filter_map(|k| k.strip_prefix("purpose.")).map(String::from).collect();
+    let client = state.clients.get(&state.store, &request.client_id, now).await.map_err(Untrusted)?;
+    let client = client.ok_or(Untrusted(Error::NotFound))?;
+    let asked = claims_to_ask(state, &client, &request.scope, customer).await.map_err(Untrusted)?;
+    let today = crate::web::pages::utc_minute(now)[..10].to_string();
+    let (phone, birthdate, address) = profile::answers(&asked, form, &today).map_err(Untrusted)?;
     let shown = purposes_to_ask(state, &request, customer, now).await.map_err(Untrusted)?;
     let before = state.store.consented_scope(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     let earlier = state.store.purpose_decisions(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
@@ -171,6 +201,12 @@ pub async fn approve(
     let recorded = async {
         let mut tx = state.store.begin().await?;
         Store::save_consent_in(&mut tx, customer, &request.client_id, &request.scope, now).await?;
+        if !asked.is_empty() {
+            Store::set_profile_in(&mut tx, customer, phone.as_deref(), birthdate.as_deref(), address.as_deref(), now)
+                .await?;
+            let fields: Vec<&str> = asked.iter().map(|a| a.claim).collect();
+            outbox::emit_in(&mut tx, NewEvent::customer_updated(customer, &fields), now).await?;
+        }
         ledger::record_in(&mut tx, customer, &standing, &decisions, ctx, now).await?;
         tx.commit().await?;
         Ok::<_, Error>(())

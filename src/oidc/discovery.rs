@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::crypto::keys::Alg;
-use crate::oidc::scopes::{EMAIL_CLAIMS, PROFILE_CLAIMS, SUPPORTED};
+use crate::oidc::scopes::{ADDRESS_CLAIMS, EMAIL_CLAIMS, PHONE_CLAIMS, PROFILE_CLAIMS, SUPPORTED};
 use crate::session::ACR_VALUES_SUPPORTED;
 use serde_json::{Value, json};
 
@@ -13,6 +13,8 @@ pub fn metadata(config: &Config) -> Value {
         vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "consents"];
     claims.extend_from_slice(EMAIL_CLAIMS);
     claims.extend_from_slice(PROFILE_CLAIMS);
+    claims.extend_from_slice(PHONE_CLAIMS);
+    claims.extend_from_slice(ADDRESS_CLAIMS);
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     let mut algs: Vec<&str> = vec![config.signing_alg.as_str()];
     algs.extend(Alg::ALL.iter().map(|a| a.as_str()).filter(|a| *a != config.signing_alg));

@@ -19,6 +19,7 @@ pub mod logout;
 pub mod pages;
 pub mod params;
 pub mod pkce;
+pub mod profile;
 pub mod prompt;
 pub mod purposes;
 pub mod redirect;

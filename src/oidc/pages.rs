@@ -10,6 +10,7 @@ pub struct ConsentPage<'a> {
     pub client_name: &'a str,
     pub asks_for: &'a [&'a str],
     pub purposes: &'a [super::consent::PurposeItem],
+    pub claims: &'a [super::profile::ClaimAsk],
 }
 
 #[derive(Template)]

@@ -163,6 +163,7 @@ async fn consent_page(
                 client_name: &v.client_name,
                 asks_for: &v.asks_for,
                 purposes: &v.purposes,
+                claims: &v.claims,
             },
         ),
         Err(e) => responses::page(e),
@@ -184,8 +185,7 @@ async fn consent_answer(
             Err(e) => responses::page(e),
         };
     }
-    let ticked: Vec<String> = f.keys().filter_map(|k| k.strip_prefix("purpose.")).map(String::from).collect();
-    next_response(consent::approve(&state, authz, session.as_ref(), &ticked, now).await)
+    next_response(consent::approve(&state, authz, session.as_ref(), &f, now).await)
 }
 
 fn authorization_header(headers: &HeaderMap) -> Option<&str> {

@@ -3,11 +3,13 @@
 use crate::error::{Error, Result};
 
 /// Scopes Tessera understands for people. Others are ignored (OIDC Core §3.1.2.1).
-pub const SUPPORTED: &[&str] = &["openid", "email", "profile", "offline_access"];
+pub const SUPPORTED: &[&str] = &["openid", "email", "profile", "phone", "address", "offline_access"];
 
 /// Claims released per scope (OIDC Core §5.4), also published as `claims_supported`.
 pub const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
-pub const PROFILE_CLAIMS: &[&str] = &["name", "given_name", "family_name", "updated_at"];
+pub const PROFILE_CLAIMS: &[&str] = &["name", "given_name", "family_name", "birthdate", "updated_at"];
+pub const PHONE_CLAIMS: &[&str] = &["phone_number", "phone_number_verified"];
+pub const ADDRESS_CLAIMS: &[&str] = &["address"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scopes(Vec<String>);
@@ -66,7 +68,7 @@ mod tests {
         assert_eq!(s.to_string(), "openid email");
         assert!(Scopes::parse("open\"id").is_err());
         assert!(Scopes::parse("a\\b").is_err());
-        let narrowed = Scopes::parse("openid address").unwrap().retain(|s| SUPPORTED.contains(&s));
+        let narrowed = Scopes::parse("openid postal").unwrap().retain(|s| SUPPORTED.contains(&s));
         assert_eq!(narrowed.to_string(), "openid");
         assert!(Scopes::parse("openid").unwrap().is_subset_of(&s));
         assert!(!Scopes::parse("profile").unwrap().is_subset_of(&s));

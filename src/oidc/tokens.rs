@@ -8,7 +8,7 @@ use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
 use crate::crypto::secrets;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::CustomerRecord;
+use crate::store::{CustomerRecord, TokenStanding};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -112,7 +112,22 @@ pub fn customer_claims(customer: &CustomerRecord, scope: &Scopes) -> Map<String,
                 c.insert(k.into(), json!(v));
             }
         }
+        if let Some(b) = &customer.birthdate {
+            c.insert("birthdate".into(), json!(b));
+        }
         c.insert("updated_at".into(), json!(customer.updated_at / 1000));
+    }
+    // Core §5.4: phone and address. A number given on the consent screen is not verified.
+    if scope.contains("phone")
+        && let Some(p) = &customer.phone_number
+    {
+        c.insert("phone_number".into(), json!(p));
+        c.insert("phone_number_verified".into(), json!(false));
+    }
+    if scope.contains("address")
+        && let Some(a) = customer.address.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok())
+    {
+        c.insert("address".into(), a);
     }
     c
 }
@@ -149,6 +164,20 @@ pub fn id_token(
     jwt::encode(key, TYP_JWT, &Value::Object(c))
 }
 
+/// A token is only as good as its client (issue: deleting a client must end its tokens at
+/// once): a deleted client's tokens are inactive, and a client's own token (client_credentials,
+/// RFC 9068 §2.2: `sub` is the client, no token family) keeps only scopes the client still holds.
+pub fn check_token_client(claims: &AccessTokenClaims, standing: &TokenStanding) -> Result<()> {
+    let Some(allowed) = standing.client_scopes.as_deref() else {
+        return Err(Error::InvalidToken("the client of this token no longer exists"));
+    };
+    let own_token = claims.gid.is_empty() && claims.sub == claims.client_id;
+    if own_token && !claims.scope.split(' ').filter(|s| !s.is_empty()).all(|s| allowed.split(' ').any(|a| a == s)) {
+        return Err(Error::InvalidToken("the client no longer holds this token's scope"));
+    }
+    Ok(())
+}
+
 /// Check an access token's signature, type, issuer, audience and expiry, that neither it
 /// nor its family was revoked, and that its client still exists and holds its scope.
 pub async fn verify_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
@@ -168,7 +197,7 @@ async fn check_standing(state: &AppState, claims: AccessTokenClaims) -> Result<A
     if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
     }
-    super::clients::check_token_client(&claims, &standing)?;
+    check_token_client(&claims, &standing)?;
     Ok(claims)
 }
 

@@ -23,7 +23,7 @@ pub async fn userinfo(state: &AppState, access_token: Option<&str>, now: i64) ->
     if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
     }
-    super::clients::check_token_client(&claims, &standing)?;
+    tokens::check_token_client(&claims, &standing)?;
     let mut out = tokens::customer_claims(&customer, &scope);
     if let Some(consents) =
         super::purposes::consents_claim(state, &claims.scope, &claims.sub, &claims.client_id).await?

@@ -12,11 +12,18 @@ pub struct CustomerRecord {
     pub family_name: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// E.164, e.g. `+41446681800`.
+    pub phone_number: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthdate: Option<String>,
+    /// JSON of the OpenID Connect Core §5.1.1 address claim.
+    pub address: Option<String>,
 }
 
 macro_rules! columns {
     () => {
-        "id, email, email_verified, name, given_name, family_name, created_at, updated_at"
+        "id, email, email_verified, name, given_name, family_name, created_at, updated_at, phone_number, \
+         birthdate, address"
     };
 }
 
@@ -71,6 +78,29 @@ impl Store {
 
     /// Whether the customer with this address lets a sign-in be approved from another
     /// device; `None` when no customer has the address yet.
+    /// Set the progressive-profile fields given (the others stay), in the caller's unit of work.
+    pub async fn set_profile_in(
+        tx: &mut Tx,
+        customer_id: &str,
+        phone_number: Option<&str>,
+        birthdate: Option<&str>,
+        address: Option<&str>,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE customers SET phone_number = COALESCE($2, phone_number), birthdate = COALESCE($3, birthdate), \
+             address = COALESCE($4, address), updated_at = $5 WHERE id = $1",
+        )
+        .bind(customer_id)
+        .bind(phone_number)
+        .bind(birthdate)
+        .bind(address)
+        .bind(now)
+        .execute(&mut *tx.0)
+        .await?;
+        Ok(())
+    }
+
     pub async fn cross_device_approval_by_email(&self, email: &str) -> anyhow::Result<Option<bool>> {
         let on: Option<i64> = sqlx::query_scalar("SELECT cross_device_approval FROM customers WHERE email = $1")
             .bind(email)

@@ -217,4 +217,30 @@ impl Store {
         .fetch_all(&self.read)
         .await?)
     }
+
+    /// Replace the claims a client requires (claim, reason), in one transaction.
+    pub async fn set_client_required_claims(&self, client_id: &str, claims: &[(String, String)]) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM client_required_claims WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        for (claim, reason) in claims {
+            sqlx::query("INSERT INTO client_required_claims (client_id, claim, reason) VALUES ($1, $2, $3)")
+                .bind(client_id)
+                .bind(claim)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn client_required_claims(&self, client_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as("SELECT claim, reason FROM client_required_claims WHERE client_id = $1 ORDER BY claim")
+            .bind(client_id)
+            .fetch_all(&self.read)
+            .await?)
+    }
 }

@@ -76,7 +76,7 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client() {
         (vec![("response_type", "code"), ("scope", "openid")], "invalid_request", &public.id),
         (vec![("response_type", "code"), ("scope", "openid"), ("prompt", "none login")], "invalid_request", &client.id),
         (vec![("response_type", "code"), ("scope", "openid"), ("max_age", "-1")], "invalid_request", &client.id),
-        (vec![("response_type", "code"), ("scope", "address")], "invalid_scope", &client.id),
+        (vec![("response_type", "code"), ("scope", "postal")], "invalid_scope", &client.id),
         (
             vec![("response_type", "code"), ("scope", "openid"), ("request", "eyJ.x.y")],
             "request_not_supported",

@@ -24,6 +24,7 @@ mod offline;
 mod outbox;
 mod outbox_delivery;
 mod passkeys;
+mod profile;
 mod prompts;
 mod protocol;
 mod relying_party;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub verified_tokens: crate::oidc::verified::VerifiedTokens,
     /// The web origins allowed to call the API from a browser (CORS), cached.
     pub cors_origins: crate::oidc::cors::Origins,
+    /// Pairwise subject identifiers (OpenID Connect Core §8.1), keyed from the master key.
+    pub pairwise: crate::crypto::pairwise::PairwiseSubjects,
     /// Outgoing HTTP (back-channel logout): short timeout, no redirects.
     pub http: reqwest::Client,
     /// Requests to upstream identity providers: guarded against private networks, with the
@@ -64,6 +66,7 @@ impl AppState {
             mailer,
             mail_from,
             keys,
+            pairwise: crate::crypto::pairwise::PairwiseSubjects::new(&master_key),
             master_key,
             clock,
             webauthn,

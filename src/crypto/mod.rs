@@ -2,6 +2,7 @@
 
 pub mod jwt;
 pub mod keys;
+pub mod pairwise;
 pub mod private_files;
 pub mod sealed;
 pub mod secrets;

@@ -47,6 +47,16 @@ impl MasterKey {
         hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&self.derive, &info).as_ref())
     }
 
+    /// 32 key bytes for one purpose, derived as `derive` does (for keys that are not HMAC
+    /// keys, e.g. an AEAD key).
+    pub fn derive_bytes(&self, purpose: &str) -> [u8; 32] {
+        let mut info = purpose.as_bytes().to_vec();
+        info.push(1);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(hmac::sign(&self.derive, &info).as_ref());
+        out
+    }
+
     pub fn from_base64(text: &str) -> Option<Self> {
         let bytes = STANDARD.decode(text.trim()).ok()?;
         Self::from_bytes(&bytes)

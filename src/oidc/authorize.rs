@@ -209,7 +209,8 @@ fn validate(
         prompt_select_account: prompt.select_account,
         prompt_create: prompt.create,
         account_chosen: false,
-        id_token_hint_sub: claims.sub,
+        // The `sub` the client knows; one that maps to nobody never matches a session.
+        id_token_hint_sub: claims.sub.map(|s| super::subject::customer(state, client, &s).unwrap_or_default()),
         account_mismatch: false,
         max_age,
         acr_required: acr.minimum,

@@ -50,11 +50,16 @@ pub fn logout_token(state: &AppState, client_id: &str, alg: Alg, sub: &str, sid:
 pub async fn enqueue_in(state: &AppState, tx: &mut Tx, session: &SessionRecord, now: i64) -> anyhow::Result<usize> {
     let clients = state.store.backchannel_clients(&session.id).await?;
     for (client_id, uri) in &clients {
+        // Core §8: the `sub` this client knows the customer by.
+        let sub = match state.clients.get(&state.store, client_id, now).await? {
+            Some(c) => super::subject::of(state, &c, &session.customer_id),
+            None => continue,
+        };
         let d = BackchannelDeliveryRecord {
             id: secrets::random_id(),
             client_id: client_id.clone(),
             uri: uri.clone(),
-            sub: session.customer_id.clone(),
+            sub,
             sid: session.id.clone(),
             // §2.4: a unique identifier for the token; it names the logout, so every attempt
             // carries the same one (an RP may use it to recognise a repeat).

@@ -5,6 +5,7 @@
 //! purposes; the customer is named by the `sub` Tessera gave that client.
 
 use super::scopes::Scopes;
+use super::subject;
 use super::tokens::{self, AccessTokenClaims};
 use crate::consent::ledger::{Channel, Context};
 use crate::consent::withdrawal;
@@ -55,12 +56,20 @@ fn error(e: Error) -> Response {
     }
 }
 
+/// The customer a client names by the `sub` it was given (Core §8.1: pairwise for its sector).
+async fn customer_named(state: &SharedState, client_id: &str, sub: &str) -> Result<String, Error> {
+    let client = state.clients.get(&state.store, client_id, state.now()).await?.ok_or(Error::NotFound)?;
+    subject::customer(state, &client, sub).ok_or(Error::NotFound)
+}
+
 async fn read(
     State(state): State<SharedState>,
     ConsentsCaller(c): ConsentsCaller,
     Path(sub): Path<String>,
 ) -> Response {
-    match withdrawal::standing(&state, &sub, &c.client_id).await {
+    let standing =
+        async { withdrawal::standing(&state, &customer_named(&state, &c.client_id, &sub).await?, &c.client_id).await };
+    match standing.await {
         Ok(v) => Json(json!({ "sub": sub, "consents": v })).into_response(),
         Err(e) => error(e),
     }
@@ -79,7 +88,11 @@ async fn withdraw(
     Json(body): Json<WithdrawBody>,
 ) -> Response {
     let ctx = Context { channel: Channel::Api, session_id: None, ip: Some(&browser.ip) };
-    match withdrawal::withdraw(&state, &sub, &c.client_id, &body.purpose, ctx, state.now()).await {
+    let done = async {
+        let customer = customer_named(&state, &c.client_id, &sub).await?;
+        withdrawal::withdraw(&state, &customer, &c.client_id, &body.purpose, ctx, state.now()).await
+    };
+    match done.await {
         Ok(w) => Json(w).into_response(),
         Err(e) => error(e),
     }

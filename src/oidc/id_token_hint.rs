@@ -54,7 +54,11 @@ pub async fn check(state: &AppState, hint: &str, now: i64) -> Result<std::result
         None => None,
     };
     Ok(match client {
-        Some(client) => Ok(Hint { client, sub: c.sub, sid: c.sid }),
+        // Core §8.1: the hint's `sub` is the one its client knows; the customer behind it.
+        Some(client) => match super::subject::customer(state, &client, &c.sub) {
+            Some(sub) => Ok(Hint { client, sub, sid: c.sid }),
+            None => Err("the id_token_hint names nobody here"),
+        },
         None => Err("the id_token_hint is an ID token for an app not registered here"),
     })
 }

@@ -48,7 +48,11 @@ pub async fn introspect(
                     ("sid", c.sid.map(Value::from)),
                 ];
                 m.extend(personal.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))));
-                if let Some(v) = super::purposes::consents_claim(state, &c.scope, &c.sub, &c.client_id).await? {
+                let holder = state.clients.get(&state.store, &c.client_id, now).await?;
+                let customer = holder.and_then(|h| super::subject::customer(state, &h, &c.sub));
+                if let Some(customer) = customer
+                    && let Some(v) = super::purposes::consents_claim(state, &c.scope, &customer, &c.client_id).await?
+                {
                     m.insert("consents".into(), v);
                 }
                 Value::Object(m)
@@ -69,7 +73,7 @@ pub async fn introspect(
     let mut m = members(&[
         ("scope", json!(r.grant.scope)),
         ("client_id", json!(r.grant.client_id)),
-        ("sub", json!(r.grant.customer_id)),
+        ("sub", json!(super::subject::of(state, &client, &r.grant.customer_id))),
         ("iss", json!(state.config.issuer)),
         ("exp", json!(r.expires_at / 1000)),
         ("iat", json!(r.grant.created_at / 1000)),

@@ -96,10 +96,11 @@ pub fn access_token(
     IssuedAccessToken { token: jwt::encode(key, TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
 }
 
-/// Claims about the customer that `scope` releases (OIDC Core §5.4).
-pub fn customer_claims(customer: &CustomerRecord, scope: &Scopes) -> Map<String, Value> {
+/// Claims about the customer that `scope` releases (OIDC Core §5.4), under the `sub` the
+/// client knows them by (§8).
+pub fn customer_claims(customer: &CustomerRecord, sub: &str, scope: &Scopes) -> Map<String, Value> {
     let mut c = Map::new();
-    c.insert("sub".into(), json!(customer.id));
+    c.insert("sub".into(), json!(sub));
     if scope.contains("email") {
         c.insert("email".into(), json!(customer.email));
         c.insert("email_verified".into(), json!(customer.email_verified != 0));
@@ -142,7 +143,7 @@ pub fn id_token(
     nonce: Option<&str>,
     now: i64,
 ) -> String {
-    let mut c = customer_claims(customer, scope);
+    let mut c = customer_claims(customer, &super::subject::of(state, client, &customer.id), scope);
     c.insert("iss".into(), json!(state.config.issuer));
     c.insert("aud".into(), json!(client.id));
     c.insert("azp".into(), json!(client.id));

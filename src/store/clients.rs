@@ -30,6 +30,9 @@ pub struct ClientRecord {
     pub resources: String,
     /// JSON array: web origins allowed to call the API from a browser besides its redirect URIs'.
     pub allowed_origins: String,
+    /// OpenID Connect Core §8.1: the host its pairwise `sub` values are derived for; empty
+    /// for the public `sub`.
+    pub sector_identifier: String,
 }
 
 /// What a presented access token still stands on, read together with whatever else the
@@ -44,7 +47,8 @@ pub struct TokenStanding {
 macro_rules! columns {
     () => {
         "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, consent_required, id_token_alg, \
-         created_at, backchannel_logout_uri, pkce_required, grant_types, introspect, resources, allowed_origins"
+         created_at, backchannel_logout_uri, pkce_required, grant_types, introspect, resources, allowed_origins, \
+         sector_identifier"
     };
 }
 
@@ -53,7 +57,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -70,6 +74,7 @@ impl Store {
         .bind(flag(c.introspect != 0))
         .bind(&c.resources)
         .bind(&c.allowed_origins)
+        .bind(&c.sector_identifier)
         .execute(&mut *tx.0)
         .await?;
         Ok(())

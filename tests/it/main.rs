@@ -23,6 +23,7 @@ mod hardening;
 mod offline;
 mod outbox;
 mod outbox_delivery;
+mod pairwise;
 mod passkeys;
 mod profile;
 mod prompts;

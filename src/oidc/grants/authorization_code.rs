@@ -103,8 +103,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         session_id: Some(&record.session_id),
         consents: &record.consents,
     };
-    let holder =
-        TokenHolder { client_id: &client.id, sub: &customer.id, grant_id: &grant.id, resource: audience.as_deref() };
+    let sub = crate::oidc::subject::of(state, client, &customer.id);
+    let holder = TokenHolder { client_id: &client.id, sub: &sub, grant_id: &grant.id, resource: audience.as_deref() };
     let access = tokens::access_token(state, &holder, &record.scope, Some(&authn), now);
     let id_token = scope
         .contains("openid")

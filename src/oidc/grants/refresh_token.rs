@@ -81,8 +81,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         consents: &consents,
     };
     let scope_text = scope.to_string();
-    let holder =
-        TokenHolder { client_id: &client.id, sub: &customer.id, grant_id: &grant.id, resource: audience.as_deref() };
+    let sub = crate::oidc::subject::of(state, client, &customer.id);
+    let holder = TokenHolder { client_id: &client.id, sub: &sub, grant_id: &grant.id, resource: audience.as_deref() };
     let access = tokens::access_token(state, &holder, &scope_text, Some(&authn), now);
     // OIDC Core §12.2: a new ID token, without nonce, with the original auth_time.
     let id_token =

@@ -92,6 +92,10 @@ pub enum PolicyCommand {
         material: bool,
         #[arg(long)]
         title: Option<String>,
+        /// When it takes effect (unix seconds or RFC 3339; default: now). Customers affected
+        /// by a material change are mailed its summary before.
+        #[arg(long)]
+        effective_at: Option<String>,
     },
     /// List every version of every policy.
     List {
@@ -165,13 +169,21 @@ pub async fn purpose(command: PurposeCommand, config: Config) -> anyhow::Result<
 pub async fn policy(command: PolicyCommand, config: Config) -> anyhow::Result<()> {
     let (state, now) = state(config).await?;
     match command {
-        PolicyCommand::Publish { id, version, file, summary, material, title } => {
+        PolicyCommand::Publish { id, version, file, summary, material, title, effective_at } => {
+            let effective_at = match effective_at.as_deref() {
+                Some(t) => Some(
+                    tessera::events::audit_query::parse_time(t)
+                        .ok_or_else(|| anyhow::anyhow!("--effective-at: unix seconds or RFC 3339"))?,
+                ),
+                None => None,
+            };
             let body = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             if let Some(want) = version {
-                let next = policies::in_force(&state, &id, now).await.map_err(fail)?.map_or(1, |p| p.version + 1);
+                let all = policies::list(&state).await.map_err(fail)?;
+                let next = all.iter().filter(|p| p.id == id).map(|p| p.version).max().map_or(1, |v| v + 1);
                 anyhow::ensure!(want == next, "policy {id}: the next version is {next}, not {want}");
             }
-            let new = NewVersion { id, title: title.unwrap_or_default(), body, summary, material };
+            let new = NewVersion { id, title: title.unwrap_or_default(), body, summary, material, effective_at };
             let v = policies::publish(&state, new, Caller::operator(), now).await.map_err(fail)?;
             println!("published {} version {} (SHA-256 {})", v.id, v.version, v.text_hash);
             Ok(())

@@ -97,13 +97,30 @@ struct PublishBody {
     summary: String,
     #[serde(default)]
     material: bool,
+    /// When it takes effect: unix seconds or RFC 3339 (default: at once).
+    #[serde(default)]
+    effective_at: Option<String>,
 }
 
 async fn publish(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
     let done = async {
         let b: PublishBody = serde_json::from_slice(&body)
             .map_err(|e| Error::bad_input(format!("the body is not a valid policy version: {e}")))?;
-        let new = NewVersion { id: b.id, title: b.title, body: b.text, summary: b.summary, material: b.material };
+        let effective_at = match b.effective_at.as_deref() {
+            Some(t) => Some(
+                crate::events::audit_query::parse_time(t)
+                    .ok_or_else(|| Error::bad_input("effective_at: unix seconds or RFC 3339"))?,
+            ),
+            None => None,
+        };
+        let new = NewVersion {
+            id: b.id,
+            title: b.title,
+            body: b.text,
+            summary: b.summary,
+            material: b.material,
+            effective_at,
+        };
         policies::publish(&state, new, caller(admin, &browser), state.now()).await
     };
     match done.await {

@@ -3,6 +3,7 @@
 //! ledger that records every grant and withdrawal as proof.
 
 pub mod ledger;
+pub mod notices;
 pub mod pages;
 pub mod policies;
 pub mod purposes;

@@ -18,6 +18,9 @@ pub struct NewVersion {
     pub body: String,
     pub summary: String,
     pub material: bool,
+    /// When it takes effect (`None`: at once). Customers affected by a material change are
+    /// told before.
+    pub effective_at: Option<i64>,
 }
 
 /// A version as admins and the consent screen see it (the full text only on request).
@@ -30,6 +33,7 @@ pub struct PolicyVersion {
     pub text_hash: String,
     pub material: bool,
     pub published_at: i64,
+    pub effective_at: i64,
 }
 
 impl From<&PolicyRecord> for PolicyVersion {
@@ -42,6 +46,7 @@ impl From<&PolicyRecord> for PolicyVersion {
             text_hash: r.text_hash.clone(),
             material: r.material != 0,
             published_at: r.published_at,
+            effective_at: r.effective_at,
         }
     }
 }
@@ -73,6 +78,7 @@ pub async fn publish(state: &AppState, new: NewVersion, caller: Caller<'_>, now:
         summary: summary.to_string(),
         material: i64::from(new.material),
         published_at: now,
+        effective_at: new.effective_at.unwrap_or(now).max(now),
     };
     record.version = state.store.publish_policy(&record).await?;
     let detail =

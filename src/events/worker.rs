@@ -72,6 +72,11 @@ pub async fn tick(state: &SharedState, owner: &str) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %format!("{e:#}"), "pruning the audit log failed"),
     }
+    match crate::consent::notices::send_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(mails = n, "policy change notices sent"),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "policy change notices failed"),
+    }
     match crate::oidc::backchannel::deliver_due(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "back-channel logout attempts"),

@@ -139,3 +139,38 @@ pub fn factor_changed_mail(
         outbox_note: None,
     })
 }
+
+#[derive(Template)]
+#[template(path = "mail/policy_changed/body.txt")]
+struct PolicyChangedText<'a> {
+    title: &'a str,
+    when: &'a str,
+    summary: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/policy_changed/body.html")]
+struct PolicyChangedHtml<'a> {
+    title: &'a str,
+    when: &'a str,
+    summary: &'a str,
+    url: &'a str,
+}
+
+/// "Our privacy policy changes on …": the summary of a material change, before it takes effect.
+pub fn policy_changed_mail(
+    to: &str,
+    title: &str,
+    when: &str,
+    summary: &str,
+    url: &str,
+) -> anyhow::Result<OutgoingMail> {
+    Ok(OutgoingMail {
+        to: to.to_string(),
+        subject: format!("Our {title} is changing"),
+        text: PolicyChangedText { title, when, summary, url }.render()?,
+        html: PolicyChangedHtml { title, when, summary, url }.render()?,
+        outbox_note: None,
+    })
+}

@@ -29,6 +29,8 @@ pub struct PolicyRecord {
     pub text_hash: String,
     pub material: i64,
     pub published_at: i64,
+    /// When it takes effect (the previous version is in force until then).
+    pub effective_at: i64,
 }
 
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -59,7 +61,7 @@ macro_rules! purpose_columns {
 
 macro_rules! policy_columns {
     () => {
-        "id, version, title, body, summary, text_hash, material, published_at"
+        "id, version, title, body, summary, text_hash, material, published_at, effective_at"
     };
 }
 
@@ -119,9 +121,9 @@ impl Store {
     /// the statement (two publishers at once cannot both get the same one: the primary key).
     pub async fn publish_policy(&self, p: &PolicyRecord) -> anyhow::Result<i64> {
         let row: (i64,) = sqlx::query_as(
-            "INSERT INTO policies (id, version, title, body, summary, text_hash, material, published_at) \
-             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7 FROM policies WHERE id = $1 \
-             RETURNING version",
+            "INSERT INTO policies (id, version, title, body, summary, text_hash, material, published_at, \
+             effective_at) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM policies \
+             WHERE id = $1 RETURNING version",
         )
         .bind(&p.id)
         .bind(&p.title)
@@ -130,6 +132,7 @@ impl Store {
         .bind(&p.text_hash)
         .bind(p.material)
         .bind(p.published_at)
+        .bind(p.effective_at)
         .fetch_one(&self.write)
         .await?;
         Ok(row.0)
@@ -140,7 +143,7 @@ impl Store {
         Ok(sqlx::query_as(concat!(
             "SELECT ",
             policy_columns!(),
-            " FROM policies WHERE id = $1 AND published_at <= $2 ORDER BY version DESC LIMIT 1"
+            " FROM policies WHERE id = $1 AND effective_at <= $2 ORDER BY version DESC LIMIT 1"
         ))
         .bind(id)
         .bind(now)
@@ -151,7 +154,7 @@ impl Store {
     /// The latest version of a policy published as material (0 when none was).
     pub async fn latest_material_version(&self, id: &str, now: i64) -> anyhow::Result<i64> {
         let row: (Option<i64>,) =
-            sqlx::query_as("SELECT MAX(version) FROM policies WHERE id = $1 AND material = 1 AND published_at <= $2")
+            sqlx::query_as("SELECT MAX(version) FROM policies WHERE id = $1 AND material = 1 AND effective_at <= $2")
                 .bind(id)
                 .bind(now)
                 .fetch_one(&self.read)
@@ -242,5 +245,60 @@ impl Store {
             .bind(client_id)
             .fetch_all(&self.read)
             .await?)
+    }
+
+    /// Material versions published by `now` (the ones whose notices may be due).
+    pub async fn material_versions(&self, now: i64) -> anyhow::Result<Vec<PolicyRecord>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            policy_columns!(),
+            " FROM policies WHERE material = 1 AND published_at <= $1 ORDER BY id, version"
+        ))
+        .bind(now)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Up to `limit` customers (id, email) who granted a purpose of `policy_id` under an
+    /// earlier version than `version` and have not been told about it.
+    pub async fn customers_to_notify(
+        &self,
+        policy_id: &str,
+        version: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT c.id, c.email FROM purpose_decisions d JOIN purposes p ON p.id = d.purpose_id \
+             JOIN customers c ON c.id = d.customer_id WHERE p.policy_id = $1 AND d.granted = 1 \
+             AND d.policy_version < $2 AND NOT EXISTS (SELECT 1 FROM policy_notices n WHERE n.customer_id = c.id \
+             AND n.policy_id = $1 AND n.version = $2) ORDER BY c.id LIMIT $3",
+        )
+        .bind(policy_id)
+        .bind(version)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Note that `customer_id` is being told of a version; false when someone already did
+    /// (another node): the mail goes out at most once.
+    pub async fn claim_policy_notice(
+        &self,
+        customer_id: &str,
+        policy_id: &str,
+        version: i64,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO policy_notices (customer_id, policy_id, version, sent_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (customer_id, policy_id, version) DO NOTHING",
+        )
+        .bind(customer_id)
+        .bind(policy_id)
+        .bind(version)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -17,6 +17,7 @@ async fn publish(server: &TestServer, version_summary: &str, material: bool) -> 
         body: format!("The policy: {version_summary}\n"),
         summary: version_summary.into(),
         material,
+        effective_at: None,
     };
     policies::publish(&server.state, new, Caller::operator(), server.state.now()).await.unwrap().version
 }
@@ -407,4 +408,61 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
     let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
     assert_eq!((last.item.as_str(), last.channel.as_str()), ("purpose:personalisation", "admin"));
     assert_eq!(ledger::verify(&server.state).await.unwrap().1, vec![]);
+}
+
+/// Wait (the worker runs on real time) until `address` has `n` mails; then a little longer,
+/// so a second mail that should not come would have come.
+async fn mails_settle(server: &TestServer, address: &str, n: usize) {
+    for _ in 0..200 {
+        if server.smtp.count_to(address) >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+}
+
+#[tokio::test]
+async fn a_material_change_is_mailed_once_to_those_it_concerns_before_it_takes_effect() {
+    let server = TestServer::start().await;
+    let client = setup(&server).await;
+    let browser = server.browser();
+    tokens_with(&server, &browser, &client, ALL, &["marketing.email"]).await;
+    let bystander = server.browser();
+    let login = bystander.get("/login").await;
+    bystander.sign_in_from(&server, login, "bystander@example.com").await;
+    let (before_a, before_b) = (server.smtp.count_to("opt@example.com"), server.smtp.count_to("bystander@example.com"));
+
+    let later = 10 * 60 * 1000; // in ten minutes (the session stays alive meanwhile)
+    let new = NewVersion {
+        id: "privacy".into(),
+        title: "Privacy policy".into(),
+        body: "The policy: we now share with partners\n".into(),
+        summary: "We now share your purchases with our delivery partners.".into(),
+        material: true,
+        effective_at: Some(server.state.now() + later),
+    };
+    let v2 = policies::publish(&server.state, new, Caller::operator(), server.state.now()).await.unwrap();
+    mails_settle(&server, "opt@example.com", before_a + 1).await;
+    assert_eq!(server.smtp.count_to("opt@example.com"), before_a + 1, "one notice, not two");
+    let due = || async { tessera::consent::notices::send_due(&server.state, server.state.now()).await.unwrap() };
+    assert_eq!(due().await, 0, "nothing left to tell");
+    let notice = server.smtp.last_mail_to("opt@example.com").await.decoded();
+    assert!(notice.contains("We now share your purchases with our delivery partners."), "{notice}");
+    assert!(notice.contains(&format!("/policies/privacy/{}", v2.version)), "{notice}");
+    assert_eq!(server.smtp.count_to("bystander@example.com"), before_b, "it does not concern them");
+
+    // Until it takes effect, version 1 stays in force: nothing is asked.
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
+    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some());
+    assert_eq!(policies::in_force(&server.state, "privacy", server.state.now()).await.unwrap().unwrap().version, 1);
+    server.clock.advance_secs(later / 1000 + 1);
+    let page = browser.follow(browser.get(&url).await).await;
+    assert!(page.body.contains("changed: We now share your purchases"), "{}", page.body);
+    // A non-material version mails nobody.
+    let before = server.smtp.count_to("opt@example.com");
+    publish(&server, "Wording", false).await;
+    assert_eq!(due().await, 0);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // and the worker's ticks
+    assert_eq!(server.smtp.count_to("opt@example.com"), before);
 }

@@ -216,3 +216,26 @@ pub async fn approve(
     authorize::save(state, &request).await.map_err(Untrusted)?;
     authorize::resume(state, id, Some(session), now).await
 }
+
+/// The person refused. Purposes asked again because their policy changed materially are
+/// withdrawn (refusing the new version stops what depends on it, at once and everywhere);
+/// the request ends with `access_denied` (RFC 6749 §4.1.2.1).
+pub async fn refuse(
+    state: &AppState,
+    id: &str,
+    session: Option<&SessionRecord>,
+    now: i64,
+) -> Result<super::redirect::AuthorizationResponse> {
+    if let Some(s) = session {
+        let request = authorize::load(state, id, now).await?;
+        for p in purposes_to_ask(state, &request, &s.customer_id, now).await?.iter().filter(|p| p.changed.is_some()) {
+            let ctx = Context { channel: Channel::ConsentScreen, session_id: Some(&s.id), ip: Some(&s.ip) };
+            match crate::consent::withdrawal::withdraw(state, &s.customer_id, &request.client_id, &p.id, ctx, now).await
+            {
+                Ok(_) | Err(Error::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    authorize::deny(state, id, now).await
+}

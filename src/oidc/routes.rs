@@ -180,7 +180,7 @@ async fn consent_answer(
     let now = state.now();
     let authz = f.get("authz").map(String::as_str).unwrap_or("");
     if f.get("decision").map(String::as_str) != Some("allow") {
-        return match authorize::deny(&state, authz, now).await {
+        return match consent::refuse(&state, authz, session.as_ref(), now).await {
             Ok(r) => authorization_response(r),
             Err(e) => responses::page(e),
         };

@@ -459,6 +459,15 @@ async fn a_material_change_is_mailed_once_to_those_it_concerns_before_it_takes_e
     server.clock.advance_secs(later / 1000 + 1);
     let page = browser.follow(browser.get(&url).await).await;
     assert!(page.body.contains("changed: We now share your purchases"), "{}", page.body);
+    // Refusing the new version withdraws what was asked under it (and only that).
+    let authz = hidden(&page.body, "authz").unwrap();
+    let denied = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "deny")]).await;
+    assert_eq!(query_param(&denied.location.unwrap(), "error").as_deref(), Some("access_denied"));
+    let customer = server.state.store.customer_by_email("opt@example.com").await.unwrap().unwrap().id;
+    let left = tessera::consent::in_force(&server.state.store, &customer, &client.id).await.unwrap();
+    assert_eq!(left.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>(), ["marketing.email"]);
+    let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
+    assert_eq!((last.item.as_str(), last.action.as_str()), ("purpose:personalisation", "withdrawn"));
     // A non-material version mails nobody.
     let before = server.smtp.count_to("opt@example.com");
     publish(&server, "Wording", false).await;

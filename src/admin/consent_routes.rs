@@ -2,7 +2,7 @@
 //! (`/admin/api/v1/purposes`, `/admin/api/v1/policies`), for the same callers as the rest of
 //! the admin API.
 
-use super::routes::{AdminCaller, error};
+use super::routes::{AdminCaller, answer, error};
 use crate::consent::ledger::{Channel, Context};
 use crate::consent::policies::{self, NewVersion};
 use crate::consent::purposes::{self, PurposeInput};
@@ -48,10 +48,7 @@ async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
 
 async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
     let done = async { purposes::create(&state, input(&body)?, caller(admin, &browser), state.now()).await };
-    match done.await {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::CREATED, done.await)
 }
 
 async fn update(
@@ -62,10 +59,7 @@ async fn update(
     body: Bytes,
 ) -> Response {
     let done = async { purposes::update(&state, &id, input(&body)?, caller(admin, &browser), state.now()).await };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }
 
 async fn retire(
@@ -74,10 +68,7 @@ async fn retire(
     browser: Browser,
     Path(id): Path<String>,
 ) -> Response {
-    match purposes::retire(&state, &id, caller(admin, &browser), state.now()).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, purposes::retire(&state, &id, caller(admin, &browser), state.now()).await)
 }
 
 async fn list_policies(State(state): State<SharedState>, _: AdminCaller) -> Response {
@@ -123,10 +114,7 @@ async fn publish(State(state): State<SharedState>, admin: AdminCaller, browser: 
         };
         policies::publish(&state, new, caller(admin, &browser), state.now()).await
     };
-    match done.await {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::CREATED, done.await)
 }
 
 async fn policy_text(

@@ -66,6 +66,14 @@ pub fn error(e: Error) -> Response {
     }
 }
 
+/// The answer of an admin call: the value as JSON with `status`, or the error.
+pub fn answer<T: serde::Serialize>(status: StatusCode, done: Result<T, Error>) -> Response {
+    match done {
+        Ok(v) => (status, Json(v)).into_response(),
+        Err(e) => error(e),
+    }
+}
+
 fn input(body: &Bytes) -> Result<ConnectorInput, Error> {
     serde_json::from_slice(body).map_err(|e| Error::bad_input(format!("the body is not a valid connector: {e}")))
 }
@@ -80,18 +88,12 @@ async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
 
 async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
     let done = async { super::connectors::create(&state, admin.changing(&browser), input(&body)?, state.now()).await };
-    match done.await {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::CREATED, done.await)
 }
 
 async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
     let done = async { connectors::get(&state, &id).await };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }
 
 async fn update(
@@ -103,10 +105,7 @@ async fn update(
 ) -> Response {
     let by = admin.changing(&browser);
     let done = async { super::connectors::update(&state, by, &id, input(&body)?, state.now()).await };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }
 
 async fn remove(
@@ -124,10 +123,7 @@ async fn remove(
 
 async fn switch(state: SharedState, by: Caller<'_>, id: String, on: bool) -> Response {
     let done = async { super::connectors::switch(&state, by, &id, on, state.now()).await };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }
 
 async fn enable(

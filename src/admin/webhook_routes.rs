@@ -2,7 +2,7 @@
 //! `/admin/api/v1/webhooks`: register (the secret is in this answer only), list, read,
 //! delete, enable, deliveries with their attempts, replay, and a test event.
 
-use super::routes::{AdminCaller, error};
+use super::routes::{AdminCaller, answer, error};
 use crate::error::Error;
 use crate::events::webhooks::{self, Actor, Caller, EndpointInput, ReplayInput};
 use crate::state::SharedState;
@@ -48,18 +48,12 @@ async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: B
         let input: EndpointInput = json_body(&body)?;
         webhooks::create(&state, input, caller, state.now()).await
     };
-    match done.await {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::CREATED, done.await)
 }
 
 async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
     let done = async { webhooks::get(&state, &id).await };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }
 
 async fn remove(
@@ -88,10 +82,7 @@ async fn enable(
         let caller = caller(admin, &browser);
         webhooks::enable(&state, &id, caller, state.now()).await
     };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }
 
 #[derive(serde::Deserialize)]
@@ -132,8 +123,5 @@ async fn replay(
 
 async fn test(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
     let done = async { webhooks::send_test(&state, &id, state.now()).await };
-    match done.await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await)
 }

@@ -124,26 +124,9 @@ async fn optional_purposes_are_off_until_ticked_and_the_tokens_carry_what_was_gr
     assert!(first["granted_at"].as_i64().unwrap() > 1_000_000_000, "seconds since the epoch");
     let access = jwt_claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(granted(&access["consents"]), ["marketing.email", "personalisation"]);
-    let userinfo: Value = reqwest::Client::new()
-        .get(server.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let userinfo: Value = server.userinfo(tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(granted(&userinfo["consents"]), ["marketing.email", "personalisation"]);
-    let introspected: Value = reqwest::Client::new()
-        .post(server.url("/introspect"))
-        .basic_auth(&client.id, client.secret.as_deref())
-        .form(&[("token", tokens["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspected: Value = server.introspect(&client, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(granted(&introspected["consents"]), ["marketing.email", "personalisation"]);
     let (_, refreshed) = server
         .token(
@@ -269,19 +252,6 @@ async fn api_token(server: &TestServer, client: &TestClient) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-async fn introspect(server: &TestServer, client: &TestClient, token: &str) -> Value {
-    reqwest::Client::new()
-        .post(server.url("/introspect"))
-        .basic_auth(&client.id, client.secret.as_deref())
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn post_json(server: &TestServer, path: &str, token: &str, body: Value) -> (reqwest::StatusCode, Value) {
     let res = reqwest::Client::new().post(server.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
     let status = res.status();
@@ -365,7 +335,7 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
         post_json(&server, &format!("{path}/withdraw"), &api, serde_json::json!({"purpose": "marketing.email"})).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{w}");
     assert_eq!(w["revoked_grants"], 0);
-    let seen = introspect(&server, &app, access).await;
+    let seen = server.introspect(&app, access).await;
     assert_eq!(seen["active"], true, "an optional purpose: the access token stays, with less");
     let purposes: Vec<&str> =
         seen["consents"].as_array().unwrap().iter().map(|c| c["purpose"].as_str().unwrap()).collect();
@@ -389,7 +359,7 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
     // A required purpose withdrawn (here by an admin): the app's tokens that relied on it die.
     let tokens = tokens_with(&server, &browser, &app, "openid purpose:personalisation", &[]).await;
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(introspect(&server, &app, access).await["active"], true);
+    assert_eq!(server.introspect(&app, access).await["active"], true);
     let admin = crate::admin::admin_token(&server).await;
     let (status, w) = post_json(
         &server,
@@ -400,7 +370,7 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
     .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{w}");
     assert!(w["revoked_grants"].as_u64().unwrap() >= 1);
-    assert_eq!(introspect(&server, &app, access).await, serde_json::json!({"active": false}));
+    assert_eq!(server.introspect(&app, access).await, serde_json::json!({"active": false}));
     let (status, _) = server
         .token(&app, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
         .await;

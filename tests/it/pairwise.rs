@@ -59,16 +59,7 @@ async fn two_sectors_see_two_subjects_each_stable_and_the_same_in_every_answer()
     let (status, info) = get(&server, "/userinfo", access).await;
     assert_eq!((status, info["sub"].as_str()), (StatusCode::OK, Some(subs[0].as_str())));
     assert_eq!(info["email"], "pair@example.com");
-    let introspected: Value = reqwest::Client::new()
-        .post(server.url("/introspect"))
-        .basic_auth(&shop.id, shop.secret.as_deref())
-        .form(&[("token", shop_tokens["refresh_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspected: Value = server.introspect(&shop, shop_tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(introspected["sub"].as_str(), Some(subs[0].as_str()));
     let (_, refreshed) = server
         .token(

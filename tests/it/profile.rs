@@ -76,15 +76,7 @@ async fn a_needed_field_is_asked_once_with_the_reason_checked_and_released_by_it
         (Some("+41446681800"), Some(false))
     );
     assert_eq!(id["birthdate"], "1990-04-21");
-    let userinfo: Value = reqwest::Client::new()
-        .get(server.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let userinfo: Value = server.userinfo(tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(userinfo["phone_number"], "+41446681800");
     // Given once: the next request goes straight back to the app.
     let (again, _) = authorize_url(&server, &shop, &[]);

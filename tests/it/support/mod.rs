@@ -164,6 +164,19 @@ impl TestServer {
         TestClient { id: client.id, secret, redirect_uri }
     }
 
+    /// UserInfo (OpenID Connect Core §5.3) with `access_token` as the bearer.
+    pub async fn userinfo(&self, access_token: &str) -> serde_json::Value {
+        let res = reqwest::Client::new().get(self.url("/userinfo")).bearer_auth(access_token).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// Introspection (RFC 7662) of `token` by `client` (client_secret_basic).
+    pub async fn introspect(&self, client: &TestClient, token: &str) -> serde_json::Value {
+        let req = reqwest::Client::new().post(self.url("/introspect")).form(&[("token", token)]);
+        let res = req.basic_auth(&client.id, client.secret.as_deref()).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
     /// Exchange a code (with its PKCE verifier) and return the token response.
     pub async fn exchange(&self, client: &TestClient, code: &str, verifier: &str) -> serde_json::Value {
         let form = [

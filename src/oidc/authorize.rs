@@ -318,7 +318,7 @@ async fn decide(
         return Ok(Next::Consent(request));
     }
     state.ephemeral.delete(&Space::Authorization.key(&request.id)).await?;
-    let code = issue_code(state, &request, session, now).await?;
+    let code = issue_code(state, client, &request, session, now).await?;
     let mut params = vec![("code", code)];
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));
@@ -359,13 +359,14 @@ async fn needs_consent(
 
 async fn issue_code(
     state: &AppState,
+    client: &Client,
     request: &AuthorizationRequest,
     session: &SessionRecord,
     now: i64,
 ) -> Result<String> {
     // Core §5.5.1.1: with an essential acr naming values, the ID token carries one of them.
     let acr = super::acr::released(&session.acr, request.acr_essential_values.as_deref())?;
-    let (scope, consents) = super::purposes::granted(state, request, session).await?;
+    let (scope, consents) = super::purposes::granted(state, client, request, session).await?;
     let code = AuthorizationCode {
         client_id: request.client_id.clone(),
         customer_id: session.customer_id.clone(),

@@ -339,6 +339,7 @@ async fn needs_consent(
     if request.prompt_consent
         || !super::purposes::to_ask(state, request, &session.customer_id).await?.is_empty()
         || !super::consent::claims_to_ask(state, client, &request.scope, &session.customer_id).await?.is_empty()
+        || !super::purposes::notices(state, client, &session.customer_id).await?.is_empty()
     {
         return Ok(true);
     }

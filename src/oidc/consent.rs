@@ -7,6 +7,7 @@
 use super::authorize::{self, Next, Untrusted};
 use super::clients::Client;
 use super::profile::{self, ClaimAsk};
+use super::purposes::PolicyNotice;
 use super::scopes::Scopes;
 use crate::consent::ledger::{self, Action, Channel, Context, Decision};
 use crate::crypto::secrets;
@@ -39,6 +40,8 @@ pub struct ConsentView {
     pub purposes: Vec<PurposeItem>,
     /// Fields of the profile the app needs and the account does not have yet.
     pub claims: Vec<ClaimAsk>,
+    /// Policies updated (not materially) since the customer agreed: shown once.
+    pub notices: Vec<PolicyNotice>,
 }
 
 /// The claims `client` needs for `scope` that the customer has not given (progressive
@@ -99,18 +102,20 @@ async fn purposes_to_ask(
 pub async fn view(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<ConsentView> {
     let request = authorize::load(state, id, now).await?;
     let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
-    let (purposes, claims) = match session {
+    let (purposes, claims, notices) = match session {
         Some(s) => (
             purposes_to_ask(state, &request, &s.customer_id, now).await?,
             claims_to_ask(state, &client, &request.scope, &s.customer_id).await?,
+            super::purposes::notices(state, &client, &s.customer_id).await?,
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
     Ok(ConsentView {
         client_name: client.name.clone(),
         asks_for: Scopes::parse(&request.scope)?.iter().map(describe).collect(),
         purposes,
         claims,
+        notices,
     })
 }
 
@@ -212,6 +217,14 @@ pub async fn approve(
         Ok::<_, Error>(())
     };
     recorded.await.map_err(Untrusted)?;
+    // The notices shown on this page have been seen: not again.
+    for n in super::purposes::notices(state, &client, customer).await.map_err(Untrusted)? {
+        state
+            .store
+            .claim_policy_notice(customer, &n.policy_id, n.version, now)
+            .await
+            .map_err(|e| Untrusted(e.into()))?;
+    }
     request.consented = true;
     authorize::save(state, &request).await.map_err(Untrusted)?;
     authorize::resume(state, id, Some(session), now).await

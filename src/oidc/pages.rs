@@ -11,6 +11,7 @@ pub struct ConsentPage<'a> {
     pub asks_for: &'a [&'a str],
     pub purposes: &'a [super::consent::PurposeItem],
     pub claims: &'a [super::profile::ClaimAsk],
+    pub notices: &'a [super::purposes::PolicyNotice],
 }
 
 #[derive(Template)]

@@ -51,6 +51,36 @@ pub async fn to_ask(state: &AppState, request: &AuthorizationRequest, customer_i
     Ok(out)
 }
 
+/// A newer version of a policy than the one the customer agreed under, published as not
+/// material: shown once, as a notice, on the next consent screen of an app that relies on it.
+#[derive(Debug, Clone)]
+pub struct PolicyNotice {
+    pub policy_id: String,
+    pub version: i64,
+    pub title: String,
+    pub summary: String,
+}
+
+/// The notices to show `customer_id` for the purposes it granted `client`: each policy's
+/// version in force, when newer than the customer's decision and not shown (or mailed) yet.
+pub async fn notices(state: &AppState, client: &Client, customer_id: &str) -> Result<Vec<PolicyNotice>> {
+    if client.purposes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<PolicyNotice> = Vec::new();
+    for d in state.store.purpose_decisions(customer_id, &client.id).await?.iter().filter(|d| d.granted != 0) {
+        let Some(v) = state.store.policy_in_force(&d.policy_id, state.now()).await? else { continue };
+        if v.version <= d.policy_version || out.iter().any(|n| n.policy_id == v.id) {
+            continue;
+        }
+        if state.store.policy_notice_given(customer_id, &v.id, v.version).await? {
+            continue;
+        }
+        out.push(PolicyNotice { policy_id: v.id, version: v.version, title: v.title, summary: v.summary });
+    }
+    Ok(out)
+}
+
 /// What the code carries: the scope with `purpose:<id>` for each requested purpose granted,
 /// and the `consents` claim (every purpose granted to this client, RFC 6749 §3.3: the
 /// issued scope may differ from the requested one).

@@ -164,6 +164,7 @@ async fn consent_page(
                 asks_for: &v.asks_for,
                 purposes: &v.purposes,
                 claims: &v.claims,
+                notices: &v.notices,
             },
         ),
         Err(e) => responses::page(e),

@@ -301,4 +301,17 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Whether `customer_id` was told about a version (by mail or on screen).
+    pub async fn policy_notice_given(&self, customer_id: &str, policy_id: &str, version: i64) -> anyhow::Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT version FROM policy_notices WHERE customer_id = $1 AND policy_id = $2 AND version = $3",
+        )
+        .bind(customer_id)
+        .bind(policy_id)
+        .bind(version)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.is_some())
+    }
 }

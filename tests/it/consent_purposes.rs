@@ -211,9 +211,16 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
     assert_eq!(consents.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>(), ["personalisation"]);
 
     // A version published as not material asks nothing; a material one asks again.
+    // A version published as not material is shown once, as a notice, and asks nothing.
     assert_eq!(publish(&server, "Typo fixed", false).await, 2);
     let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
-    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some());
+    let page = browser.follow(browser.get(&url).await).await;
+    assert!(page.body.contains("Privacy policy was updated: Typo fixed"), "{}", page.body);
+    assert!(!page.body.contains("name=\"purpose."), "nothing to decide: {}", page.body);
+    let authz = hidden(&page.body, "authz").unwrap();
+    let ok = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+    assert!(query_param(&ok.location.unwrap(), "code").is_some());
+    assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some(), "shown once");
     assert_eq!(publish(&server, "We now share with partners", true).await, 3);
     let page = browser.follow(browser.get(&url).await).await;
     assert!(page.body.contains("href=\"/policies/privacy/3\""), "{}", page.body);

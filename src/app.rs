@@ -2,7 +2,7 @@
 //! around them, and `serve`.
 
 use crate::state::SharedState;
-use crate::{accounts, admin, consent, federation, login, oidc, web};
+use crate::{accounts, admin, consent, login, oidc, web};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -38,7 +38,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(accounts::security_routes::pages())
         .merge(login::factor_routes::pages())
         .merge(login::review_routes::pages())
-        .merge(federation::routes::pages())
+        .merge(login::federation::routes::pages())
         .merge(consent::routes::pages())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::csrf::layer));
     let api = oidc::routes::api().layer(axum::middleware::from_fn_with_state(state.clone(), oidc::cors_routes::layer));
@@ -70,7 +70,7 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let worker = crate::events::worker::spawn(state.clone());
+    let worker = crate::worker::spawn(state.clone());
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use std::sync::Arc;
 use tessera::admin::connectors::{self as changes, Caller};
 use tessera::clock::{Clock, SystemClock};
-use tessera::federation::connectors::{self, ConnectorInput, ConnectorView};
+use tessera::login::federation::connectors::{self, ConnectorInput, ConnectorView};
 use tessera::{AppState, Config};
 
 #[derive(Subcommand)]

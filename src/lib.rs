@@ -10,12 +10,13 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod state;
+pub mod worker;
 
 pub mod accounts;
 pub mod admin;
 pub mod consent;
+pub mod customers;
 pub mod events;
-pub mod federation;
 pub mod login;
 pub mod oidc;
 pub mod session;

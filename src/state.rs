@@ -34,7 +34,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Requests to upstream identity providers: guarded against private networks, with the
     /// cache of their discovery documents and keys.
-    pub outbound: crate::federation::outbound::Outbound,
+    pub outbound: crate::login::federation::outbound::Outbound,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -51,7 +51,7 @@ impl AppState {
         let keys = load_key_ring(&store, &master_key, default_alg, clock.now_ms()).await?;
         let (mailer, mail_from) = Mailer::from_config(&config)?;
         let webauthn = crate::login::passkey::relying_party(&config)?;
-        let outbound = crate::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
+        let outbound = crate::login::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
         let state = Arc::new(AppState {
             ephemeral: Ephemeral::new(
                 EphemeralBackend::Memory(MemoryEphemeral::new(

@@ -1,6 +1,5 @@
 //! Customers and what is known about them.
 
-pub mod customer;
 pub mod pages;
 pub mod routes;
 pub mod security_routes;

@@ -84,7 +84,7 @@ async fn render(
                 kind: if p.synced { "synced" } else { "on one device" },
             })
             .collect();
-        let identities = crate::federation::accounts::linked(state, &session.customer_id).await?;
+        let identities = crate::login::federation::accounts::linked(state, &session.customer_id).await?;
         let cross_device = email::cross_device_approval(state, &session.customer_id).await?;
         let page = AccountPage {
             csrf: &csrf.0,
@@ -144,7 +144,7 @@ async fn unlink(
 ) -> Response {
     let facts = browser.facts();
     let done = async {
-        crate::federation::accounts::unlink(&state, &session, &f.connector, &facts, state.now()).await.map(Some)
+        crate::login::federation::accounts::unlink(&state, &session, &f.connector, &facts, state.now()).await.map(Some)
     };
     after(&state, &csrf, &browser, done.await).await
 }

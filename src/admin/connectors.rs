@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::events::audit::{self, Entry};
-use crate::federation::connectors::{self, ConnectorInput, ConnectorView};
+use crate::login::federation::connectors::{self, ConnectorInput, ConnectorView};
 use crate::state::AppState;
 
 pub use crate::events::audit::Caller;

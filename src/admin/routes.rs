@@ -7,7 +7,7 @@ use super::connectors::Caller;
 use crate::error::Error;
 use crate::events::audit::Actor;
 use crate::events::audit_query::{self, Query as AuditQuery};
-use crate::federation::connectors::{self, ConnectorInput};
+use crate::login::federation::connectors::{self, ConnectorInput};
 use crate::oidc::tokens::AccessTokenClaims;
 use crate::state::SharedState;
 use crate::web::extract::bearer_token;

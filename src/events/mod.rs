@@ -7,7 +7,6 @@ pub mod audit;
 pub mod audit_query;
 pub mod outbox;
 pub mod webhooks;
-pub mod worker;
 
 use serde_json::{Value, json};
 

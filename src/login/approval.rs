@@ -2,9 +2,9 @@
 //! device: the app, the asking browser and system, its network (masked) and how long ago it
 //! asked; and the number matching that keeps one careless click from approving a stranger.
 
-use crate::accounts::sessions::device;
 use crate::crypto::secrets;
 use crate::oidc::authorize;
+use crate::session::device;
 use crate::state::AppState;
 use std::net::IpAddr;
 

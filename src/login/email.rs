@@ -15,8 +15,8 @@
 use super::approval::{self, Approval};
 use super::finish;
 use super::mail_limits::MailLimits;
-use crate::accounts::customer::EmailAddress;
 use crate::crypto::secrets;
+use crate::customers::EmailAddress;
 use crate::ephemeral::{Key, Space};
 use crate::error::{Error, Result};
 use crate::events::audit;

@@ -4,6 +4,7 @@ pub mod approval;
 pub mod email;
 pub mod factor_change;
 pub mod factor_routes;
+pub mod federation;
 pub mod finish;
 pub mod mail_limits;
 pub mod pages;

@@ -16,7 +16,7 @@ pub struct LoginPage<'a> {
     /// `prompt=create`: the wording of signing up rather than signing in.
     pub sign_up: bool,
     /// Enabled social sign-in connectors.
-    pub connectors: &'a [crate::federation::connectors::Button],
+    pub connectors: &'a [crate::login::federation::connectors::Button],
 }
 
 #[derive(Template)]

@@ -28,7 +28,7 @@ pub struct Attached {
 }
 
 pub async fn attached(state: &AppState, customer_id: &str) -> Result<Attached> {
-    let identities = crate::federation::accounts::linked(state, customer_id).await?;
+    let identities = crate::login::federation::accounts::linked(state, customer_id).await?;
     let passkeys = state.store.passkeys_of(customer_id).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let totp = state.store.totp_factor(customer_id).await?.is_some();
     Ok(Attached { identities, passkeys, totp })

@@ -105,7 +105,7 @@ pub async fn render_login(
         },
         Err(_) => (String::new(), false),
     };
-    let connectors = match crate::federation::connectors::buttons(state).await {
+    let connectors = match crate::login::federation::connectors::buttons(state).await {
         Ok(c) => c,
         Err(e) => return responses::page(e),
     };
@@ -192,7 +192,9 @@ async fn status(State(state): State<SharedState>, browser: Browser) -> Response 
 /// A social identity that waited for this account to be proven is linked now.
 pub async fn link_waiting_identity(state: &SharedState, browser: &Browser, session: &SessionRecord, now: i64) {
     let cookie = browser.cookie(cookies::FEDERATION_LINK);
-    if let Err(e) = crate::federation::accounts::link_after_proof(state, cookie, session, &browser.facts(), now).await {
+    if let Err(e) =
+        crate::login::federation::accounts::link_after_proof(state, cookie, session, &browser.facts(), now).await
+    {
         tracing::warn!(error = %e, "linking the waiting identity failed");
     }
 }

@@ -303,7 +303,7 @@ async fn federated_sign_ins_and_their_failures_are_audited() {
     let down = crate::federation::federating_server().await;
     let provider = FakeProvider::start("fake-client", down.clock.clone()).await;
     let connector = crate::federation::fake_connector("fake", &provider);
-    tessera::federation::connectors::create(&down.state, connector, down.state.now()).await.unwrap();
+    tessera::login::federation::connectors::create(&down.state, connector, down.state.now()).await.unwrap();
     let app = down.confidential_client().await;
     let browser = device(&down, 30);
     let (url, _) = authorize_url(&down, &app, &[]);

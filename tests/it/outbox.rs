@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::{Connection, Row};
 use tessera::events::{NewEvent, outbox};
-use tessera::federation::connectors::{self, ConnectorInput};
+use tessera::login::federation::connectors::{self, ConnectorInput};
 use tessera::oidc::clients;
 
 #[derive(Debug, Clone)]

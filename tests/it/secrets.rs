@@ -202,7 +202,7 @@ fn debug_output_redacts_secrets() {
     let pretty = format!("{config:#?}");
     assert!(!pretty.contains("hunter2-smtp-pass") && !pretty.contains("bWFzdGVy"), "{pretty}");
 
-    let input = tessera::federation::connectors::ConnectorInput {
+    let input = tessera::login::federation::connectors::ConnectorInput {
         client_id: Some("cid".into()),
         client_secret: Some("connector-secret-99".into()),
         ..Default::default()
@@ -235,7 +235,7 @@ fn debug_output_redacts_secrets() {
 #[tokio::test]
 async fn an_opened_connector_does_not_debug_print_its_secret() {
     let server = TestServer::start().await;
-    let input = tessera::federation::connectors::ConnectorInput {
+    let input = tessera::login::federation::connectors::ConnectorInput {
         id: Some("gh".into()),
         kind: Some("github".into()),
         display_name: Some("GitHub".into()),
@@ -243,8 +243,8 @@ async fn an_opened_connector_does_not_debug_print_its_secret() {
         client_secret: Some("opened-secret-42".into()),
         ..Default::default()
     };
-    tessera::federation::connectors::create(&server.state, input, server.state.now()).await.unwrap();
-    let connector = tessera::federation::connectors::usable(&server.state, "gh").await.unwrap();
+    tessera::login::federation::connectors::create(&server.state, input, server.state.now()).await.unwrap();
+    let connector = tessera::login::federation::connectors::usable(&server.state, "gh").await.unwrap();
     assert_eq!(connector.secret.as_deref(), Some("opened-secret-42"));
     let text = format!("{connector:?}");
     assert!(text.contains("cid") && !text.contains("opened-secret-42"), "{text}");
@@ -307,7 +307,7 @@ fn cli_secrets_come_from_a_file_or_stdin_not_only_the_command_line() {
         let state = tessera::AppState::build(config, clock).await.unwrap();
         for (id, _, _, want) in &cases {
             let want = if *id == "file" { "rotated" } else { want };
-            let c = tessera::federation::connectors::usable(&state, id).await.unwrap();
+            let c = tessera::login::federation::connectors::usable(&state, id).await.unwrap();
             assert_eq!(c.secret.as_deref(), Some(want), "{id}");
         }
     });

@@ -9,7 +9,7 @@ use crate::support::browser::{Browser, hidden};
 use crate::support::provider::{FakeProvider, Hits};
 use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_param};
 use reqwest::StatusCode;
-use tessera::federation::connectors::{self, ClaimMapping, ConnectorInput};
+use tessera::login::federation::connectors::{self, ClaimMapping, ConnectorInput};
 
 /// Start a sign-in through `connector` and let the provider answer; returns the browser and
 /// the callback URL the provider sent it to (not yet followed).

@@ -9,7 +9,7 @@ use crate::support::{TestServer, authorize_url};
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tessera::federation::connectors::{self, ConnectorInput};
+use tessera::login::federation::connectors::{self, ConnectorInput};
 
 fn oidc(issuer: &str) -> ConnectorInput {
     ConnectorInput {

@@ -10,7 +10,7 @@ use crate::support::browser::{Browser, Page, hidden};
 use crate::support::provider::{FakeProvider, Tamper};
 use crate::support::{TestClient, TestServer, authorize_url, jwt_claims, query_param};
 use reqwest::StatusCode;
-use tessera::federation::connectors::{self, ClaimMapping, ConnectorInput};
+use tessera::login::federation::connectors::{self, ClaimMapping, ConnectorInput};
 
 pub const APP: &str = "https://app.example/cb";
 

@@ -1,4 +1,5 @@
-//! The background worker: spawned beside the HTTP server (`app::serve`, and so the test
+//! The background worker, a composition root like `app.rs` (it runs every feature's jobs):
+//! spawned beside the HTTP server (`app::serve`, and so the test
 //! server), it ticks every `worker_interval_ms` of real time and runs each job with
 //! `now = state.now()` (a ManualClock in tests). A job's error is logged and never stops it.
 //! On shutdown it finishes the tick under way, then returns.
@@ -58,17 +59,17 @@ pub fn spawn(state: SharedState) -> Option<Worker> {
 /// One round of every job, in order.
 pub async fn tick(state: &SharedState, owner: &str) {
     let now = state.now();
-    match super::outbox::dispatch(state, owner, now).await {
+    match crate::events::outbox::dispatch(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(events = n, "events dispatched"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "event dispatch failed"),
     }
-    match super::webhooks::deliver_due(state, now).await {
+    match crate::events::webhooks::deliver_due(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "webhook delivery attempts"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "webhook delivery failed"),
     }
-    match super::audit::prune(state, now).await {
+    match crate::events::audit::prune(state, now).await {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %format!("{e:#}"), "pruning the audit log failed"),
     }

@@ -60,9 +60,9 @@ pub fn token_form(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::connectors::{ClaimMapping, ConnectorView};
-    use crate::federation::kind::ConnectorKind;
-    use crate::federation::presets;
+    use crate::login::federation::connectors::{ClaimMapping, ConnectorView};
+    use crate::login::federation::kind::ConnectorKind;
+    use crate::login::federation::presets;
     use std::collections::HashMap;
 
     fn connector(name: &str) -> Connector {

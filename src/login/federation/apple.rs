@@ -33,7 +33,7 @@ pub fn apple_client_secret(c: &Connector, now: i64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::connectors::{ClaimMapping, ConnectorView};
+    use crate::login::federation::connectors::{ClaimMapping, ConnectorView};
 
     #[test]
     fn apples_client_secret_is_an_es256_jwt_from_the_team_and_key() {
@@ -45,7 +45,7 @@ mod tests {
         let c = Connector {
             view: ConnectorView {
                 id: "apple".into(),
-                kind: crate::federation::kind::ConnectorKind::Apple,
+                kind: crate::login::federation::kind::ConnectorKind::Apple,
                 display_name: "Apple".into(),
                 icon: String::new(),
                 position: 0,

@@ -2,8 +2,8 @@
 //! version of its policy get one mail with the short summary of what changes, before the new
 //! version takes effect (it asks for their acceptance at their next sign-in). The worker runs
 //! `send_due` every tick; a notice is claimed in the store before its mail goes out, so no
-//! customer gets two for one change, even with several nodes (at most once: a mail lost in a
-//! crash between the two is not sent again).
+//! customer gets two for one change, even with several nodes; a refused send gives the claim
+//! back (a crash between claim and send loses that one mail: at most once).
 
 use crate::error::Result;
 use crate::state::AppState;
@@ -28,10 +28,13 @@ pub async fn send_due(state: &AppState, now: i64) -> Result<usize> {
             let url = state.url(&format!("/policies/{}/{}", version.id, version.version));
             let mail = crate::mail::policy_changed_mail(&email, &version.title, &when, &version.summary, &url)?;
             if let Err(e) = state.mailer.send(&state.mail_from, mail).await {
+                // Not sent: give the claim back so a later tick tries again, and stop this
+                // batch (the mail server is likely down for the others too).
+                state.store.release_policy_notice(&customer_id, &version.id, version.version).await?;
                 tracing::warn!(customer = %customer_id, policy = %version.id, error = %e, "policy change notice not sent");
-            } else {
-                sent += 1;
+                return Ok(sent);
             }
+            sent += 1;
         }
         if sent as i64 >= BATCH {
             break;

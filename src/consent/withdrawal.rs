@@ -47,14 +47,34 @@ pub async fn withdraw(
         action: Action::Withdrawn,
     };
     let standing = PurposeDecisionRecord { granted: 0, decided_at: now, ..current };
-    let mut tx = state.store.begin().await?;
-    let entries = ledger::record_in(&mut tx, customer_id, &[standing], &[decision], ctx, now).await?;
-    let revoked_grants = if required {
-        Store::revoke_grants_with_scope_item_in(&mut tx, customer_id, client_id, &item, now).await?
-    } else {
-        0
+    let once = || async {
+        let mut tx = state.store.begin().await?;
+        let entries = ledger::record_in(
+            &mut tx,
+            customer_id,
+            std::slice::from_ref(&standing),
+            std::slice::from_ref(&decision),
+            ctx,
+            now,
+        )
+        .await?;
+        let revoked = if required {
+            Store::revoke_customer_grants_at_client_in(&mut tx, customer_id, client_id, now).await?
+        } else {
+            0
+        };
+        tx.commit().await?;
+        Ok::<_, Error>((entries, revoked))
     };
-    tx.commit().await?;
+    // A concurrent append to the same chain fails on its key; the next try chains after it.
+    let mut attempt = 0;
+    let (entries, revoked_grants) = loop {
+        match once().await {
+            Ok(done) => break done,
+            Err(e) if attempt == 2 => return Err(e),
+            Err(_) => attempt += 1,
+        }
+    };
     tracing::info!(customer = %customer_id, client = %client_id, purpose = %purpose_id, revoked_grants, "consent withdrawn");
     let ledger_entry = entries.first().map(|e| e.id.clone()).unwrap_or_default();
     Ok(Withdrawn { purpose: purpose_id.to_string(), ledger_entry, revoked_grants })

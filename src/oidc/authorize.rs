@@ -67,6 +67,8 @@ pub struct AuthorizationRequest {
     pub resource: Option<String>, // RFC 8707 §2.1, registered for the client
     #[serde(default)]
     pub purposes: Vec<String>, // `purpose:<id>` scope values, registered for the client
+    #[serde(default)]
+    pub shown: Vec<(String, i64)>, // purposes on the consent page, with their policy version
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -221,6 +223,7 @@ fn validate(
         authenticated_session: None,
         resource: super::grants::resource::requested(client, params)?,
         purposes: super::purposes::check_requested(client, params)?,
+        shown: Vec::new(),
         created_at: now,
         expires_at: now + state.config.authorization_request_ttl_secs * 1000,
     })
@@ -337,9 +340,10 @@ async fn needs_consent(
         return Ok(false);
     }
     if request.prompt_consent
-        || !super::purposes::to_ask(state, request, &session.customer_id).await?.is_empty()
+        || !super::purposes::to_ask(state, client, request, &session.customer_id).await?.is_empty()
         || !super::consent::claims_to_ask(state, client, &request.scope, &session.customer_id).await?.is_empty()
-        || !super::purposes::notices(state, client, &session.customer_id).await?.is_empty()
+        // A notice alone never stops a silent request (prompt=none): it waits for a screen.
+        || (!request.prompt_none && !super::purposes::notices(state, client, &session.customer_id).await?.is_empty())
     {
         return Ok(true);
     }

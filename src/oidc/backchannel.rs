@@ -51,8 +51,10 @@ pub async fn enqueue_in(state: &AppState, tx: &mut Tx, session: &SessionRecord, 
     let clients = state.store.backchannel_clients(&session.id).await?;
     for (client_id, uri) in &clients {
         // Core §8: the `sub` this client knows the customer by.
-        let sub = match state.clients.get(&state.store, client_id, now).await? {
-            Some(c) => super::subject::of(state, &c, &session.customer_id),
+        let (sub, sid) = match state.clients.get(&state.store, client_id, now).await? {
+            Some(c) => {
+                (super::subject::of(state, &c, &session.customer_id), super::subject::sid(state, &c, &session.id))
+            }
             None => continue,
         };
         let d = BackchannelDeliveryRecord {
@@ -60,7 +62,7 @@ pub async fn enqueue_in(state: &AppState, tx: &mut Tx, session: &SessionRecord, 
             client_id: client_id.clone(),
             uri: uri.clone(),
             sub,
-            sid: session.id.clone(),
+            sid,
             // §2.4: a unique identifier for the token; it names the logout, so every attempt
             // carries the same one (an RP may use it to recognise a repeat).
             jti: secrets::random_id(),

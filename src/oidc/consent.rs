@@ -76,13 +76,15 @@ async fn purposes_to_ask(
     let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
     let earlier = state.store.purpose_decisions(customer_id, &request.client_id).await?;
     let mut out = Vec::new();
-    for id in super::purposes::to_ask(state, request, customer_id).await? {
+    for id in super::purposes::to_ask(state, &client, request, customer_id).await? {
         let (Some(registered), Some(purpose)) = (client.purpose(&id), state.store.purpose(&id).await?) else {
             continue;
         };
         let policy = state.store.policy_in_force(&purpose.policy_id, now).await?.ok_or(Error::NotFound)?;
+        // Asked again because of a material change since the decision: say what changed.
+        let material = state.store.latest_material_version(&policy.id, now).await?;
         let decided_on = earlier.iter().find(|d| d.purpose_id == id).map(|d| d.policy_version);
-        let changed = decided_on.filter(|v| *v < policy.version).map(|_| policy.summary.clone());
+        let changed = decided_on.filter(|v| *v < material).map(|_| policy.summary.clone());
         out.push(PurposeItem {
             id,
             name: purpose.name,
@@ -100,7 +102,7 @@ async fn purposes_to_ask(
 }
 
 pub async fn view(state: &AppState, id: &str, session: Option<&SessionRecord>, now: i64) -> Result<ConsentView> {
-    let request = authorize::load(state, id, now).await?;
+    let mut request = authorize::load(state, id, now).await?;
     let client = state.clients.get(&state.store, &request.client_id, now).await?.ok_or(Error::NotFound)?;
     let (purposes, claims, notices) = match session {
         Some(s) => (
@@ -110,6 +112,9 @@ pub async fn view(state: &AppState, id: &str, session: Option<&SessionRecord>, n
         ),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    // What this page shows is what an answer to it agrees to (see `approve`).
+    request.shown = purposes.iter().map(|p| (p.id.clone(), p.policy_version)).collect();
+    authorize::save(state, &request).await?;
     Ok(ConsentView {
         client_name: client.name.clone(),
         asks_for: Scopes::parse(&request.scope)?.iter().map(describe).collect(),
@@ -141,6 +146,11 @@ pub async fn approve(
     let today = crate::web::pages::utc_minute(now)[..10].to_string();
     let (phone, birthdate, address) = profile::answers(&asked, form, &today).map_err(Untrusted)?;
     let shown = purposes_to_ask(state, &request, customer, now).await.map_err(Untrusted)?;
+    // A policy version published while the page was open: the customer has not seen it.
+    let now_shown: Vec<(String, i64)> = shown.iter().map(|p| (p.id.clone(), p.policy_version)).collect();
+    if now_shown != request.shown {
+        return Err(Untrusted(Error::bad_input("What we ask changed while the page was open. Go back and reload it.")));
+    }
     let before = state.store.consented_scope(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     let earlier = state.store.purpose_decisions(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     // The proof: one ledger entry per scope newly granted here, one per purpose granted, and
@@ -203,9 +213,13 @@ pub async fn approve(
     let ctx = Context { channel: Channel::ConsentScreen, session_id: Some(&session.id), ip: Some(&session.ip) };
     // The remembered scopes, where the customer stands on purposes, the proof and the events:
     // one unit of work.
-    let recorded = async {
+    // What was granted before stays granted (a request for other scopes adds to it).
+    let mut remembered: Vec<&str> = had.clone();
+    remembered.extend(request.scope.split_whitespace().filter(|s| !had.contains(s)));
+    let remembered = remembered.join(" ");
+    let record = || async {
         let mut tx = state.store.begin().await?;
-        Store::save_consent_in(&mut tx, customer, &request.client_id, &request.scope, now).await?;
+        Store::save_consent_in(&mut tx, customer, &request.client_id, &remembered, now).await?;
         if !asked.is_empty() {
             Store::set_profile_in(&mut tx, customer, phone.as_deref(), birthdate.as_deref(), address.as_deref(), now)
                 .await?;
@@ -216,7 +230,15 @@ pub async fn approve(
         tx.commit().await?;
         Ok::<_, Error>(())
     };
-    recorded.await.map_err(Untrusted)?;
+    // Another append to this customer's ledger at the same moment (the consent API, another
+    // tab) makes this one fail on the chain's key: the next try chains after it.
+    let mut attempt = 0;
+    while let Err(e) = record().await {
+        attempt += 1;
+        if attempt == 3 {
+            return Err(Untrusted(e));
+        }
+    }
     // The notices shown on this page have been seen: not again.
     for n in super::purposes::notices(state, &client, customer).await.map_err(Untrusted)? {
         state

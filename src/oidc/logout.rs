@@ -67,7 +67,11 @@ pub async fn check(
             Some(u.to_string())
         }
     };
-    let hint_matches_session = matches!((session, &hint_sid), (Some(s), Some(sid)) if s.id == *sid);
+    // The hint's `sid` is the one its client knows (pairwise clients get their own, §8.1).
+    let hint_matches_session = match (session, &hint_sid, &client) {
+        (Some(s), Some(sid), Some(c)) => super::subject::sid(state, c, &s.id) == *sid,
+        _ => false,
+    };
     Ok(LogoutRequest { redirect, client_name: client.map(|c| c.name.clone()), hint_matches_session })
 }
 

@@ -29,22 +29,34 @@ pub fn check_requested(client: &Client, params: &Params) -> Result<Vec<String>> 
     Ok(out)
 }
 
-/// The requested purposes the customer has not decided on for this client (all of them with
-/// `prompt=consent`), or decided on before a material change of their policy (a change
-/// published as not material does not ask again).
-pub async fn to_ask(state: &AppState, request: &AuthorizationRequest, customer_id: &str) -> Result<Vec<String>> {
-    if request.purposes.is_empty() {
+/// The purposes to ask about: the requested ones the customer has not decided on for this
+/// client (all of them with `prompt=consent`), and every purpose granted to the client under
+/// a policy that has since changed materially, requested or not ("at the next sign-in to any
+/// app that relies on it"). A change published as not material asks nothing.
+pub async fn to_ask(
+    state: &AppState,
+    client: &Client,
+    request: &AuthorizationRequest,
+    customer_id: &str,
+) -> Result<Vec<String>> {
+    if client.purposes.is_empty() {
         return Ok(Vec::new());
     }
-    let decided = state.store.purpose_decisions(customer_id, &request.client_id).await?;
+    let decided = state.store.purpose_decisions(customer_id, &client.id).await?;
+    let granted = decided.iter().filter(|d| d.granted != 0).map(|d| &d.purpose_id);
+    let candidates: Vec<&String> =
+        request.purposes.iter().chain(granted.filter(|g| !request.purposes.contains(g))).collect();
     let mut out = Vec::new();
-    for id in &request.purposes {
-        let material = match state.store.purpose(id).await? {
+    for id in candidates {
+        let Some(registered) = client.purpose(id) else { continue };
+        let material = match state.store.purpose(&registered.purpose).await? {
             Some(p) => state.store.latest_material_version(&p.policy_id, state.now()).await?,
             None => 0,
         };
-        let settled = decided.iter().any(|d| d.purpose_id == *id && d.policy_version >= material);
-        if request.prompt_consent || !settled {
+        let decision = decided.iter().find(|d| d.purpose_id == *id);
+        let outdated = decision.is_some_and(|d| d.policy_version < material);
+        let requested = request.purposes.contains(id);
+        if outdated || (requested && (request.prompt_consent || decision.is_none())) {
             out.push(id.clone());
         }
     }

@@ -16,6 +16,18 @@ pub fn of(state: &AppState, client: &Client, customer_id: &str) -> String {
     }
 }
 
+/// The `sid` (Front-/Back-Channel Logout session id) of browser session `session_id` as
+/// `client` sees it: for a pairwise client a keyed hash for its sector, so two sectors cannot
+/// join their customers on one shared session id either.
+pub fn sid(state: &AppState, client: &Client, session_id: &str) -> String {
+    match &client.sector {
+        Some(sector) => {
+            state.master_key.keyed_hash("pairwise-sid", format!("{sector}\0{session_id}").as_bytes())[..32].to_string()
+        }
+        None => session_id.to_string(),
+    }
+}
+
 /// The customer behind a `sub` that `client` was given (`None`: not one of its values).
 pub fn customer(state: &AppState, client: &Client, sub: &str) -> Option<String> {
     match &client.sector {
@@ -43,6 +55,7 @@ pub fn sector_of(new: &NewClient) -> Result<String> {
             .ok_or_else(|| Error::bad_input("the sector identifier URI must be an https URL"));
     }
     let mut hosts: Vec<String> = new.redirect_uris.iter().filter_map(|u| host(u)).collect();
+    hosts.sort();
     hosts.dedup();
     match hosts.as_slice() {
         [one] => Ok(one.clone()),

@@ -62,22 +62,19 @@ impl Store {
         Ok(())
     }
 
-    /// Revoke a customer's token families at a client whose scope holds `item` (e.g.
-    /// `purpose:marketing.email`), inside the caller's unit of work; returns how many.
-    pub async fn revoke_grants_with_scope_item_in(
+    /// Revoke every live token family of a customer at a client, inside the caller's unit of
+    /// work; returns how many.
+    pub async fn revoke_customer_grants_at_client_in(
         tx: &mut Tx,
         customer_id: &str,
         client_id: &str,
-        item: &str,
         now: i64,
     ) -> anyhow::Result<u64> {
         let done = sqlx::query(
-            "UPDATE grants SET revoked_at = $4 WHERE customer_id = $1 AND client_id = $2 AND revoked_at IS NULL \
-             AND (' ' || scope || ' ') LIKE $3",
+            "UPDATE grants SET revoked_at = $3 WHERE customer_id = $1 AND client_id = $2 AND revoked_at IS NULL",
         )
         .bind(customer_id)
         .bind(client_id)
-        .bind(format!("% {item} %"))
         .bind(now)
         .execute(&mut *tx.0)
         .await?;

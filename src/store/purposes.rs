@@ -198,8 +198,9 @@ impl Store {
 
     pub async fn client_purposes(&self, client_id: &str) -> anyhow::Result<Vec<ClientPurposeRecord>> {
         Ok(sqlx::query_as(
-            "SELECT client_id, purpose_id, required, reason FROM client_purposes WHERE client_id = $1 \
-             ORDER BY purpose_id",
+            "SELECT c.client_id, c.purpose_id, c.required, c.reason FROM client_purposes c \
+             JOIN purposes p ON p.id = c.purpose_id WHERE c.client_id = $1 AND p.retired_at IS NULL \
+             ORDER BY c.purpose_id",
         )
         .bind(client_id)
         .fetch_all(&self.read)
@@ -313,5 +314,16 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         Ok(row.is_some())
+    }
+
+    /// Forget a notice claim whose mail could not be sent.
+    pub async fn release_policy_notice(&self, customer_id: &str, policy_id: &str, version: i64) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM policy_notices WHERE customer_id = $1 AND policy_id = $2 AND version = $3")
+            .bind(customer_id)
+            .bind(policy_id)
+            .bind(version)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 }

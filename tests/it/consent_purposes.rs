@@ -210,12 +210,15 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
     let consents = tessera::consent::in_force(&server.state.store, &customer, &client.id).await.unwrap();
     assert_eq!(consents.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>(), ["personalisation"]);
 
-    // A version published as not material asks nothing; a material one asks again.
-    // A version published as not material is shown once, as a notice, and asks nothing.
+    // A version published as not material is shown once, as a notice, and asks nothing; a
+    // silent request (prompt=none) is not held up by it.
     assert_eq!(publish(&server, "Typo fixed", false).await, 2);
+    let (silent, _) = asking(&server, &client, "openid purpose:personalisation", &[("prompt", "none")]);
+    assert!(query_param(&browser.get(&silent).await.location.unwrap(), "code").is_some());
     let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
     let page = browser.follow(browser.get(&url).await).await;
     assert!(page.body.contains("Privacy policy was updated: Typo fixed"), "{}", page.body);
+    assert!(!page.body.contains("changed:"), "not a material change: {}", page.body);
     assert!(!page.body.contains("name=\"purpose."), "nothing to decide: {}", page.body);
     let authz = hidden(&page.body, "authz").unwrap();
     let ok = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
@@ -236,6 +239,11 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
     let (url, _) = asking(&server, &client, "openid purpose:analytics", &[("prompt", "consent")]);
     let page = browser.follow(browser.get(&url).await).await;
     assert!(page.body.contains("Statistics"), "{}", page.body);
+    // A retired purpose can no longer be asked for.
+    purposes::retire(&server.state, "analytics", Caller::operator(), server.state.now()).await.unwrap();
+    server.state.clients.invalidate(&client.id);
+    let refused = browser.get(&url).await;
+    assert_eq!(query_param(&refused.location.unwrap(), "error").as_deref(), Some("invalid_scope"));
 }
 
 /// An app that signs customers in and calls the consent API with its own client_credentials.
@@ -347,10 +355,17 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
     let purposes: Vec<&str> =
         seen["consents"].as_array().unwrap().iter().map(|c| c["purpose"].as_str().unwrap()).collect();
     assert_eq!(purposes, ["personalisation"]);
-    let (status, body) = server
-        .token(&app, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
-        .await;
-    assert_eq!((status, body["error"].as_str()), (reqwest::StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    for narrower in [None, Some("openid email")] {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
+        form.extend(narrower.map(|s| ("scope", s)));
+        let (status, body) = server.token(&app, &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (reqwest::StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "{body}"
+        );
+    }
     let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
     assert_eq!(
         (last.item.as_str(), last.action.as_str(), last.channel.as_str()),
@@ -364,7 +379,8 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "nothing granted, nothing to withdraw");
 
     // A required purpose withdrawn (here by an admin): the app's tokens that relied on it die.
-    let tokens = tokens_with(&server, &browser, &app, "openid purpose:personalisation", &[]).await;
+    // (The app asks for no purpose this time; its tokens still rely on the required one.)
+    let tokens = tokens_with(&server, &browser, &app, "openid", &[]).await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(server.introspect(&app, access).await["active"], true);
     let admin = crate::admin::admin_token(&server).await;
@@ -434,21 +450,56 @@ async fn a_material_change_is_mailed_once_to_those_it_concerns_before_it_takes_e
     assert!(query_param(&browser.get(&url).await.location.unwrap(), "code").is_some());
     assert_eq!(policies::in_force(&server.state, "privacy", server.state.now()).await.unwrap().unwrap().version, 1);
     server.clock.advance_secs(later / 1000 + 1);
-    let page = browser.follow(browser.get(&url).await).await;
+    // In force now: the next sign-in to the app asks again about everything granted under the
+    // old version, even when the request names no purpose.
+    let (plain, _) = asking(&server, &client, "openid", &[]);
+    let page = browser.follow(browser.get(&plain).await).await;
     assert!(page.body.contains("changed: We now share your purchases"), "{}", page.body);
-    // Refusing the new version withdraws what was asked under it (and only that).
+    assert!(page.body.contains("News by email") && page.body.contains("Your feed"), "{}", page.body);
+    // Refusing the new version withdraws what was asked under it.
     let authz = hidden(&page.body, "authz").unwrap();
     let denied = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "deny")]).await;
     assert_eq!(query_param(&denied.location.unwrap(), "error").as_deref(), Some("access_denied"));
     let customer = server.state.store.customer_by_email("opt@example.com").await.unwrap().unwrap().id;
     let left = tessera::consent::in_force(&server.state.store, &customer, &client.id).await.unwrap();
-    assert_eq!(left.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>(), ["marketing.email"]);
-    let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
-    assert_eq!((last.item.as_str(), last.action.as_str()), ("purpose:personalisation", "withdrawn"));
+    assert!(left.is_empty(), "{left:?}");
+    let withdrawn: Vec<String> = ledger::export(&server.state, &customer)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "withdrawn")
+        .map(|r| r.item)
+        .collect();
+    assert_eq!(withdrawn.len(), 2, "{withdrawn:?}");
     // A non-material version mails nobody.
     let before = server.smtp.count_to("opt@example.com");
     publish(&server, "Wording", false).await;
     assert_eq!(due().await, 0);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await; // and the worker's ticks
     assert_eq!(server.smtp.count_to("opt@example.com"), before);
+}
+
+/// An answer agrees to what its page showed: a version published while the page was open
+/// sends the customer back to read it, and nothing is recorded meanwhile.
+#[tokio::test]
+async fn a_policy_published_while_the_page_is_open_is_not_agreed_to_unseen() {
+    let server = TestServer::start().await;
+    let client = setup(&server).await;
+    let browser = server.browser();
+    let (url, _) = asking(&server, &client, "openid purpose:personalisation", &[]);
+    let page = consent_page(&server, &browser, &url).await;
+    assert!(page.body.contains("href=\"/policies/privacy/1\""));
+    publish(&server, "A material change", true).await;
+    let authz = hidden(&page.body, "authz").unwrap();
+    let stale = browser.post("/consent", &[("csrf", &page.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+    assert_eq!(stale.status, reqwest::StatusCode::BAD_REQUEST, "{}", stale.body);
+    assert!(stale.body.contains("changed while the page was open"), "{}", stale.body);
+    let customer = server.state.store.customer_by_email("opt@example.com").await.unwrap().unwrap().id;
+    assert!(tessera::consent::in_force(&server.state.store, &customer, &client.id).await.unwrap().is_empty());
+    let reloaded = browser.get(&format!("/consent?authz={authz}")).await;
+    assert!(reloaded.body.contains("href=\"/policies/privacy/2\""), "{}", reloaded.body);
+    let ok = browser.post("/consent", &[("csrf", &reloaded.csrf()), ("authz", &authz), ("decision", "allow")]).await;
+    assert!(query_param(&ok.location.unwrap(), "code").is_some());
+    let consents = tessera::consent::in_force(&server.state.store, &customer, &client.id).await.unwrap();
+    assert_eq!((consents[0].purpose.as_str(), consents[0].version), ("personalisation", 2));
 }

@@ -37,6 +37,7 @@ async fn two_sectors_see_two_subjects_each_stable_and_the_same_in_every_answer()
     let public = app(&server, "public.example", false, None).await;
     let browser = server.browser();
     let mut subs = Vec::new();
+    let mut sids = Vec::new();
     let mut shop_tokens = Value::Null;
     for client in [&shop, &news, &public, &shop] {
         let (code, verifier) = signed_in_code(&server, &browser, client, "pair@example.com").await;
@@ -45,6 +46,8 @@ async fn two_sectors_see_two_subjects_each_stable_and_the_same_in_every_answer()
         let access = jwt_claims(tokens["access_token"].as_str().unwrap());
         assert_eq!(id["sub"], access["sub"], "one sub per app in every token");
         subs.push(id["sub"].as_str().unwrap().to_string());
+        sids.push(id["sid"].as_str().unwrap().to_string());
+        assert_eq!(id["sid"], access["sid"]);
         if client.id == shop.id {
             shop_tokens = tokens;
         }
@@ -54,6 +57,10 @@ async fn two_sectors_see_two_subjects_each_stable_and_the_same_in_every_answer()
     assert_ne!(subs[0], customer);
     assert_eq!(subs[2], customer, "a public app gets the public sub");
     assert_eq!(subs[0], subs[3], "stable for one app");
+    // Nor can they join on the session id: each sector gets its own `sid`.
+    let session = server.state.store.sessions_of(&customer, server.state.now()).await.unwrap().remove(0);
+    assert_ne!(sids[0], sids[1]);
+    assert_eq!((sids[0] == session.id, sids[2] == session.id, &sids[0]), (false, true, &sids[3]));
 
     let access = shop_tokens["access_token"].as_str().unwrap();
     let (status, info) = get(&server, "/userinfo", access).await;
@@ -92,6 +99,7 @@ async fn two_sectors_see_two_subjects_each_stable_and_the_same_in_every_answer()
     browser.post("/account/sessions/end", &[("csrf", &sessions.csrf()), ("id", &id)]).await;
     let token = tokio::time::timeout(std::time::Duration::from_secs(10), logouts.recv()).await.unwrap().unwrap();
     assert_eq!(jwt_claims(&token)["sub"].as_str(), Some(subs[0].as_str()));
+    assert_eq!(jwt_claims(&token)["sid"].as_str(), Some(sids[0].as_str()), "the sid the app knows");
 }
 
 #[tokio::test]

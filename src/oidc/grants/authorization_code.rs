@@ -96,11 +96,12 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
     // A client not registered for refresh_token gets none (RFC 6749 §5.1: it is optional); the
     // family still exists, so revoking it reaches the access token.
     let refresh = client.may_use(GrantType::RefreshToken).is_ok().then_some(refresh);
+    let sid = crate::oidc::subject::sid(state, client, &record.session_id);
     let authn = Authentication {
         auth_time_ms: record.auth_time,
         acr: &record.acr,
         amr: &record.amr,
-        session_id: Some(&record.session_id),
+        session_id: Some(&sid),
         consents: &record.consents,
     };
     let sub = crate::oidc::subject::of(state, client, &customer.id);

@@ -33,6 +33,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         return Err(Error::InvalidGrant("the refresh token has expired"));
     }
     let granted = Scopes::parse(&grant.scope)?;
+    let family_purposes: Vec<String> =
+        granted.iter().filter_map(|s| s.strip_prefix(PREFIX)).map(String::from).collect();
     let offline = granted.contains("offline_access");
     check_lifetime(state, &record, offline, now)?;
     // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
@@ -58,9 +60,8 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         crate::consent::in_force(&state.store, &customer.id, &client.id).await?
     };
     // A purpose this family was granted and the customer has since withdrawn: no more tokens
-    // on it (the app asks again).
-    let withdrawn =
-        scope.iter().filter_map(|s| s.strip_prefix(PREFIX)).any(|p| !consents.iter().any(|c| c.purpose == p));
+    // from it, whatever narrower scope is asked (the app asks the customer again).
+    let withdrawn = family_purposes.iter().any(|p| !consents.iter().any(|c| c.purpose == *p));
     if withdrawn {
         return Err(Error::InvalidGrant("a consent this token relied on was withdrawn"));
     }
@@ -73,11 +74,12 @@ pub async fn exchange(state: &AppState, client: &Client, params: &Params, now: i
         state.store.revoke_grant(&grant.id, now).await?;
         return Err(Error::InvalidGrant("the refresh token was already used"));
     }
+    let sid = grant.session_id.as_deref().map(|s| crate::oidc::subject::sid(state, client, s));
     let authn = Authentication {
         auth_time_ms: grant.auth_time,
         acr: &grant.acr,
         amr: &grant.amr,
-        session_id: grant.session_id.as_deref(),
+        session_id: sid.as_deref(),
         consents: &consents,
     };
     let scope_text = scope.to_string();

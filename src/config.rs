@@ -289,6 +289,12 @@ fn is_loopback(host: &str) -> bool {
     host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
 }
 
+/// The ASCII serialisation of a URL's origin (RFC 6454 §6.2), for http(s) URLs only.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

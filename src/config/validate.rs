@@ -68,7 +68,7 @@ impl Config {
             }
         }
         for o in self.cors_allowed_origins.split_whitespace() {
-            if crate::oidc::cors::origin_of(o).as_deref() != Some(o) {
+            if super::origin_of(o).as_deref() != Some(o) {
                 return Err(err("cors_allowed_origins", format!("{o:?} is not an origin like https://app.example")));
             }
         }

@@ -16,11 +16,7 @@ pub struct Origins {
     cached: RwLock<Option<(i64, Arc<HashSet<String>>)>>,
 }
 
-/// The ASCII serialisation of a URL's origin (RFC 6454 §6.2), for http(s) URLs only.
-pub fn origin_of(uri: &str) -> Option<String> {
-    let url = url::Url::parse(uri).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
-}
+pub use crate::config::origin_of;
 
 /// Paths whose answers any origin may read: public, unauthenticated documents.
 pub fn is_public_document(path: &str) -> bool {

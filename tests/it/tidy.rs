@@ -1,7 +1,8 @@
 //! The layering rules, made executable: axum only in `routes.rs`, `web/` and `app.rs`, sqlx
 //! only in `store/`, no store calls in route files, no feature imports under `web/`, no
-//! `login` imports under `oidc/`, no source file over 400 lines, every source file opens with
-//! a `//!` line, and every migration has its pair (with the same schema) for the other backend.
+//! `login` imports under `oidc/`, no two features importing each other both ways, no source
+//! file over 400 lines, every source file opens with a `//!` line, and every migration has
+//! its pair (with the same schema) for the other backend.
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,37 @@ fn layering_size_and_headers() {
         }
     }
     assert!(problems.is_empty(), "tidy:\n{}", problems.join("\n"));
+}
+
+/// Features (top-level folders of `src/`) never import each other both ways: the arrows of
+/// ARCHITECTURE.md point one way. `app.rs`, `state.rs` and `worker.rs` (composition roots)
+/// are files, not features, and may see everything.
+#[test]
+fn no_two_features_import_each_other() {
+    let src = root().join("src");
+    let features: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let imports = |from: &str, to: &str| {
+        let mut files = Vec::new();
+        rust_files(&src.join(from), &mut files);
+        files.iter().any(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.contains(&format!("crate::{to}::")) || text.contains(&format!("crate::{to};"))
+        })
+    };
+    let mut both_ways = Vec::new();
+    for (i, a) in features.iter().enumerate() {
+        for b in &features[i + 1..] {
+            if imports(a, b) && imports(b, a) {
+                both_ways.push(format!("{a} <-> {b}"));
+            }
+        }
+    }
+    assert!(both_ways.is_empty(), "features importing each other both ways: {both_ways:?}");
 }
 
 #[test]

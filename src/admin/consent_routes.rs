@@ -132,7 +132,10 @@ async fn policy_text(
 #[serde(deny_unknown_fields)]
 struct WithdrawBody {
     client_id: String,
-    purpose: String,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// An admin records a withdrawal the customer made elsewhere (a letter, a call).
@@ -147,7 +150,8 @@ async fn withdraw(
         let b: WithdrawBody =
             serde_json::from_slice(&body).map_err(|e| Error::bad_input(format!("the body is not valid: {e}")))?;
         let ctx = Context { channel: Channel::Admin, session_id: None, ip: Some(&browser.ip) };
-        withdrawal::withdraw(&state, &customer, &b.client_id, &b.purpose, ctx, state.now()).await
+        let what = withdrawal::WithdrawalInput { purpose: b.purpose, scope: b.scope };
+        withdrawal::withdraw_input(&state, &customer, &b.client_id, &what, ctx, state.now()).await
     };
     match done.await {
         Ok(w) => Json(w).into_response(),

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Withdrawn {
-    pub purpose: String,
+    /// `purpose:<id>` or `scope:<scope>`.
+    pub item: String,
     /// The ledger entry that proves it.
     pub ledger_entry: String,
     /// Token families revoked because the app required the purpose.
@@ -77,7 +78,84 @@ pub async fn withdraw(
     };
     tracing::info!(customer = %customer_id, client = %client_id, purpose = %purpose_id, revoked_grants, "consent withdrawn");
     let ledger_entry = entries.first().map(|e| e.id.clone()).unwrap_or_default();
-    Ok(Withdrawn { purpose: purpose_id.to_string(), ledger_entry, revoked_grants })
+    Ok(Withdrawn { item: format!("purpose:{purpose_id}"), ledger_entry, revoked_grants })
+}
+
+/// Withdraw a scope granted by `customer_id` to `client_id`: it leaves the remembered
+/// consent (the app must ask again), the ledger records it with `consent.withdrawn`, and the
+/// token families that hold it are revoked (the data it reads is no longer the app's).
+pub async fn withdraw_scope(
+    state: &AppState,
+    customer_id: &str,
+    client_id: &str,
+    scope: &str,
+    ctx: Context<'_>,
+    now: i64,
+) -> Result<Withdrawn> {
+    let remembered = state.store.consented_scope(customer_id, client_id).await?.unwrap_or_default();
+    if !remembered.split_whitespace().any(|s| s == scope) {
+        return Err(Error::NotFound);
+    }
+    let left: Vec<&str> = remembered.split_whitespace().filter(|s| *s != scope).collect();
+    let decision = Decision {
+        client_id: client_id.to_string(),
+        item: format!("scope:{scope}"),
+        policy_id: String::new(),
+        policy_version: 0,
+        text_hash: String::new(),
+        action: Action::Withdrawn,
+    };
+    let once = || async {
+        let mut tx = state.store.begin().await?;
+        Store::save_consent_in(&mut tx, customer_id, client_id, &left.join(" "), now).await?;
+        let entries = ledger::record_in(&mut tx, customer_id, &[], std::slice::from_ref(&decision), ctx, now).await?;
+        let revoked = Store::revoke_grants_with_scope_in(&mut tx, customer_id, client_id, scope, now).await?;
+        tx.commit().await?;
+        Ok::<_, Error>((entries, revoked))
+    };
+    let mut attempt = 0;
+    let (entries, revoked_grants) = loop {
+        match once().await {
+            Ok(done) => break done,
+            Err(e) if attempt == 2 => return Err(e),
+            Err(_) => attempt += 1,
+        }
+    };
+    tracing::info!(customer = %customer_id, client = %client_id, scope, revoked_grants, "scope withdrawn");
+    let ledger_entry = entries.first().map(|e| e.id.clone()).unwrap_or_default();
+    Ok(Withdrawn { item: format!("scope:{scope}"), ledger_entry, revoked_grants })
+}
+
+/// What a withdrawal names: one purpose or one scope (the consent and admin APIs' body).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalInput {
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// Withdraw what `input` names.
+pub async fn withdraw_input(
+    state: &AppState,
+    customer_id: &str,
+    client_id: &str,
+    input: &WithdrawalInput,
+    ctx: Context<'_>,
+    now: i64,
+) -> Result<Withdrawn> {
+    match (&input.purpose, &input.scope) {
+        (Some(p), None) => withdraw(state, customer_id, client_id, p, ctx, now).await,
+        (None, Some(s)) => withdraw_scope(state, customer_id, client_id, s, ctx, now).await,
+        _ => Err(Error::bad_input("name one purpose or one scope to withdraw")),
+    }
+}
+
+/// The scopes a customer has granted a client (remembered consent).
+pub async fn remembered_scopes(state: &AppState, customer_id: &str, client_id: &str) -> Result<Vec<String>> {
+    let scope = state.store.consented_scope(customer_id, client_id).await?.unwrap_or_default();
+    Ok(scope.split_whitespace().map(String::from).collect())
 }
 
 /// Where a customer stands on each purpose a client is registered for (the consent API).

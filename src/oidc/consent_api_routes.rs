@@ -19,7 +19,6 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::json;
 
 pub const CONSENTS_SCOPE: &str = "tessera:consents";
@@ -67,17 +66,15 @@ async fn read(
     ConsentsCaller(c): ConsentsCaller,
     Path(sub): Path<String>,
 ) -> Response {
-    let standing =
-        async { withdrawal::standing(&state, &customer_named(&state, &c.client_id, &sub).await?, &c.client_id).await };
+    let standing = async {
+        let customer = customer_named(&state, &c.client_id, &sub).await?;
+        let scopes = withdrawal::remembered_scopes(&state, &customer, &c.client_id).await?;
+        Ok::<_, Error>((withdrawal::standing(&state, &customer, &c.client_id).await?, scopes))
+    };
     match standing.await {
-        Ok(v) => Json(json!({ "sub": sub, "consents": v })).into_response(),
+        Ok((v, scopes)) => Json(json!({ "sub": sub, "scopes": scopes, "consents": v })).into_response(),
         Err(e) => error(e),
     }
-}
-
-#[derive(Deserialize)]
-struct WithdrawBody {
-    purpose: String,
 }
 
 async fn withdraw(
@@ -85,12 +82,12 @@ async fn withdraw(
     ConsentsCaller(c): ConsentsCaller,
     browser: Browser,
     Path(sub): Path<String>,
-    Json(body): Json<WithdrawBody>,
+    Json(body): Json<withdrawal::WithdrawalInput>,
 ) -> Response {
     let ctx = Context { channel: Channel::Api, session_id: None, ip: Some(&browser.ip) };
     let done = async {
         let customer = customer_named(&state, &c.client_id, &sub).await?;
-        withdrawal::withdraw(&state, &customer, &c.client_id, &body.purpose, ctx, state.now()).await
+        withdrawal::withdraw_input(&state, &customer, &c.client_id, &body, ctx, state.now()).await
     };
     match done.await {
         Ok(w) => Json(w).into_response(),

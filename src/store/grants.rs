@@ -62,6 +62,30 @@ impl Store {
         Ok(())
     }
 
+    /// Revoke a customer's live token families at a client whose scope holds `scope` (one
+    /// scope value, matched whole), inside the caller's unit of work; returns how many.
+    pub async fn revoke_grants_with_scope_in(
+        tx: &mut Tx,
+        customer_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> anyhow::Result<u64> {
+        // LIKE with its wildcards escaped: scope values may contain `%` and `_` (RFC 6749 §3.3).
+        let escaped = scope.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = $4 WHERE customer_id = $1 AND client_id = $2 AND revoked_at IS NULL \
+             AND (' ' || scope || ' ') LIKE $3 ESCAPE '\\'",
+        )
+        .bind(customer_id)
+        .bind(client_id)
+        .bind(format!("% {escaped} %"))
+        .bind(now)
+        .execute(&mut *tx.0)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Revoke every live token family of a customer at a client, inside the caller's unit of
     /// work; returns how many.
     pub async fn revoke_customer_grants_at_client_in(

@@ -400,7 +400,29 @@ async fn a_withdrawal_takes_effect_at_once_everywhere_and_only_the_apps_own_purp
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
     let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
     assert_eq!((last.item.as_str(), last.channel.as_str()), ("purpose:personalisation", "admin"));
+
+    // A scope withdrawn through the API: no longer remembered, and the families holding it die.
+    let tokens = tokens_with(&server, &browser, &app, "openid email", &[]).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let mine: Value = get_json(&server, &path, &api).await;
+    assert!(mine["scopes"].as_array().unwrap().contains(&Value::from("email")), "{mine}");
+    for bad in [serde_json::json!({}), serde_json::json!({"purpose": "marketing.email", "scope": "email"})] {
+        let (status, _) = post_json(&server, &format!("{path}/withdraw"), &api, bad).await;
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    }
+    let (status, w) =
+        post_json(&server, &format!("{path}/withdraw"), &api, serde_json::json!({"scope": "email"})).await;
+    assert_eq!((status, w["item"].as_str()), (reqwest::StatusCode::OK, Some("scope:email")), "{w}");
+    assert_eq!(server.introspect(&app, access).await, serde_json::json!({"active": false}));
+    let mine: Value = get_json(&server, &path, &api).await;
+    assert!(!mine["scopes"].as_array().unwrap().contains(&Value::from("email")), "{mine}");
+    let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
+    assert_eq!((last.item.as_str(), last.action.as_str()), ("scope:email", "withdrawn"));
     assert_eq!(ledger::verify(&server.state).await.unwrap().1, vec![]);
+}
+
+async fn get_json(server: &TestServer, path: &str, token: &str) -> Value {
+    reqwest::Client::new().get(server.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
 /// Wait (the worker runs on real time) until `address` has `n` mails; then a little longer,

@@ -36,6 +36,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(login::passkey_routes::pages())
         .merge(accounts::routes::pages())
         .merge(accounts::security_routes::pages())
+        .merge(accounts::privacy_routes::pages())
         .merge(login::factor_routes::pages())
         .merge(login::review_routes::pages())
         .merge(login::federation::routes::pages())

@@ -152,6 +152,37 @@ pub async fn withdraw_input(
     }
 }
 
+/// One app in the customer's overview: what it may read, and what it may do.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AppConsents {
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: Vec<String>,
+    /// (purpose id, purpose name, granted at in ms).
+    pub purposes: Vec<(String, String, i64)>,
+}
+
+/// Everything a customer has granted, app by app (the privacy centre).
+pub async fn overview(state: &AppState, customer_id: &str) -> Result<Vec<AppConsents>> {
+    let mut apps: Vec<AppConsents> = Vec::new();
+    for (client_id, client_name, scope) in state.store.consents_of(customer_id).await? {
+        let scopes = scope.split_whitespace().map(String::from).collect();
+        apps.push(AppConsents { client_id, client_name, scopes, purposes: Vec::new() });
+    }
+    for (client_id, client_name, purpose, name, at) in state.store.granted_purposes_of(customer_id).await? {
+        match apps.iter_mut().find(|a| a.client_id == client_id) {
+            Some(a) => a.purposes.push((purpose, name, at)),
+            None => apps.push(AppConsents {
+                client_id,
+                client_name,
+                scopes: Vec::new(),
+                purposes: vec![(purpose, name, at)],
+            }),
+        }
+    }
+    Ok(apps)
+}
+
 /// The scopes a customer has granted a client (remembered consent).
 pub async fn remembered_scopes(state: &AppState, customer_id: &str, client_id: &str) -> Result<Vec<String>> {
     let scope = state.store.consented_scope(customer_id, client_id).await?.unwrap_or_default();

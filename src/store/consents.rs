@@ -46,4 +46,31 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Every app a customer has remembered consent for: (client id, client name, scope).
+    pub async fn consents_of(&self, customer_id: &str) -> anyhow::Result<Vec<(String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.client_id, k.name, c.scope FROM consents c JOIN clients k ON k.id = c.client_id \
+             WHERE c.customer_id = $1 ORDER BY k.name, c.client_id",
+        )
+        .bind(customer_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Every purpose a customer has granted, to any app: (client id, client name, purpose id,
+    /// purpose name, decided at).
+    pub async fn granted_purposes_of(
+        &self,
+        customer_id: &str,
+    ) -> anyhow::Result<Vec<(String, String, String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT d.client_id, k.name, d.purpose_id, p.name, d.decided_at FROM purpose_decisions d \
+             JOIN clients k ON k.id = d.client_id JOIN purposes p ON p.id = d.purpose_id \
+             WHERE d.customer_id = $1 AND d.granted = 1 ORDER BY k.name, d.client_id, p.name",
+        )
+        .bind(customer_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
 }

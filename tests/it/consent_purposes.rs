@@ -24,7 +24,7 @@ async fn publish(server: &TestServer, version_summary: &str, material: bool) -> 
 
 /// A client registered for marketing.email and analytics (optional) and personalisation
 /// (required, with its reason).
-async fn setup(server: &TestServer) -> TestClient {
+pub(crate) async fn setup(server: &TestServer) -> TestClient {
     let client = server.confidential_client().await;
     setup_for(server, client).await
 }
@@ -65,7 +65,7 @@ fn asking(server: &TestServer, client: &TestClient, scope: &str, extra: &[(&str,
     (u.to_string(), verifier)
 }
 
-const ALL: &str = "openid email purpose:marketing.email purpose:analytics purpose:personalisation";
+pub(crate) const ALL: &str = "openid email purpose:marketing.email purpose:analytics purpose:personalisation";
 
 async fn consent_page(server: &TestServer, browser: &Browser, url: &str) -> crate::support::browser::Page {
     let first = browser.follow(browser.get(url).await).await;
@@ -274,7 +274,7 @@ async fn post_json(server: &TestServer, path: &str, token: &str, body: Value) ->
 }
 
 /// Sign in (or reuse the session), consent to `ticked` optional purposes, and exchange.
-async fn tokens_with(
+pub(crate) async fn tokens_with(
     server: &TestServer,
     browser: &Browser,
     client: &TestClient,

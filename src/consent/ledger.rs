@@ -135,6 +135,27 @@ fn chained(
     out
 }
 
+/// Run a unit of work that appends to a ledger chain, up to three times: two appends to one
+/// chain at once make the later one fail on the chain's key, and the next try chains after
+/// the new head.
+pub async fn retrying<T, F, Fut>(mut once: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match once().await {
+            Ok(done) => return Ok(done),
+            Err(e) if attempt == 2 => return Err(e),
+            Err(e) => {
+                attempt += 1;
+                tracing::info!(error = ?e, attempt, "consent ledger append retried");
+            }
+        }
+    }
+}
+
 /// Record decisions for a customer, in one transaction, chained after what is there.
 pub async fn record(
     state: &AppState,
@@ -143,25 +164,13 @@ pub async fn record(
     ctx: Context<'_>,
     now: i64,
 ) -> Result<Vec<LedgerRecord>> {
-    // Two appends to one chain at once: the later one fails on the chain's key and tries
-    // again on the new head.
-    let mut attempt = 0;
-    loop {
+    retrying(|| async {
         let mut tx = state.store.begin().await?;
-        let appended = record_in(&mut tx, customer_id, &[], decisions, ctx, now).await;
-        let committed = match appended {
-            Ok(entries) => tx.commit().await.map(|()| entries).map_err(crate::error::Error::from),
-            Err(e) => Err(e),
-        };
-        match committed {
-            Ok(entries) => return Ok(entries),
-            Err(e) if attempt < 3 => {
-                attempt += 1;
-                tracing::info!(error = ?e, attempt, "consent ledger append retried");
-            }
-            Err(e) => return Err(e),
-        }
-    }
+        let entries = record_in(&mut tx, customer_id, &[], decisions, ctx, now).await?;
+        tx.commit().await?;
+        Ok(entries)
+    })
+    .await
 }
 
 /// Record decisions in the caller's unit of work, with where the customer now stands on

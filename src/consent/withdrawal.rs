@@ -67,15 +67,7 @@ pub async fn withdraw(
         tx.commit().await?;
         Ok::<_, Error>((entries, revoked))
     };
-    // A concurrent append to the same chain fails on its key; the next try chains after it.
-    let mut attempt = 0;
-    let (entries, revoked_grants) = loop {
-        match once().await {
-            Ok(done) => break done,
-            Err(e) if attempt == 2 => return Err(e),
-            Err(_) => attempt += 1,
-        }
-    };
+    let (entries, revoked_grants) = ledger::retrying(once).await?;
     tracing::info!(customer = %customer_id, client = %client_id, purpose = %purpose_id, revoked_grants, "consent withdrawn");
     let ledger_entry = entries.first().map(|e| e.id.clone()).unwrap_or_default();
     Ok(Withdrawn { item: format!("purpose:{purpose_id}"), ledger_entry, revoked_grants })
@@ -113,14 +105,7 @@ pub async fn withdraw_scope(
         tx.commit().await?;
         Ok::<_, Error>((entries, revoked))
     };
-    let mut attempt = 0;
-    let (entries, revoked_grants) = loop {
-        match once().await {
-            Ok(done) => break done,
-            Err(e) if attempt == 2 => return Err(e),
-            Err(_) => attempt += 1,
-        }
-    };
+    let (entries, revoked_grants) = ledger::retrying(once).await?;
     tracing::info!(customer = %customer_id, client = %client_id, scope, revoked_grants, "scope withdrawn");
     let ledger_entry = entries.first().map(|e| e.id.clone()).unwrap_or_default();
     Ok(Withdrawn { item: format!("scope:{scope}"), ledger_entry, revoked_grants })

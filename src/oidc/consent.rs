@@ -232,13 +232,7 @@ pub async fn approve(
     };
     // Another append to this customer's ledger at the same moment (the consent API, another
     // tab) makes this one fail on the chain's key: the next try chains after it.
-    let mut attempt = 0;
-    while let Err(e) = record().await {
-        attempt += 1;
-        if attempt == 3 {
-            return Err(Untrusted(e));
-        }
-    }
+    ledger::retrying(record).await.map_err(Untrusted)?;
     // The notices shown on this page have been seen: not again.
     for n in super::purposes::notices(state, &client, customer).await.map_err(Untrusted)? {
         state

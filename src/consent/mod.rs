@@ -7,6 +7,7 @@ pub mod notices;
 pub mod pages;
 pub mod policies;
 pub mod purposes;
+pub mod receipts;
 pub mod routes;
 pub mod withdrawal;
 

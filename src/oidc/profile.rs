@@ -87,22 +87,13 @@ pub fn check_phone(input: &str) -> Result<String> {
     }
 }
 
-/// A date of birth `YYYY-MM-DD`, a real day, after 1900-01-01 and not after `today`
-/// (`YYYY-MM-DD` too: ISO dates compare as text).
+/// A date of birth `YYYY-MM-DD` (exactly that form), a real day, after 1900-01-01 and not
+/// after `today` (`YYYY-MM-DD` too: ISO dates compare as text).
 pub fn check_birthdate(input: &str, today: &str) -> Result<String> {
-    let bad = || Error::bad_input("Give your date of birth as year-month-day, e.g. 1990-04-21.");
     let s = input.trim();
-    let parts: Vec<&str> = s.split('-').collect();
-    let [y, m, d] = parts[..] else { return Err(bad()) };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return Err(bad());
-    }
-    let (y, m, d): (i32, u32, u32) =
-        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&m) || d == 0 || d > days[(m - 1) as usize] || s < "1900-01-01" || s > today {
-        return Err(bad());
+    let real = s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok();
+    if !real || s < "1900-01-01" || s > today {
+        return Err(Error::bad_input("Give your date of birth as year-month-day, e.g. 1990-04-21."));
     }
     Ok(s.to_string())
 }

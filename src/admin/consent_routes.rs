@@ -40,10 +40,7 @@ fn input(body: &Bytes) -> Result<PurposeInput, Error> {
 }
 
 async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
-    match purposes::list(&state).await {
-        Ok(v) => Json(json!({ "purposes": v })).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, purposes::list(&state).await.map(|v| json!({ "purposes": v })))
 }
 
 async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
@@ -72,10 +69,7 @@ async fn retire(
 }
 
 async fn list_policies(State(state): State<SharedState>, _: AdminCaller) -> Response {
-    match policies::list(&state).await {
-        Ok(v) => Json(json!({ "policies": v })).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, policies::list(&state).await.map(|v| json!({ "policies": v })))
 }
 
 #[derive(Deserialize)]

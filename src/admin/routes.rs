@@ -80,10 +80,7 @@ fn input(body: &Bytes) -> Result<ConnectorInput, Error> {
 
 async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
     let done = async { connectors::list(&state).await };
-    match done.await {
-        Ok(v) => Json(json!({ "connectors": v })).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await.map(|v| json!({ "connectors": v })))
 }
 
 async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
@@ -92,8 +89,7 @@ async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: B
 }
 
 async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    let done = async { connectors::get(&state, &id).await };
-    answer(StatusCode::OK, done.await)
+    answer(StatusCode::OK, connectors::get(&state, &id).await)
 }
 
 async fn update(
@@ -122,8 +118,7 @@ async fn remove(
 }
 
 async fn switch(state: SharedState, by: Caller<'_>, id: String, on: bool) -> Response {
-    let done = async { super::connectors::switch(&state, by, &id, on, state.now()).await };
-    answer(StatusCode::OK, done.await)
+    answer(StatusCode::OK, super::connectors::switch(&state, by, &id, on, state.now()).await)
 }
 
 async fn enable(

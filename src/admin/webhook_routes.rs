@@ -36,10 +36,7 @@ fn caller<'a>(admin: AdminCaller, browser: &'a Browser) -> Caller<'a> {
 
 async fn list(State(state): State<SharedState>, _: AdminCaller) -> Response {
     let done = async { webhooks::list(&state).await };
-    match done.await {
-        Ok(v) => Json(json!({ "webhooks": v })).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await.map(|v| json!({ "webhooks": v })))
 }
 
 async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: Browser, body: Bytes) -> Response {
@@ -52,8 +49,7 @@ async fn create(State(state): State<SharedState>, admin: AdminCaller, browser: B
 }
 
 async fn read(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    let done = async { webhooks::get(&state, &id).await };
-    answer(StatusCode::OK, done.await)
+    answer(StatusCode::OK, webhooks::get(&state, &id).await)
 }
 
 async fn remove(
@@ -97,10 +93,7 @@ async fn deliveries(
     Query(q): Query<Listing>,
 ) -> Response {
     let done = async { webhooks::deliveries(&state, &id, q.limit.unwrap_or(50)).await };
-    match done.await {
-        Ok(v) => Json(json!({ "deliveries": v })).into_response(),
-        Err(e) => error(e),
-    }
+    answer(StatusCode::OK, done.await.map(|v| json!({ "deliveries": v })))
 }
 
 async fn replay(
@@ -122,6 +115,5 @@ async fn replay(
 }
 
 async fn test(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<String>) -> Response {
-    let done = async { webhooks::send_test(&state, &id, state.now()).await };
-    answer(StatusCode::OK, done.await)
+    answer(StatusCode::OK, webhooks::send_test(&state, &id, state.now()).await)
 }

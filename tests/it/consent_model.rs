@@ -54,6 +54,10 @@ async fn admins_publish_policy_versions_and_define_purposes_that_point_to_them()
     let (status, body) = call("GET", "/admin/api/v1/policies/privacy/versions/1".into(), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["text"], "We keep little.\n", "a published version never changes");
+    let late = json!({"id": "privacy", "text": "x", "summary": "s", "effective_at": "next week"});
+    let (status, body) = call("POST", "/admin/api/v1/policies".into(), Some(late)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("effective_at"), "{body}");
     let (_, body) =
         call("POST", "/admin/api/v1/policies".into(), Some(json!({"id": "privacy", "text": "x", "summary": ""}))).await;
     assert!(body["error_description"].as_str().unwrap().contains("summary"), "{body}");

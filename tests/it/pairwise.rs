@@ -128,3 +128,19 @@ async fn a_pairwise_app_with_several_hosts_needs_its_sector_identifier_uri() {
         reqwest::get(server.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
     assert_eq!(discovery["subject_types_supported"], serde_json::json!(["public", "pairwise"]));
 }
+
+#[test]
+fn the_cli_registers_pairwise_apps_and_refuses_one_without_a_sector() {
+    let dir = tempfile::tempdir().unwrap();
+    let two_hosts = ["--redirect-uri", "https://a.example/cb", "--redirect-uri", "https://b.example/cb"];
+    let mut args = vec!["client", "create", "--name", "Two", "--subject-type", "pairwise"];
+    args.extend(two_hosts);
+    let refused = crate::support::cli(dir.path(), &args);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("sector-identifier-uri"));
+    args.extend(["--sector-identifier-uri", "https://sector.example/uris.json", "--json"]);
+    let made = crate::support::cli(dir.path(), &args);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let bad = crate::support::cli(dir.path(), &["client", "create", "--name", "X", "--subject-type", "secret"]);
+    assert!(!bad.status.success(), "an unknown subject type is refused");
+}

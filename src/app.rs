@@ -32,6 +32,7 @@ async fn bound_request_target(req: Request, next: Next) -> Response {
 pub fn app(state: SharedState) -> Router {
     let pages = Router::new()
         .merge(oidc::routes::pages())
+        .merge(oidc::guardian_routes::pages())
         .merge(login::routes::pages())
         .merge(login::passkey_routes::pages())
         .merge(accounts::routes::pages())

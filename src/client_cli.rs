@@ -74,6 +74,9 @@ pub enum ClientCommand {
         /// its sector (Core §8.1).
         #[arg(long)]
         sector_identifier_uri: Option<String>,
+        /// Below the age of digital consent, a guardian must approve every purpose it asks for.
+        #[arg(long)]
+        age_check: bool,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -137,6 +140,7 @@ pub async fn run(command: ClientCommand, config: Config) -> anyhow::Result<()> {
             required_claims,
             subject_type,
             sector_identifier_uri,
+            age_check,
             json,
         } => {
             let fail = |e: tessera::Error| anyhow::anyhow!("{}", e.description());
@@ -172,6 +176,7 @@ pub async fn run(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                 clients::create(&store, new, now).await.map_err(|e| anyhow::anyhow!("{}", e.description()))?;
             consent_purposes::register_for_client(&store, &client.id, &purposes).await.map_err(fail)?;
             profile::require_claims(&store, &client.id, &required_claims).await.map_err(fail)?;
+            tessera::oidc::guardian::require_age_check(&store, &client.id, age_check).await.map_err(fail)?;
             let detail = serde_json::json!({ "name": client.name, "public": client.is_public() });
             let entry = Entry::new(Actor::Operator, "admin.client.created", Some(&client.id)).detail(detail);
             audit::record_to(&store, entry, now).await?;
@@ -181,7 +186,7 @@ pub async fn run(command: ClientCommand, config: Config) -> anyhow::Result<()> {
                     "redirect_uris": client.redirect_uris, "public": client.is_public(),
                     "pkce": pkce_name(client.pkce_optional), "grant_types": grant_names(&client),
                     "introspect": client.introspect, "resources": client.resources,
-                    "allowed_origins": client.allowed_origins,
+                    "allowed_origins": client.allowed_origins, "age_check": age_check,
                 });
                 println!("{v}");
             } else {

@@ -109,6 +109,13 @@ pub struct Config {
     // Issue #12: the background worker (event outbox, back-channel logout).
     /// How often the worker runs its jobs, in milliseconds; 0: no worker in this process.
     pub worker_interval_ms: u64,
+    // Issue #13: minors and guardians.
+    /// The country (ISO 3166-1 alpha-2) of a customer whose address names none.
+    pub default_country: String,
+    /// Overrides of the built-in age of digital consent table: `FR=15,US=13`.
+    pub age_of_digital_consent: String,
+    /// How long a guardian's approval link can decide (default 7 days).
+    pub guardian_link_ttl_secs: i64,
 }
 
 impl Default for Config {
@@ -160,6 +167,9 @@ impl Default for Config {
             federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
             audit_retention_days: 400,
             worker_interval_ms: 500,
+            default_country: String::new(),
+            age_of_digital_consent: String::new(),
+            guardian_link_ttl_secs: 7 * 86400,
         }
     }
 }

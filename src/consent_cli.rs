@@ -56,6 +56,10 @@ pub struct PurposeFields {
     /// A channel it concerns, e.g. email, sms (repeatable).
     #[arg(long = "channel")]
     channels: Option<Vec<String>>,
+    /// Below the age of digital consent a guardian must approve it (`--age-check false`
+    /// turns it off).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    age_check: Option<bool>,
 }
 
 impl PurposeFields {
@@ -67,6 +71,7 @@ impl PurposeFields {
             policy: self.policy,
             data_categories: self.data_categories,
             channels: self.channels,
+            age_check: self.age_check,
         }
     }
 }
@@ -122,7 +127,8 @@ fn show(p: &Purpose, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(p)?);
     } else {
         let state = if p.retired { "retired" } else { "offered" };
-        println!("{:<24} {:<8} policy {:<12} {} — {}", p.id, state, p.policy, p.name, p.notice);
+        let age = if p.age_check { " (age check)" } else { "" };
+        println!("{:<24} {:<8} policy {:<12} {}{age} — {}", p.id, state, p.policy, p.name, p.notice);
     }
     Ok(())
 }

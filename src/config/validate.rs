@@ -62,6 +62,7 @@ impl Config {
             ("authorization_request_ttl_secs", self.authorization_request_ttl_secs),
             ("session_idle_timeout_secs", self.session_idle_timeout_secs),
             ("offline_access_max_lifetime_secs", self.offline_access_max_lifetime_secs),
+            ("guardian_link_ttl_secs", self.guardian_link_ttl_secs),
         ] {
             if v <= 0 {
                 return Err(err(key, "must be a positive number of seconds"));
@@ -105,6 +106,12 @@ impl Config {
                 format!("must be one of {}", crate::session::ACR_VALUES_SUPPORTED.join(", ")),
             ));
         }
+        // Issue #13: minors and guardians.
+        if !self.default_country.is_empty() && crate::consent::age::country_code(&self.default_country).is_none() {
+            return Err(err("default_country", "must be a two-letter country code like DE (ISO 3166-1 alpha-2)"));
+        }
+        crate::consent::age::parse_overrides(&self.age_of_digital_consent)
+            .map_err(|e| err("age_of_digital_consent", e))?;
         self.validate_abuse_limits()
     }
 

@@ -2,6 +2,8 @@
 //! the versioned policies they belong to, the purposes each client may ask for, and the
 //! ledger that records every grant and withdrawal as proof.
 
+pub mod age;
+pub mod guardian;
 pub mod ledger;
 pub mod notices;
 pub mod pages;

@@ -23,6 +23,8 @@ pub struct Purpose {
     pub data_categories: Vec<String>,
     pub channels: Vec<String>,
     pub retired: bool,
+    /// Below the age of digital consent, a guardian must approve it (`consent::guardian`).
+    pub age_check: bool,
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -39,6 +41,7 @@ impl From<&PurposeRecord> for Purpose {
             data_categories: words(&r.data_categories),
             channels: words(&r.channels),
             retired: r.retired_at.is_some(),
+            age_check: false,
         }
     }
 }
@@ -53,6 +56,7 @@ pub struct PurposeInput {
     pub policy: Option<String>,
     pub data_categories: Option<Vec<String>>,
     pub channels: Option<Vec<String>>,
+    pub age_check: Option<bool>,
 }
 
 fn apply(r: &mut PurposeRecord, input: PurposeInput) -> Result<()> {
@@ -89,6 +93,7 @@ fn apply(r: &mut PurposeRecord, input: PurposeInput) -> Result<()> {
 
 pub async fn create(state: &AppState, input: PurposeInput, caller: Caller<'_>, now: i64) -> Result<Purpose> {
     let id = input.id.clone().unwrap_or_default();
+    let age_check = input.age_check;
     if !valid_id(&id) {
         return Err(Error::bad_input("a purpose id is 1-64 lowercase letters, digits, '.', '-' or '_'"));
     }
@@ -112,11 +117,12 @@ pub async fn create(state: &AppState, input: PurposeInput, caller: Caller<'_>, n
     }
     audit::record(state, caller.entry("admin.purpose.created", Some(&r.id)), now).await?;
     tracing::info!(purpose = %r.id, "purpose created");
-    Ok(Purpose::from(&r))
+    with_age_check(state, &r, age_check).await
 }
 
 pub async fn update(state: &AppState, id: &str, input: PurposeInput, caller: Caller<'_>, now: i64) -> Result<Purpose> {
     let mut r = state.store.purpose(id).await?.ok_or(Error::NotFound)?;
+    let age_check = input.age_check;
     if input.id.as_deref().is_some_and(|new| new != id) {
         return Err(Error::bad_input("a purpose's id cannot change (the ledger points to it)"));
     }
@@ -127,7 +133,7 @@ pub async fn update(state: &AppState, id: &str, input: PurposeInput, caller: Cal
     r.updated_at = now;
     state.store.update_purpose(&r).await?;
     audit::record(state, caller.entry("admin.purpose.updated", Some(id)), now).await?;
-    Ok(Purpose::from(&r))
+    with_age_check(state, &r, age_check).await
 }
 
 /// Stop offering a purpose. It stays for the ledger's sake; clients can no longer ask for it.
@@ -140,11 +146,22 @@ pub async fn retire(state: &AppState, id: &str, caller: Caller<'_>, now: i64) ->
         audit::record(state, caller.entry("admin.purpose.retired", Some(id)), now).await?;
         tracing::info!(purpose = %r.id, "purpose retired");
     }
-    Ok(Purpose::from(&r))
+    with_age_check(state, &r, None).await
+}
+
+/// The purpose as shown, after setting its age check when `set` says so.
+async fn with_age_check(state: &AppState, r: &PurposeRecord, set: Option<bool>) -> Result<Purpose> {
+    if let Some(on) = set {
+        state.store.set_age_check("purpose", &r.id, on).await?;
+    }
+    let checked = state.store.age_checked("purpose").await?;
+    Ok(Purpose { age_check: checked.contains(&r.id), ..Purpose::from(r) })
 }
 
 pub async fn list(state: &AppState) -> Result<Vec<Purpose>> {
-    Ok(state.store.purposes().await?.iter().map(Purpose::from).collect())
+    let checked = state.store.age_checked("purpose").await?;
+    let all = state.store.purposes().await?;
+    Ok(all.iter().map(|r| Purpose { age_check: checked.contains(&r.id), ..Purpose::from(r) }).collect())
 }
 
 /// A purpose a client is registered for.

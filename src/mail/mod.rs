@@ -174,3 +174,46 @@ pub fn policy_changed_mail(
         outbox_note: None,
     })
 }
+
+/// One item a guardian is asked about, in words: its name, its notice, and the policy
+/// version it falls under with the address of that version's full text.
+pub struct GuardianItem {
+    pub name: String,
+    pub notice: String,
+    pub policy: String,
+    pub url: String,
+}
+
+/// What the guardian's mail says: the app, the (masked) child's account, each item, the
+/// link that shows it all again and answers it, and how many days it can approve.
+pub struct GuardianMail<'a> {
+    pub to: &'a str,
+    pub app: &'a str,
+    pub minor: &'a str,
+    pub items: &'a [GuardianItem],
+    pub link: &'a str,
+    pub days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/guardian/body.txt")]
+struct GuardianText<'a> {
+    m: &'a GuardianMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/guardian/body.html")]
+struct GuardianHtml<'a> {
+    m: &'a GuardianMail<'a>,
+}
+
+/// "Your child asks to use …": exactly what the app asks, and the link to agree or not.
+pub fn guardian_mail(m: GuardianMail<'_>) -> anyhow::Result<OutgoingMail> {
+    Ok(OutgoingMail {
+        to: m.to.to_string(),
+        subject: format!("Your agreement is asked for {}", m.app),
+        text: GuardianText { m: &m }.render()?,
+        html: GuardianHtml { m: &m }.render()?,
+        outbox_note: Some(format!("guardian link for {}: {}", m.to, m.link)),
+    })
+}

@@ -69,6 +69,8 @@ pub struct AuthorizationRequest {
     pub purposes: Vec<String>, // `purpose:<id>` scope values, registered for the client
     #[serde(default)]
     pub shown: Vec<(String, i64)>, // purposes on the consent page, with their policy version
+    #[serde(default)]
+    pub guardian: Option<super::guardian::Hold>, // purposes held for a guardian's approval
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -85,6 +87,9 @@ pub enum Next {
     StepUp(AuthorizationRequest),
     /// `prompt=select_account`: continue as the signed-in customer, or use another account.
     SelectAccount(AuthorizationRequest),
+    /// A minor: ask for a guardian's address, then wait for the guardian.
+    Guardian(AuthorizationRequest),
+    GuardianWait(AuthorizationRequest),
 }
 
 pub use super::interaction::{deny, fail, load, mark_authenticated, save};
@@ -224,6 +229,7 @@ fn validate(
         resource: super::grants::resource::requested(client, params)?,
         purposes: super::purposes::check_requested(client, params)?,
         shown: Vec::new(),
+        guardian: None,
         created_at: now,
         expires_at: now + state.config.authorization_request_ttl_secs * 1000,
     })
@@ -313,7 +319,10 @@ async fn decide(
         save(state, &request).await?;
         return Ok(Next::SelectAccount(request));
     }
-    if needs_consent(state, client, &request, session).await? {
+    if let Some(next) = super::guardian::gate(state, &request, session, now).await? {
+        return Ok(next);
+    }
+    if super::consent::needed(state, client, &request, session).await? {
         if request.prompt_none {
             return Err(Error::ConsentRequired);
         }
@@ -328,38 +337,6 @@ async fn decide(
     }
     params.push(("iss", state.config.issuer.clone()));
     Ok(Next::Respond(AuthorizationResponse { redirect_uri: request.redirect_uri, mode: request.response_mode, params }))
-}
-
-async fn needs_consent(
-    state: &AppState,
-    client: &Client,
-    request: &AuthorizationRequest,
-    session: &SessionRecord,
-) -> Result<bool> {
-    if request.consented {
-        return Ok(false);
-    }
-    if request.prompt_consent
-        || !super::purposes::to_ask(state, client, request, &session.customer_id).await?.is_empty()
-        || !super::consent::claims_to_ask(state, client, &request.scope, &session.customer_id).await?.is_empty()
-        // A notice alone never stops a silent request (prompt=none): it waits for a screen.
-        || (!request.prompt_none && !super::purposes::notices(state, client, &session.customer_id).await?.is_empty())
-    {
-        return Ok(true);
-    }
-    let requested = Scopes::parse(&request.scope)?;
-    // Core §11: offline access is asked for on the consent page, whatever the client.
-    let offline = requested.contains("offline_access");
-    if !client.consent_required && !offline {
-        return Ok(false);
-    }
-    let granted = state.store.consented_scope(&session.customer_id, &client.id).await?;
-    let granted = granted.and_then(|g| Scopes::parse(&g).ok());
-    Ok(match granted {
-        Some(g) if client.consent_required => !requested.is_subset_of(&g),
-        Some(g) => !g.contains("offline_access"),
-        None => true,
-    })
 }
 
 async fn issue_code(

@@ -45,6 +45,8 @@ pub struct Client {
     pub required_claims: Vec<(String, String)>,
     /// Core §8.1: the sector of its pairwise `sub` values (`None`: the public `sub`).
     pub sector: Option<String>,
+    /// Every purpose it asks for needs a guardian's approval below the age of digital consent.
+    pub age_check: bool,
 }
 
 impl Client {
@@ -68,6 +70,7 @@ impl Client {
             purposes: Vec::new(),
             required_claims: Vec::new(),
             sector: Some(r.sector_identifier).filter(|s| !s.is_empty()),
+            age_check: false,
         })
     }
 
@@ -135,6 +138,7 @@ impl ClientRegistry {
         let mut client = Client::from_record(record)?;
         client.purposes = crate::consent::purposes::of_client(store, id).await?;
         client.required_claims = store.client_required_claims(id).await?;
+        client.age_check = store.age_checked("client").await?.iter().any(|c| c == id);
         let client = Arc::new(client);
         self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (client.clone(), now));
         Ok(Some(client))

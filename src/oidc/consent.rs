@@ -4,7 +4,7 @@
 //! `access_denied`), an optional one is off until the customer ticks it (explicit opt-in).
 //! Every grant, and every withdrawal of an earlier grant, goes to the consent ledger.
 
-use super::authorize::{self, Next, Untrusted};
+use super::authorize::{self, AuthorizationRequest, Next, Untrusted};
 use super::clients::Client;
 use super::profile::{self, ClaimAsk};
 use super::purposes::PolicyNotice;
@@ -44,14 +44,60 @@ pub struct ConsentView {
     pub notices: Vec<PolicyNotice>,
 }
 
-/// The claims `client` needs for `scope` that the customer has not given (progressive
-/// profiling); costs no read for a client that requires none.
-pub async fn claims_to_ask(state: &AppState, client: &Client, scope: &str, customer_id: &str) -> Result<Vec<ClaimAsk>> {
-    if client.required_claims.is_empty() {
+/// The claims `client` needs for the request's scope that the customer has not given
+/// (progressive profiling), and the birthdate when an age-checked purpose is asked; costs no
+/// read for a client that requires none and a request without purposes.
+pub async fn claims_to_ask(
+    state: &AppState,
+    client: &Client,
+    request: &AuthorizationRequest,
+    customer_id: &str,
+) -> Result<Vec<ClaimAsk>> {
+    if client.required_claims.is_empty() && request.purposes.is_empty() {
         return Ok(Vec::new());
     }
     let customer = state.store.customer(customer_id).await?.ok_or(Error::NotFound)?;
-    Ok(profile::missing(client, scope, &customer))
+    let mut asks = profile::missing(client, &request.scope, &customer);
+    if !asks.iter().any(|a| a.claim == "birthdate")
+        && let Some(ask) = super::guardian::birthdate_ask(state, client, &request.purposes, &customer).await?
+    {
+        asks.push(ask);
+    }
+    Ok(asks)
+}
+
+/// Whether the consent page is needed: something to ask (purposes, profile fields, a
+/// notice), `prompt=consent`, or scopes beyond what the customer agreed to.
+pub async fn needed(
+    state: &AppState,
+    client: &Client,
+    request: &AuthorizationRequest,
+    session: &SessionRecord,
+) -> Result<bool> {
+    if request.consented {
+        return Ok(false);
+    }
+    if request.prompt_consent
+        || !super::purposes::to_ask(state, client, request, &session.customer_id).await?.is_empty()
+        || !claims_to_ask(state, client, request, &session.customer_id).await?.is_empty()
+        // A notice alone never stops a silent request (prompt=none): it waits for a screen.
+        || (!request.prompt_none && !super::purposes::notices(state, client, &session.customer_id).await?.is_empty())
+    {
+        return Ok(true);
+    }
+    let requested = Scopes::parse(&request.scope)?;
+    // Core §11: offline access is asked for on the consent page, whatever the client.
+    let offline = requested.contains("offline_access");
+    if !client.consent_required && !offline {
+        return Ok(false);
+    }
+    let granted = state.store.consented_scope(&session.customer_id, &client.id).await?;
+    let granted = granted.and_then(|g| Scopes::parse(&g).ok());
+    Ok(match granted {
+        Some(g) if client.consent_required => !requested.is_subset_of(&g),
+        Some(g) => !g.contains("offline_access"),
+        None => true,
+    })
 }
 
 pub fn describe(scope: &str) -> &'static str {
@@ -107,7 +153,7 @@ pub async fn view(state: &AppState, id: &str, session: Option<&SessionRecord>, n
     let (purposes, claims, notices) = match session {
         Some(s) => (
             purposes_to_ask(state, &request, &s.customer_id, now).await?,
-            claims_to_ask(state, &client, &request.scope, &s.customer_id).await?,
+            claims_to_ask(state, &client, &request, &s.customer_id).await?,
             super::purposes::notices(state, &client, &s.customer_id).await?,
         ),
         None => (Vec::new(), Vec::new(), Vec::new()),
@@ -142,7 +188,7 @@ pub async fn approve(
     let ticked: Vec<String> = form.keys().filter_map(|k| k.strip_prefix("purpose.")).map(String::from).collect();
     let client = state.clients.get(&state.store, &request.client_id, now).await.map_err(Untrusted)?;
     let client = client.ok_or(Untrusted(Error::NotFound))?;
-    let asked = claims_to_ask(state, &client, &request.scope, customer).await.map_err(Untrusted)?;
+    let asked = claims_to_ask(state, &client, &request, customer).await.map_err(Untrusted)?;
     let today = crate::web::pages::utc_minute(now)[..10].to_string();
     let (phone, birthdate, address) = profile::answers(&asked, form, &today).map_err(Untrusted)?;
     let shown = purposes_to_ask(state, &request, customer, now).await.map_err(Untrusted)?;
@@ -151,6 +197,10 @@ pub async fn approve(
     if now_shown != request.shown {
         return Err(Untrusted(Error::bad_input("What we ask changed while the page was open. Go back and reload it.")));
     }
+    // A minor's age-checked purposes wait for a guardian (`oidc::guardian`): not decided here.
+    let granted: Vec<&PurposeItem> = shown.iter().filter(|p| p.required || ticked.contains(&p.id)).collect();
+    let given = (birthdate.as_deref(), address.as_deref());
+    let held = super::guardian::held_back(state, &client, customer, &granted, given, now).await.map_err(Untrusted)?;
     let before = state.store.consented_scope(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     let earlier = state.store.purpose_decisions(customer, &request.client_id).await.map_err(|e| Untrusted(e.into()))?;
     // The proof: one ledger entry per scope newly granted here, one per purpose granted, and
@@ -171,7 +221,7 @@ pub async fn approve(
         .collect();
     let mut standing = Vec::new();
     let mut accepted_policies: Vec<(String, i64, String)> = Vec::new();
-    for p in &shown {
+    for p in shown.iter().filter(|p| !held.iter().any(|h| h.purpose == p.id)) {
         let granted = p.required || ticked.contains(&p.id);
         let was_granted = earlier.iter().any(|d| d.purpose_id == p.id && d.granted != 0);
         if granted || was_granted {
@@ -242,6 +292,7 @@ pub async fn approve(
             .map_err(|e| Untrusted(e.into()))?;
     }
     request.consented = true;
+    request.guardian = (!held.is_empty()).then_some(super::guardian::Hold { items: held, approval: None });
     authorize::save(state, &request).await.map_err(Untrusted)?;
     authorize::resume(state, id, Some(session), now).await
 }

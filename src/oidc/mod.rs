@@ -13,6 +13,8 @@ pub mod cors;
 pub mod cors_routes;
 pub mod discovery;
 pub mod grants;
+pub mod guardian;
+pub mod guardian_routes;
 pub mod id_token_hint;
 pub mod interaction;
 pub mod introspection;

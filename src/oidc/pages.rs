@@ -31,3 +31,21 @@ pub struct SelectAccountPage<'a> {
     pub client_name: &'a str,
     pub email: &'a str,
 }
+
+/// A minor's age-checked items wait for a guardian: whose address to mail, and why.
+#[derive(Template)]
+#[template(path = "oidc/guardian_ask.html")]
+pub struct GuardianAskPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+    pub client_name: &'a str,
+    pub items: &'a [crate::consent::guardian::Item],
+}
+
+/// "We asked your parent or guardian": reloads itself until the guardian answered.
+#[derive(Template)]
+#[template(path = "oidc/guardian_wait.html")]
+pub struct GuardianWaitPage<'a> {
+    pub csrf: &'a str,
+    pub authz: &'a str,
+}

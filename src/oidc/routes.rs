@@ -65,6 +65,8 @@ pub fn next_response(next: Result<Next, Untrusted>) -> Response {
         Ok(Next::Consent(r)) => Redirect::to(&format!("/consent?authz={}", r.id)).into_response(),
         Ok(Next::StepUp(r)) => Redirect::to(&format!("/login/step-up?authz={}", r.id)).into_response(),
         Ok(Next::SelectAccount(r)) => Redirect::to(&format!("/authorize/select?authz={}", r.id)).into_response(),
+        Ok(Next::Guardian(r)) => Redirect::to(&format!("/consent/guardian?authz={}", r.id)).into_response(),
+        Ok(Next::GuardianWait(r)) => Redirect::to(&format!("/consent/guardian/wait?authz={}", r.id)).into_response(),
         Err(Untrusted(e)) => responses::page(e),
     }
 }

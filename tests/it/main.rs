@@ -19,6 +19,7 @@ mod discovery;
 mod email_login;
 mod factors;
 mod federation;
+mod guardian;
 mod hardening;
 mod offline;
 mod outbox;

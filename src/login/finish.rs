@@ -91,6 +91,7 @@ pub async fn establish(
     signed_in_in(&mut tx, &new.record, a, now).await?;
     tx.commit().await?;
     tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
+    crate::telemetry::sign_in(sign_in_method(amr), "ok");
     Ok(new)
 }
 
@@ -129,6 +130,7 @@ pub async fn failed(
     browser: &Browser<'_>,
     now: i64,
 ) -> Result<()> {
+    crate::telemetry::sign_in(sign_in_method(method), "failed");
     let entry = Entry::new(Actor::Anonymous, "signin.failed", customer)
         .from(browser)
         .outcome(audit::Outcome::Failure(why))
@@ -140,6 +142,19 @@ pub async fn failed(
 /// by id, not by address).
 pub async fn customer_by_email(state: &AppState, email: &str) -> Result<Option<String>> {
     Ok(state.store.customer_by_email(email).await?.map(|c| c.id))
+}
+
+/// The method label of a sign-in for the metrics (a closed set), by the first factor its
+/// `amr` (or a failed attempt's method name) names.
+fn sign_in_method(amr_or_method: &str) -> &'static str {
+    let has = |m: &str| amr_or_method.split(' ').any(|x| x == m || x.starts_with(m));
+    if has(session::AMR_FED) || has("federated") {
+        "federated"
+    } else if has(session::AMR_HWK) || has(session::AMR_SWK) || has("passkey") {
+        "passkey"
+    } else {
+        "email"
+    }
 }
 
 /// The audit action of a sign-in, by the first factor its `amr` names.

@@ -21,6 +21,7 @@ mod factors;
 mod federation;
 mod hardening;
 mod offline;
+mod operations;
 mod outbox;
 mod outbox_delivery;
 mod pairwise;

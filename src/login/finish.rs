@@ -177,6 +177,7 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
         Store::prove_mailbox_in(&mut tx, email, &secrets::random_id(), now).await?;
     if created {
         outbox::emit_in(&mut tx, NewEvent::customer_created(&customer_id, "email"), now).await?;
+        Store::set_profile_sources_in(&mut tx, &customer_id, &["email"], "typed", "", now).await?;
     }
     tx.commit().await?;
     if first_proof {

@@ -26,6 +26,7 @@ mod outbox;
 mod outbox_delivery;
 mod pairwise;
 mod passkeys;
+mod privacy_centre;
 mod privacy_page;
 mod profile;
 mod prompts;

@@ -33,6 +33,9 @@ pub struct Item {
     pub policy_title: String,
     pub policy_version: i64,
     pub text_hash: String,
+    /// The channels it reaches the customer by: an approval allows those shown.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 /// What to ask a guardian.
@@ -209,6 +212,7 @@ async fn approve(state: &AppState, r: &GuardianApprovalRecord, ip: &str, now: i6
             policy_id: i.policy_id.clone(),
             policy_version: i.policy_version,
             decided_at: now,
+            channels: i.channels.join(" "),
         })
         .collect();
     let decisions: Vec<Decision> = items

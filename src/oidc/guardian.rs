@@ -92,6 +92,7 @@ pub async fn held_back(
             policy_title: p.policy_title.clone(),
             policy_version: p.policy_version,
             text_hash: p.text_hash.clone(),
+            channels: p.channels.clone(),
         })
         .collect())
 }

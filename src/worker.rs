@@ -78,6 +78,7 @@ pub async fn tick(state: &SharedState, owner: &str) {
         Ok(n) => tracing::info!(mails = n, "policy change notices sent"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "policy change notices failed"),
     }
+    crate::privacy::jobs::run(state, now).await;
     match crate::oidc::backchannel::deliver_due(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "back-channel logout attempts"),

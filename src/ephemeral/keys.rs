@@ -32,12 +32,14 @@ pub enum Space {
     FederatedSignIn,
     /// A provider identity waiting to be linked after proof, by the hash of its cookie.
     FederatedLink,
+    /// A privacy request waiting for its mailed confirmation code, by the hash of the session id.
+    PrivacyConfirmation,
     /// A rate-limit window: `<what>:<who>`.
     RateLimit,
 }
 
 impl Space {
-    pub const ALL: [Space; 14] = [
+    pub const ALL: [Space; 15] = [
         Space::Authorization,
         Space::AuthorizationCode,
         Space::RedeemedCode,
@@ -51,6 +53,7 @@ impl Space {
         Space::SecondStep,
         Space::FederatedSignIn,
         Space::FederatedLink,
+        Space::PrivacyConfirmation,
         Space::RateLimit,
     ];
 
@@ -71,6 +74,7 @@ impl Space {
             Space::SecondStep => "second-step",
             Space::FederatedSignIn => "fed",
             Space::FederatedLink => "fed-link",
+            Space::PrivacyConfirmation => "privacy-code",
             Space::RateLimit => "rl",
         }
     }

@@ -5,6 +5,10 @@
 //! mail's `outbox_note` (the link) is logged only for a loopback issuer: logs are shipped and
 //! kept far longer than a link lives, and whoever reads them must not be able to sign in.
 
+mod privacy;
+
+pub use privacy::privacy_mail;
+
 use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

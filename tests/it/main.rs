@@ -26,6 +26,7 @@ mod outbox_delivery;
 mod pairwise;
 mod passkeys;
 mod privacy_page;
+mod privacy_requests;
 mod profile;
 mod prompts;
 mod protocol;

@@ -55,12 +55,25 @@ fn fail(e: tessera::Error) -> anyhow::Error {
 }
 
 fn line(v: &RequestView) -> String {
-    let day = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let day = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+    };
     let flag = match v.flag {
-        Some(admin_flag) => serde_json::to_value(admin_flag).ok().and_then(|f| f.as_str().map(str::to_string)).unwrap_or_default(),
+        Some(admin_flag) => {
+            serde_json::to_value(admin_flag).ok().and_then(|f| f.as_str().map(str::to_string)).unwrap_or_default()
+        }
         None => String::new(),
     };
-    format!("{:<28} {:<14} {:<12} {:<6} due {} {:<9} {}", v.id, v.kind, v.status, v.jurisdiction, day(v.deadline), flag, v.customer_id)
+    format!(
+        "{:<28} {:<14} {:<12} {:<6} due {} {:<9} {}",
+        v.id,
+        v.kind,
+        v.status,
+        v.jurisdiction,
+        day(v.deadline),
+        flag,
+        v.customer_id
+    )
 }
 
 pub async fn run(command: PrivacyRequestCommand, config: Config) -> anyhow::Result<()> {

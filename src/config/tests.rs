@@ -52,8 +52,7 @@ fn bad_values_name_the_key() {
         let e = Config::load(None, env(&[(var, value)])).unwrap_err();
         assert_eq!(e.key, key, "{e}");
     }
-    let ok =
-        Config::load(None, env(&[("TESSERA_CORS_ALLOWED_ORIGINS", "https://a.example http://localhost:3000")]));
+    let ok = Config::load(None, env(&[("TESSERA_CORS_ALLOWED_ORIGINS", "https://a.example http://localhost:3000")]));
     assert!(ok.is_ok(), "{:?}", ok.err());
 }
 

@@ -120,7 +120,10 @@ impl Config {
                 && (0..=24).contains(&rule.extension_months)
                 && (0..=730).contains(&rule.extension_days);
             if !sane || (rule.months == 0 && rule.days == 0) {
-                return Err(err("privacy_deadlines", format!("{name}: a deadline of 1 day to 2 years, extensions up to 2 years")));
+                return Err(err(
+                    "privacy_deadlines",
+                    format!("{name}: a deadline of 1 day to 2 years, extensions up to 2 years"),
+                ));
             }
         }
         let days = [

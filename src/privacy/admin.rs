@@ -76,10 +76,15 @@ pub async fn list(state: &AppState, q: &ListQuery, now: i64) -> Result<Vec<Reque
     if let Some(s) = &q.status
         && Status::parse(s).is_none()
     {
-        return Err(Error::bad_input("status must be one of received, verified, in_progress, completed, rejected, cancelled"));
+        return Err(Error::bad_input(
+            "status must be one of received, verified, in_progress, completed, rejected, cancelled",
+        ));
     }
     let due_before = match &q.due_within {
-        Some(span) => Some(now + deadlines::parse_span(span).ok_or_else(|| Error::bad_input("due_within must look like 3d, 12h or 2w"))?),
+        Some(span) => Some(
+            now + deadlines::parse_span(span)
+                .ok_or_else(|| Error::bad_input("due_within must look like 3d, 12h or 2w"))?,
+        ),
         None => None,
     };
     let filter = PrivacyRequestFilter {
@@ -120,7 +125,8 @@ pub async fn note(state: &AppState, by: Caller<'_>, id: &str, text: &str, now: i
     if !Store::set_privacy_request_notes_in(&mut tx, id, &r.notes, &written, now).await? {
         return Err(Error::bad_input("the request changed meanwhile; try again"));
     }
-    let entry = by.entry("admin.privacy_request.noted", Some(&r.customer_id)).detail(serde_json::json!({ "request": id }));
+    let entry =
+        by.entry("admin.privacy_request.noted", Some(&r.customer_id)).detail(serde_json::json!({ "request": id }));
     audit::record_in(&mut tx, entry, now).await?;
     tx.commit().await?;
     show(state, id, now).await
@@ -157,7 +163,14 @@ pub async fn extend(state: &AppState, by: Caller<'_>, id: &str, reason: &str, no
 
 /// Complete (`done`) or reject a request with a reason. Exports and deletions are completed
 /// by the worker, not by hand; an admin may still reject them.
-pub async fn close(state: &AppState, by: Caller<'_>, id: &str, done: bool, reason: &str, now: i64) -> Result<RequestView> {
+pub async fn close(
+    state: &AppState,
+    by: Caller<'_>,
+    id: &str,
+    done: bool,
+    reason: &str,
+    now: i64,
+) -> Result<RequestView> {
     let reason = reason_text(reason)?;
     let r = state.store.privacy_request(id).await?.ok_or(Error::NotFound)?;
     let automatic = r.kind == Kind::AccessExport.as_str() || r.kind == Kind::Deletion.as_str();

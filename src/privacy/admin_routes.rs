@@ -7,13 +7,13 @@ use crate::error::Error;
 use crate::events::audit::{Actor, Caller};
 use crate::state::SharedState;
 use crate::web::request::Browser;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -59,22 +59,46 @@ async fn show(State(state): State<SharedState>, _: AdminCaller, Path(id): Path<S
     answer(StatusCode::OK, admin::show(&state, &id, state.now()).await)
 }
 
-async fn note(State(state): State<SharedState>, a: AdminCaller, b: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+async fn note(
+    State(state): State<SharedState>,
+    a: AdminCaller,
+    b: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let done = async { admin::note(&state, caller(a, &b), &id, &said(&body)?.text, state.now()).await };
     answer(StatusCode::OK, done.await)
 }
 
-async fn extend(State(state): State<SharedState>, a: AdminCaller, b: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+async fn extend(
+    State(state): State<SharedState>,
+    a: AdminCaller,
+    b: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let done = async { admin::extend(&state, caller(a, &b), &id, &said(&body)?.reason, state.now()).await };
     answer(StatusCode::OK, done.await)
 }
 
-async fn complete(State(state): State<SharedState>, a: AdminCaller, b: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+async fn complete(
+    State(state): State<SharedState>,
+    a: AdminCaller,
+    b: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let done = async { admin::close(&state, caller(a, &b), &id, true, &said(&body)?.reason, state.now()).await };
     answer(StatusCode::OK, done.await)
 }
 
-async fn reject(State(state): State<SharedState>, a: AdminCaller, b: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+async fn reject(
+    State(state): State<SharedState>,
+    a: AdminCaller,
+    b: Browser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let done = async { admin::close(&state, caller(a, &b), &id, false, &said(&body)?.reason, state.now()).await };
     answer(StatusCode::OK, done.await)
 }

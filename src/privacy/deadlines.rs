@@ -70,7 +70,10 @@ impl DeadlineTable {
         let Some(country) = country else { return default.to_string() };
         let region = region.map(|r| format!("{country}-{}", r.trim().to_ascii_uppercase()));
         let names = |code: &str| {
-            self.0.iter().find(|(_, r)| r.countries.iter().any(|c| c.eq_ignore_ascii_case(code))).map(|(n, _)| n.clone())
+            self.0
+                .iter()
+                .find(|(_, r)| r.countries.iter().any(|c| c.eq_ignore_ascii_case(code)))
+                .map(|(n, _)| n.clone())
         };
         region.as_deref().and_then(names).or_else(|| names(&country)).unwrap_or_else(|| default.to_string())
     }

@@ -69,7 +69,16 @@ async fn erase(state: &AppState, r: &PrivacyRequestRecord, now: i64) -> Result<b
     let ledger = pseudonymised(state.store.ledger_of(id).await?, &anon);
     let mut tx = state.store.begin().await?;
     // Claimed first: a second worker finds the request no longer in progress.
-    if !Store::set_privacy_request_status_in(&mut tx, &r.id, Status::InProgress.as_str(), Status::Completed.as_str(), Some("erased"), now).await? {
+    if !Store::set_privacy_request_status_in(
+        &mut tx,
+        &r.id,
+        Status::InProgress.as_str(),
+        Status::Completed.as_str(),
+        Some("erased"),
+        now,
+    )
+    .await?
+    {
         return Ok(false);
     }
     for s in &sessions {

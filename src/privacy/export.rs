@@ -33,23 +33,29 @@ pub async fn archive(state: &AppState, customer_id: &str, now: i64) -> Result<Va
         .identities_of(customer_id)
         .await?
         .into_iter()
-        .map(|i| json!({ "connector": i.connector_id, "issuer": i.issuer, "subject": i.subject, "email": i.email,
-            "created_at": i.created_at, "last_used_at": i.last_used_at }))
+        .map(|i| {
+            json!({ "connector": i.connector_id, "issuer": i.issuer, "subject": i.subject, "email": i.email,
+            "created_at": i.created_at, "last_used_at": i.last_used_at })
+        })
         .collect();
     let passkeys: Vec<Value> = store
         .passkeys_of(customer_id)
         .await?
         .into_iter()
-        .map(|p| json!({ "id": p.id, "name": p.name, "created_at": p.created_at, "last_used_at": p.last_used_at,
-            "backed_up": p.backup_state != 0, "sign_count": p.sign_count }))
+        .map(|p| {
+            json!({ "id": p.id, "name": p.name, "created_at": p.created_at, "last_used_at": p.last_used_at,
+            "backed_up": p.backup_state != 0, "sign_count": p.sign_count })
+        })
         .collect();
     let authenticator_app = store.totp_factor(customer_id).await?.map(|t| json!({ "created_at": t.created_at }));
     let sessions: Vec<Value> = store
         .sessions_of(customer_id, now)
         .await?
         .into_iter()
-        .map(|s| json!({ "id": s.id, "created_at": s.created_at, "last_seen_at": s.last_seen_at, "expires_at": s.expires_at,
-            "acr": s.acr, "amr": s.amr, "ip": s.ip, "user_agent": s.user_agent }))
+        .map(|s| {
+            json!({ "id": s.id, "created_at": s.created_at, "last_seen_at": s.last_seen_at, "expires_at": s.expires_at,
+            "acr": s.acr, "amr": s.amr, "ip": s.ip, "user_agent": s.user_agent })
+        })
         .collect();
     let scopes: Vec<Value> = store
         .consents_of(customer_id)
@@ -66,23 +72,26 @@ pub async fn archive(state: &AppState, customer_id: &str, now: i64) -> Result<Va
         })
         .collect();
     let receipts = crate::consent::ledger::export(state, customer_id).await?;
-    let ledger: Vec<Value> =
-        receipts.iter().map(|r| json!({ "entry": r, "receipt": r.words() })).collect();
+    let ledger: Vec<Value> = receipts.iter().map(|r| json!({ "entry": r, "receipt": r.words() })).collect();
     let requests: Vec<Value> = store
         .privacy_requests_of(customer_id)
         .await?
         .into_iter()
-        .map(|r| json!({ "id": r.id, "kind": r.kind, "status": r.status, "jurisdiction": r.jurisdiction,
+        .map(|r| {
+            json!({ "id": r.id, "kind": r.kind, "status": r.status, "jurisdiction": r.jurisdiction,
             "received_at": r.received_at, "due_at": r.due_at, "extended_until": r.extended_until,
-            "purpose": r.purpose, "details": r.details, "closed_reason": r.closed_reason }))
+            "purpose": r.purpose, "details": r.details, "closed_reason": r.closed_reason })
+        })
         .collect();
     let filter = AuditFilter { target: Some(customer_id.to_string()), limit: 10_000, ..Default::default() };
     let audit: Vec<Value> = store
         .audit_entries(&filter)
         .await?
         .into_iter()
-        .map(|a| json!({ "at": a.occurred_at, "action": a.action, "actor": a.actor_kind, "outcome": a.outcome,
-            "reason": a.reason, "ip": a.ip, "user_agent": a.user_agent }))
+        .map(|a| {
+            json!({ "at": a.occurred_at, "action": a.action, "actor": a.actor_kind, "outcome": a.outcome,
+            "reason": a.reason, "ip": a.ip, "user_agent": a.user_agent })
+        })
         .collect();
     Ok(json!({
         "format": "tessera.export.v1",
@@ -123,7 +132,14 @@ pub async fn build_due(state: &AppState, now: i64) -> Result<usize> {
             format!("The copy of your data you asked for (reference {}) is ready.", r.id),
             format!("Download it within {hours} hours, signed in to your account. The link works once."),
         ];
-        tell(state, &customer.email, "Your data is ready to download", &paragraphs, Some(("Download your data", &link))).await;
+        tell(
+            state,
+            &customer.email,
+            "Your data is ready to download",
+            &paragraphs,
+            Some(("Download your data", &link)),
+        )
+        .await;
         built += 1;
     }
     Ok(built)

@@ -32,7 +32,9 @@ pub async fn run(state: &AppState, now: i64) {
     if let Err(e) = remind_contact(state, now).await {
         tracing::error!(error = %format!("{e:#}"), "reminding the privacy contact failed");
     }
-    if retention_due() && let Err(e) = retention(state, now).await {
+    if retention_due()
+        && let Err(e) = retention(state, now).await
+    {
         tracing::error!(error = %format!("{e:#}"), "retention failed");
     }
 }
@@ -83,7 +85,8 @@ pub async fn remind_contact(state: &AppState, now: i64) -> Result<usize> {
 pub async fn retention(state: &AppState, now: i64) -> Result<u64> {
     let config = &state.config;
     let sessions = state.store.prune_sessions(now - config.session_retention_days * DAY_MS).await?;
-    let unverified = state.store.prune_unverified_customers(now - config.unverified_account_retention_days * DAY_MS).await?;
+    let unverified =
+        state.store.prune_unverified_customers(now - config.unverified_account_retention_days * DAY_MS).await?;
     // An hour for consumers (and whoever looks) to see the announcement went out.
     let announced = state.store.forget_announced_erasures(now - 3_600_000).await?;
     if sessions + unverified > 0 {

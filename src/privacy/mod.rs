@@ -36,7 +36,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::AccessExport, Kind::Deletion, Kind::WithdrawAll, Kind::Correction, Kind::Restriction];
+    pub const ALL: [Kind; 5] =
+        [Kind::AccessExport, Kind::Deletion, Kind::WithdrawAll, Kind::Correction, Kind::Restriction];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,8 +83,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] =
-        [Status::Received, Status::Verified, Status::InProgress, Status::Completed, Status::Rejected, Status::Cancelled];
+    pub const ALL: [Status; 6] = [
+        Status::Received,
+        Status::Verified,
+        Status::InProgress,
+        Status::Completed,
+        Status::Rejected,
+        Status::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

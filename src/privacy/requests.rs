@@ -46,7 +46,9 @@ fn check_input(f: &Filing) -> Result<()> {
         Kind::Restriction if text(&f.purpose).is_none() => {
             Err(Error::bad_input("Name the use of your data you want us to stop."))
         }
-        Kind::Correction if text(&f.details).is_none() => Err(Error::bad_input("Say what is wrong and what it should be.")),
+        Kind::Correction if text(&f.details).is_none() => {
+            Err(Error::bad_input("Say what is wrong and what it should be."))
+        }
         _ if text(&f.details).unwrap_or(0) > MAX_TEXT || text(&f.purpose).unwrap_or(0) > 200 => {
             Err(Error::bad_input("That is too long; please keep it under 2000 characters."))
         }
@@ -55,7 +57,14 @@ fn check_input(f: &Filing) -> Result<()> {
 }
 
 /// Record a refused attempt (`reason`: `no_fresh_proof`, `wrong_code`, `no_code`).
-async fn refused(state: &AppState, session: &SessionRecord, kind: &str, reason: &str, browser: &Browser<'_>, now: i64) -> Result<()> {
+async fn refused(
+    state: &AppState,
+    session: &SessionRecord,
+    kind: &str,
+    reason: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<()> {
     let customer = session.customer_id.as_str();
     let entry = Entry::new(Actor::Customer(customer.into()), "privacy_request.refused", Some(customer))
         .from(browser)
@@ -66,7 +75,13 @@ async fn refused(state: &AppState, session: &SessionRecord, kind: &str, reason: 
 }
 
 /// File `f` for the customer of `session`, or say which proof is missing.
-pub async fn file(state: &AppState, session: &SessionRecord, f: Filing, browser: &Browser<'_>, now: i64) -> Result<Filed> {
+pub async fn file(
+    state: &AppState,
+    session: &SessionRecord,
+    f: Filing,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Filed> {
     check_input(&f)?;
     if !proofs::fresh(state, session, now).await? {
         refused(state, session, f.kind.as_str(), "no_fresh_proof", browser, now).await?;
@@ -77,7 +92,10 @@ pub async fn file(state: &AppState, session: &SessionRecord, f: Filing, browser:
         let pending = Pending::new(session, f.kind.as_str(), f.purpose, f.details);
         let code = proofs::send_code(state, pending, now).await?;
         let paragraphs = [
-            format!("To confirm your request for {}, type this code on the page that asked for it: {code}", f.kind.words()),
+            format!(
+                "To confirm your request for {}, type this code on the page that asked for it: {code}",
+                f.kind.words()
+            ),
             format!("It works for {} minutes, once.", proofs::CODE_TTL_SECS / 60),
         ];
         tell(state, &customer.email, "Confirm your privacy request", &paragraphs, None).await;
@@ -87,7 +105,13 @@ pub async fn file(state: &AppState, session: &SessionRecord, f: Filing, browser:
 }
 
 /// The second step of an export or deletion: the mailed code.
-pub async fn confirm(state: &AppState, session: &SessionRecord, code: &str, browser: &Browser<'_>, now: i64) -> Result<Filed> {
+pub async fn confirm(
+    state: &AppState,
+    session: &SessionRecord,
+    code: &str,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<Filed> {
     match proofs::check_code(state, session, code, now).await? {
         Checked::Confirmed(p) => {
             let kind = Kind::parse(&p.kind).ok_or(Error::NotFound)?;
@@ -114,7 +138,11 @@ fn jurisdiction_of(state: &AppState, address: Option<&str>) -> (String, deadline
     let address: serde_json::Value = address.and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
     let config = &state.config;
     let table = &config.privacy_deadlines;
-    let j = table.jurisdiction(address["country"].as_str(), address["region"].as_str(), &config.privacy_default_jurisdiction);
+    let j = table.jurisdiction(
+        address["country"].as_str(),
+        address["region"].as_str(),
+        &config.privacy_default_jurisdiction,
+    );
     match table.rule(&j) {
         Some(rule) => (j, rule.clone()),
         // `validate` makes sure the default has a rule.
@@ -122,7 +150,13 @@ fn jurisdiction_of(state: &AppState, address: Option<&str>) -> (String, deadline
     }
 }
 
-async fn create(state: &AppState, session: &SessionRecord, f: Filing, browser: &Browser<'_>, now: i64) -> Result<PrivacyRequestRecord> {
+async fn create(
+    state: &AppState,
+    session: &SessionRecord,
+    f: Filing,
+    browser: &Browser<'_>,
+    now: i64,
+) -> Result<PrivacyRequestRecord> {
     let customer = state.store.customer(&session.customer_id).await?.ok_or(Error::NotFound)?;
     let (jurisdiction, rule) = jurisdiction_of(state, customer.address.as_deref());
     let deletion = f.kind == Kind::Deletion;
@@ -149,7 +183,8 @@ async fn create(state: &AppState, session: &SessionRecord, f: Filing, browser: &
     };
     let mut tx = state.store.begin().await?;
     Store::insert_privacy_request_in(&mut tx, &record).await?;
-    let event = NewEvent::privacy_request_created(&customer.id, &record.id, &record.kind, &record.jurisdiction, record.due_at);
+    let event =
+        NewEvent::privacy_request_created(&customer.id, &record.id, &record.kind, &record.jurisdiction, record.due_at);
     outbox::emit_in(&mut tx, event, now).await?;
     let entry = Entry::new(Actor::Customer(customer.id.clone()), "privacy_request.filed", Some(&customer.id))
         .from(browser)
@@ -167,7 +202,14 @@ async fn create(state: &AppState, session: &SessionRecord, f: Filing, browser: &
         Kind::AccessExport => "We will mail you a link to download your data once it is ready.".into(),
         _ => format!("We will answer it by {due}."),
     });
-    tell(state, &customer.email, "We received your privacy request", &paragraphs, Some(("Your privacy requests", &state.url("/account/privacy/requests")))).await;
+    tell(
+        state,
+        &customer.email,
+        "We received your privacy request",
+        &paragraphs,
+        Some(("Your privacy requests", &state.url("/account/privacy/requests"))),
+    )
+    .await;
     let ctx = Context { channel: Channel::PrivacyCentre, session_id: Some(&session.id), ip: Some(&session.ip) };
     match f.kind {
         Kind::WithdrawAll => {
@@ -184,7 +226,13 @@ async fn create(state: &AppState, session: &SessionRecord, f: Filing, browser: &
 }
 
 /// Withdraw every scope and purpose (or only `purpose`) granted to any app.
-async fn withdraw_everything(state: &AppState, customer_id: &str, purpose: Option<&str>, ctx: Context<'_>, now: i64) -> Result<usize> {
+async fn withdraw_everything(
+    state: &AppState,
+    customer_id: &str,
+    purpose: Option<&str>,
+    ctx: Context<'_>,
+    now: i64,
+) -> Result<usize> {
     let mut n = 0;
     for app in withdrawal::overview(state, customer_id).await? {
         for (p, _, _) in &app.purposes {
@@ -206,7 +254,14 @@ async fn withdraw_everything(state: &AppState, customer_id: &str, purpose: Optio
 /// Close request `id` as `to` (completed, rejected or cancelled) with `reason`: the status,
 /// the event (`privacy_request.completed` for a completion) and the audit entry in one unit
 /// of work, then a mail to the customer. A request no longer open is `BadInput`.
-pub async fn close(state: &AppState, id: &str, to: Status, reason: &str, by: &Actor, now: i64) -> Result<PrivacyRequestRecord> {
+pub async fn close(
+    state: &AppState,
+    id: &str,
+    to: Status,
+    reason: &str,
+    by: &Actor,
+    now: i64,
+) -> Result<PrivacyRequestRecord> {
     let r = state.store.privacy_request(id).await?.ok_or(Error::NotFound)?;
     let open = Status::parse(&r.status).is_some_and(Status::is_open);
     let mut tx = state.store.begin().await?;
@@ -217,7 +272,8 @@ pub async fn close(state: &AppState, id: &str, to: Status, reason: &str, by: &Ac
         outbox::emit_in(&mut tx, NewEvent::privacy_request_completed(&r.customer_id, id, &r.kind), now).await?;
     }
     let action = format!("privacy_request.{}", to.as_str());
-    let entry = Entry::new(by.clone(), &action, Some(&r.customer_id)).detail(serde_json::json!({ "request": id, "reason": reason }));
+    let entry = Entry::new(by.clone(), &action, Some(&r.customer_id))
+        .detail(serde_json::json!({ "request": id, "reason": reason }));
     audit::record_in(&mut tx, entry, now).await?;
     tx.commit().await?;
     let kind = Kind::parse(&r.kind).map_or("your request", Kind::words);
@@ -227,18 +283,31 @@ pub async fn close(state: &AppState, id: &str, to: Status, reason: &str, by: &Ac
             format!("Reason: {reason}"),
         ];
         let subject = format!("Your privacy request is {}", to.as_str());
-        tell(state, &customer.email, &subject, &paragraphs, Some(("Your privacy requests", &state.url("/account/privacy/requests")))).await;
+        tell(
+            state,
+            &customer.email,
+            &subject,
+            &paragraphs,
+            Some(("Your privacy requests", &state.url("/account/privacy/requests"))),
+        )
+        .await;
     }
     Ok(state.store.privacy_request(id).await?.unwrap_or(r))
 }
 
 /// The customer cancels their own deletion during the grace period.
 pub async fn cancel(state: &AppState, session: &SessionRecord, id: &str, now: i64) -> Result<PrivacyRequestRecord> {
-    let r = state.store.privacy_request(id).await?.filter(|r| r.customer_id == session.customer_id).ok_or(Error::NotFound)?;
+    let r = state
+        .store
+        .privacy_request(id)
+        .await?
+        .filter(|r| r.customer_id == session.customer_id)
+        .ok_or(Error::NotFound)?;
     if r.kind != Kind::Deletion.as_str() || r.erase_after.is_none_or(|at| at <= now) {
         return Err(Error::bad_input("Only a deletion can be cancelled, and only before it happens."));
     }
-    close(state, id, Status::Cancelled, "cancelled by the customer", &Actor::Customer(session.customer_id.clone()), now).await
+    close(state, id, Status::Cancelled, "cancelled by the customer", &Actor::Customer(session.customer_id.clone()), now)
+        .await
 }
 
 /// A customer's requests, newest first.

@@ -52,10 +52,7 @@ async fn requests_page(
             status: r.status.replace('_', " "),
             received: utc_minute(r.received_at),
             due: utc_minute(r.extended_until.unwrap_or(r.due_at)),
-            erases_at: r
-                .erase_after
-                .filter(|at| *at > now && r.status == Status::InProgress.as_str())
-                .map(utc_minute),
+            erases_at: r.erase_after.filter(|at| *at > now && r.status == Status::InProgress.as_str()).map(utc_minute),
             id: r.id,
         })
         .collect();
@@ -85,7 +82,9 @@ fn filed(csrf: &CsrfToken, done: Result<Filed, Error>) -> Response {
             let url = responses::step_up_url(PAGE);
             pages::render(StatusCode::FORBIDDEN, &VerifyPage { verify_url: &url })
         }
-        Err(Error::BadInput(m)) => pages::render(StatusCode::BAD_REQUEST, &ConfirmPage { csrf: &csrf.0, error: Some(&m) }),
+        Err(Error::BadInput(m)) => {
+            pages::render(StatusCode::BAD_REQUEST, &ConfirmPage { csrf: &csrf.0, error: Some(&m) })
+        }
         Err(e) => responses::page(e),
     }
 }
@@ -125,7 +124,11 @@ struct CancelForm {
     id: String,
 }
 
-async fn cancel(State(state): State<SharedState>, SignedIn(session): SignedIn, CsrfForm(f): CsrfForm<CancelForm>) -> Response {
+async fn cancel(
+    State(state): State<SharedState>,
+    SignedIn(session): SignedIn,
+    CsrfForm(f): CsrfForm<CancelForm>,
+) -> Response {
     match requests::cancel(&state, &session, &f.id, state.now()).await {
         Ok(_) => Redirect::to(&format!("{PAGE}?done=cancelled")).into_response(),
         Err(e) => responses::page(e),
@@ -146,12 +149,18 @@ async fn export_page(
 ) -> Response {
     match export::waiting(&state, &session.customer_id, &q.token, state.now()).await {
         Ok(true) => pages::render(StatusCode::OK, &ExportPage { csrf: &csrf.0, token: &q.token }),
-        Ok(false) => responses::page(Error::bad_input("This download link has been used, has expired, or is not yours.")),
+        Ok(false) => {
+            responses::page(Error::bad_input("This download link has been used, has expired, or is not yours."))
+        }
         Err(e) => responses::page(e),
     }
 }
 
-async fn download(State(state): State<SharedState>, SignedIn(session): SignedIn, CsrfForm(f): CsrfForm<TokenQuery>) -> Response {
+async fn download(
+    State(state): State<SharedState>,
+    SignedIn(session): SignedIn,
+    CsrfForm(f): CsrfForm<TokenQuery>,
+) -> Response {
     match export::download(&state, &session.customer_id, &f.token, state.now()).await {
         Ok(archive) => (
             [

@@ -115,7 +115,10 @@ impl Store {
             sql.push_str(&format!(" AND customer_id = ${}", next()));
         }
         if f.due_before.is_some() {
-            sql.push_str(&format!(concat!(" AND status IN ", open!(), " AND COALESCE(extended_until, due_at) <= ${}"), next()));
+            sql.push_str(&format!(
+                concat!(" AND status IN ", open!(), " AND COALESCE(extended_until, due_at) <= ${}"),
+                next()
+            ));
         }
         sql.push_str(&format!(" ORDER BY COALESCE(extended_until, due_at), id LIMIT ${}", next()));
         // Built only from the fixed fragments above; every value is bound.
@@ -282,7 +285,11 @@ impl Store {
     }
 
     /// Open requests due by `by` whose privacy contact was not told since `told_before`.
-    pub async fn privacy_requests_to_flag(&self, by: i64, told_before: i64) -> anyhow::Result<Vec<PrivacyRequestRecord>> {
+    pub async fn privacy_requests_to_flag(
+        &self,
+        by: i64,
+        told_before: i64,
+    ) -> anyhow::Result<Vec<PrivacyRequestRecord>> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",
             columns!(),

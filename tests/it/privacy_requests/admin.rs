@@ -45,7 +45,8 @@ async fn deadlines_follow_the_jurisdiction_and_extend_only_as_the_law_allows() {
     ];
     for (email, country, jurisdiction, months, days, extension) in cases {
         let id = correction_from(&server, email, country).await;
-        let (status, _, r) = call(&server, "GET", &format!("/admin/api/v1/privacy-requests/{id}"), Some(&token), None).await;
+        let (status, _, r) =
+            call(&server, "GET", &format!("/admin/api/v1/privacy-requests/{id}"), Some(&token), None).await;
         assert_eq!(status, StatusCode::OK, "{r}");
         assert_eq!(r["jurisdiction"], jurisdiction, "{email}");
         let received = r["received_at"].as_i64().unwrap();
@@ -68,7 +69,11 @@ async fn deadlines_follow_the_jurisdiction_and_extend_only_as_the_law_allows() {
             None => assert_eq!(status, StatusCode::BAD_REQUEST, "{email}: {extended}"),
         }
     }
-    let f = tessera::store::AuditFilter { action: Some("admin.privacy_request.extended".into()), limit: 10, ..Default::default() };
+    let f = tessera::store::AuditFilter {
+        action: Some("admin.privacy_request.extended".into()),
+        limit: 10,
+        ..Default::default()
+    };
     assert_eq!(server.state.store.audit_entries(&f).await.unwrap().len(), 3);
 }
 
@@ -82,7 +87,8 @@ async fn the_admin_api_filters_flags_and_keeps_notes() {
         let server = &server;
         async move {
             let token = admin_token(server).await;
-            let (status, _, body) = call(server, "GET", &format!("/admin/api/v1/privacy-requests{q}"), Some(&token), None).await;
+            let (status, _, body) =
+                call(server, "GET", &format!("/admin/api/v1/privacy-requests{q}"), Some(&token), None).await;
             assert_eq!(status, StatusCode::OK, "{body}");
             body["privacy_requests"].as_array().unwrap().clone()
         }
@@ -101,16 +107,22 @@ async fn the_admin_api_filters_flags_and_keeps_notes() {
     let token = admin_token(&server).await;
     let (status, _, _) = call(&server, "GET", "/admin/api/v1/privacy-requests?status=done", Some(&token), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _, _) = call(&server, "GET", "/admin/api/v1/privacy-requests?due_within=soon", Some(&token), None).await;
+    let (status, _, _) =
+        call(&server, "GET", "/admin/api/v1/privacy-requests?due_within=soon", Some(&token), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = call(&server, "GET", "/admin/api/v1/privacy-requests", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let path = format!("/admin/api/v1/privacy-requests/{german}/notes");
-    let (status, _, r) = call(&server, "POST", &path, Some(&token), Some(json!({ "text": "asked for a passport scan" }))).await;
+    let (status, _, r) =
+        call(&server, "POST", &path, Some(&token), Some(json!({ "text": "asked for a passport scan" }))).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["notes"][0]["text"], "asked for a passport scan");
     assert_eq!(r["notes"][0]["by"], "client");
-    let f = tessera::store::AuditFilter { action: Some("admin.privacy_request.noted".into()), limit: 10, ..Default::default() };
+    let f = tessera::store::AuditFilter {
+        action: Some("admin.privacy_request.noted".into()),
+        limit: 10,
+        ..Default::default()
+    };
     assert_eq!(server.state.store.audit_entries(&f).await.unwrap().len(), 1);
     let (status, _, _) = call(&server, "GET", "/admin/api/v1/privacy-requests/pr_nothing", Some(&token), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -179,7 +191,10 @@ async fn privacy_requests_are_listed_and_answered_from_the_command_line() {
     assert_eq!(soon.as_array().unwrap().len(), 1);
     assert_eq!(soon[0]["id"], "pr_soon");
     assert_eq!(soon[0]["flag"], "due_soon");
-    assert_eq!(cli_json(dir.path(), &["privacy-requests", "list", "--status", "verified", "--json"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli_json(dir.path(), &["privacy-requests", "list", "--status", "verified", "--json"]).as_array().unwrap().len(),
+        2
+    );
     let noted = cli_json(dir.path(), &["privacy-requests", "note", "pr_later", "called the customer"]);
     assert_eq!(noted["notes"][0]["by"], "operator");
     let extended = cli_json(dir.path(), &["privacy-requests", "extend", "pr_later", "--reason", "many records"]);

@@ -51,14 +51,28 @@ async fn after_deletion_and_the_grace_period_nothing_personal_remains_in_any_tab
     let customer = customer_id(&server, email).await;
     let address = json!({ "street_address": "Zyxwvut-Strasse 9", "locality": "Qwertzhausen", "country": "DE" });
     let mut tx = server.state.store.begin().await.unwrap();
-    Store::set_profile_in(&mut tx, &customer, Some("+41446681800"), Some("1977-07-07"), Some(&address.to_string()), server.state.now())
-        .await
-        .unwrap();
+    Store::set_profile_in(
+        &mut tx,
+        &customer,
+        Some("+41446681800"),
+        Some("1977-07-07"),
+        Some(&address.to_string()),
+        server.state.now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let filed = file(&browser, "correction", &[("details", "My name is Xylophonist")]).await;
     assert_eq!(filed.status, StatusCode::SEE_OTHER);
-    let sessions: Vec<String> =
-        server.state.store.sessions_of(&customer, server.state.now()).await.unwrap().into_iter().map(|s| s.id).collect();
+    let sessions: Vec<String> = server
+        .state
+        .store
+        .sessions_of(&customer, server.state.now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert!(!sessions.is_empty());
     let done = file_confirmed(&server, &browser, email, "deletion").await;
     assert_eq!(done.location.as_deref(), Some("/account/privacy/requests?done=filed"), "{}", done.body);
@@ -77,14 +91,19 @@ async fn after_deletion_and_the_grace_period_nothing_personal_remains_in_any_tab
     })
     .await;
     assert!(server.state.store.customer(&customer).await.unwrap().is_none());
-    assert_eq!(server.smtp.last_mail_to(email).await.subject(), "Your account was deleted");
+    // Mailed just after the erasure commits.
+    eventually("the mail", || async { server.smtp.last_mail_to(email).await.subject() == "Your account was deleted" })
+        .await;
     // Downstream systems hear of it; the app's tokens stop working.
     let events = stored(&server.state.config.database_url()).await;
     let deleted = events.iter().find(|e| e.kind == "customer.deleted").expect("customer.deleted");
     assert_eq!(deleted.payload["customer_id"], customer.as_str());
     assert_eq!(server.introspect(&client, tokens["access_token"].as_str().unwrap()).await["active"], false);
     let (status, _) = server
-        .token(&client, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap_or("none"))])
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap_or("none"))],
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // The ledger keeps a pseudonymised proof that still verifies.

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tessera::store::Store;
 
 fn link_token(text: &str) -> String {
-    let at = text.find("/account/privacy/export?token=").expect("the mail has the link") + "/account/privacy/export?token=".len();
+    let at = text.find("/account/privacy/export?token=").expect("the mail has the link")
+        + "/account/privacy/export?token=".len();
     text[at..at + 43].to_string()
 }
 
@@ -32,9 +33,16 @@ async fn the_export_holds_everything_and_downloads_once_for_its_owner() {
     let customer = customer_id(&server, email).await;
     let address = json!({ "street_address": "1-1 Chiyoda", "locality": "Tokyo", "country": "JP" });
     let mut tx = server.state.store.begin().await.unwrap();
-    Store::set_profile_in(&mut tx, &customer, Some("+81312345678"), Some("1990-04-01"), Some(&address.to_string()), server.state.now())
-        .await
-        .unwrap();
+    Store::set_profile_in(
+        &mut tx,
+        &customer,
+        Some("+81312345678"),
+        Some("1990-04-01"),
+        Some(&address.to_string()),
+        server.state.now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let done = file_confirmed(&server, &browser, email, "access_export").await;
     assert_eq!(done.location.as_deref(), Some("/account/privacy/requests?done=filed"), "{}", done.body);
@@ -60,7 +68,13 @@ async fn the_export_holds_everything_and_downloads_once_for_its_owner() {
     // The owner: a page (no download on GET: mail scanners fetch links), then the file.
     let page = browser.get(&format!("/account/privacy/export?token={token}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let res = browser.http.post(browser.abs("/account/privacy/export")).form(&[("csrf", page.csrf()), ("token", token.clone())]).send().await.unwrap();
+    let res = browser
+        .http
+        .post(browser.abs("/account/privacy/export"))
+        .form(&[("csrf", page.csrf()), ("token", token.clone())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
     let archive: Value = res.json().await.unwrap();
@@ -91,7 +105,8 @@ async fn the_export_holds_everything_and_downloads_once_for_its_owner() {
     }
     let requests = archive["privacy_requests"].as_array().unwrap();
     assert_eq!(requests[0]["id"], request.id.as_str());
-    let actions: Vec<&str> = archive["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        archive["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"privacy_request.filed") && actions.contains(&"signin.email"), "{actions:?}");
     assert!(archive["passkeys"].as_array().unwrap().is_empty());
     // No secret of any kind.

@@ -75,7 +75,8 @@ async fn a_restriction_stops_the_purpose_at_once_and_an_admin_closes_it() {
     assert_eq!((r.status.as_str(), r.purpose.as_deref()), ("verified", Some("analytics")));
     let token = admin_token(&server).await;
     let path = format!("/admin/api/v1/privacy-requests/{}/complete", r.id);
-    let (status, _, body) = call(&server, "POST", &path, Some(&token), Some(json!({ "reason": "analytics stopped" }))).await;
+    let (status, _, body) =
+        call(&server, "POST", &path, Some(&token), Some(json!({ "reason": "analytics stopped" }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "completed");
     assert_eq!(body["closed_reason"], "analytics stopped");

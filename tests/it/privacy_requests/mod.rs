@@ -73,23 +73,39 @@ pub async fn every_value(server: &TestServer) -> Vec<(String, String, String)> {
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     let postgres = !url.starts_with("sqlite:");
     let tables_sql = if postgres {
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
     } else {
         "SELECT name FROM sqlite_master WHERE type = 'table'"
     };
-    let tables: Vec<String> = sqlx::query(tables_sql).fetch_all(&mut conn).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let tables: Vec<String> =
+        sqlx::query(tables_sql).fetch_all(&mut conn).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert!(tables.len() > 20, "{tables:?}");
     let mut out = Vec::new();
     for table in tables {
         let columns_sql = if postgres {
-            format!("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'")
+            format!(
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"
+            )
         } else {
             format!("SELECT name FROM pragma_table_info('{table}')")
         };
-        let columns: Vec<String> =
-            sqlx::query(sqlx::AssertSqlSafe(columns_sql)).fetch_all(&mut conn).await.unwrap().iter().map(|r| r.get(0)).collect();
+        let columns: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(columns_sql))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         for column in columns {
-            let sql = format!("SELECT CAST(\"{column}\" AS TEXT) FROM \"{table}\"");
+            // Blobs (sealed secrets) as hex on SQLite; PostgreSQL writes bytea as text itself.
+            let sql = if postgres {
+                format!("SELECT CAST(\"{column}\" AS TEXT) FROM \"{table}\"")
+            } else {
+                format!(
+                    "SELECT CASE WHEN typeof(\"{column}\") = 'blob' THEN hex(\"{column}\") \
+                     ELSE CAST(\"{column}\" AS TEXT) END FROM \"{table}\""
+                )
+            };
             for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.unwrap() {
                 if let Ok(Some(v)) = row.try_get::<Option<String>, _>(0) {
                     out.push((table.clone(), column.clone(), v));

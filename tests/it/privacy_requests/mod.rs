@@ -6,6 +6,7 @@ mod deletion;
 mod export;
 mod filing;
 mod kinds;
+mod retention;
 
 use crate::support::TestServer;
 use crate::support::browser::{Browser, Page};

@@ -35,7 +35,7 @@ pub enum Filed {
     NeedsFreshProof,
     /// A code went to the verified address; the request waits for it.
     CodeSent,
-    Filed(PrivacyRequestRecord),
+    Filed(Box<PrivacyRequestRecord>),
 }
 
 const MAX_TEXT: usize = 2000;
@@ -101,7 +101,7 @@ pub async fn file(
         tell(state, &customer.email, "Confirm your privacy request", &paragraphs, None).await;
         return Ok(Filed::CodeSent);
     }
-    Ok(Filed::Filed(create(state, session, f, browser, now).await?))
+    Ok(Filed::Filed(Box::new(create(state, session, f, browser, now).await?)))
 }
 
 /// The second step of an export or deletion: the mailed code.
@@ -116,7 +116,7 @@ pub async fn confirm(
         Checked::Confirmed(p) => {
             let kind = Kind::parse(&p.kind).ok_or(Error::NotFound)?;
             let f = Filing { kind, purpose: p.purpose, details: p.details };
-            Ok(Filed::Filed(create(state, session, f, browser, now).await?))
+            Ok(Filed::Filed(Box::new(create(state, session, f, browser, now).await?)))
         }
         Checked::Wrong { left } => {
             refused(state, session, "", "wrong_code", browser, now).await?;

@@ -2,7 +2,7 @@
 //! around them, and `serve`.
 
 use crate::state::SharedState;
-use crate::{accounts, admin, consent, login, oidc, web};
+use crate::{accounts, admin, consent, login, oidc, privacy, web};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -41,6 +41,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(accounts::apps_routes::pages())
         .merge(accounts::profile_routes::pages())
         .merge(accounts::holdings_routes::pages())
+        .merge(privacy::routes::pages())
         .merge(login::factor_routes::pages())
         .merge(login::review_routes::pages())
         .merge(login::federation::routes::pages())
@@ -53,6 +54,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(admin::consent_routes::api())
         .merge(oidc::consent_api_routes::api())
         .merge(admin::webhook_routes::api())
+        .merge(privacy::admin_routes::api())
         .merge(pages)
         .merge(web::assets::routes())
         .layer(axum::middleware::from_fn_with_state(

@@ -121,6 +121,23 @@ pub struct Config {
     pub age_of_digital_consent: String,
     /// How long a guardian's approval link can decide (default 7 days).
     pub guardian_link_ttl_secs: i64,
+    // Issue #14: privacy requests and retention (see `privacy`; the README says why).
+    /// Where the worker mails overdue and nearly-due privacy requests; empty: nobody.
+    pub privacy_contact: String,
+    /// The jurisdiction of a customer whose country no deadline rule names.
+    pub privacy_default_jurisdiction: String,
+    /// Legal deadlines per jurisdiction: data, not code (`privacy::deadlines`).
+    pub privacy_deadlines: crate::privacy::deadlines::DeadlineTable,
+    /// Open requests due within this many days are flagged as nearly due.
+    pub privacy_due_soon_days: i64,
+    /// Days between a deletion request and the erasure, during which it can be cancelled.
+    pub deletion_grace_days: i64,
+    /// How long the one-time link to an export archive works.
+    pub export_link_ttl_secs: i64,
+    /// Ended (expired) sessions are deleted this many days after they ended.
+    pub session_retention_days: i64,
+    /// Accounts that never finished a first sign-in are deleted after this many days.
+    pub unverified_account_retention_days: i64,
 }
 
 impl Default for Config {
@@ -177,6 +194,14 @@ impl Default for Config {
             default_country: String::new(),
             age_of_digital_consent: String::new(),
             guardian_link_ttl_secs: 7 * 86400,
+            privacy_contact: String::new(),
+            privacy_default_jurisdiction: "gdpr".into(),
+            privacy_deadlines: crate::privacy::deadlines::DeadlineTable::default(),
+            privacy_due_soon_days: 3,
+            deletion_grace_days: 7,
+            export_link_ttl_secs: 24 * 3600,
+            session_retention_days: 30,
+            unverified_account_retention_days: 30,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod customers;
 pub mod events;
 pub mod login;
 pub mod oidc;
+pub mod privacy;
 pub mod session;
 
 pub mod crypto;

@@ -4,6 +4,7 @@ mod audit_cli;
 mod client_cli;
 mod connector_cli;
 mod consent_cli;
+mod privacy_cli;
 mod webhook_cli;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,9 @@ enum Command {
     Webhook(Box<webhook_cli::WebhookCommand>),
     /// Read the audit log, newest first.
     Audit(audit_cli::AuditArgs),
+    /// Privacy requests: list by status and due date, show, note, extend, complete, reject.
+    #[command(subcommand)]
+    PrivacyRequests(Box<privacy_cli::PrivacyRequestCommand>),
 }
 
 fn main() -> ExitCode {
@@ -131,6 +135,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Consent(c) => consent_cli::consent(*c, config).await,
         Command::Webhook(c) => webhook_cli::run(*c, config).await,
         Command::Audit(a) => audit_cli::run(a, config).await,
+        Command::PrivacyRequests(c) => privacy_cli::run(*c, config).await,
     }
 }
 

@@ -81,6 +81,7 @@ pub async fn tick(state: &SharedState, owner: &str) {
     if crate::telemetry::enabled() {
         levels(state).await;
     }
+    crate::privacy::jobs::run(state, now).await;
     match crate::oidc::backchannel::deliver_due(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "back-channel logout attempts"),

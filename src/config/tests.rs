@@ -1,4 +1,4 @@
-//! Loading the configuration: precedence, and errors that name the key.
+//! Unit tests of the configuration: loading, precedence, validation, redaction.
 
 use super::*;
 

@@ -118,7 +118,45 @@ impl Config {
         }
         crate::consent::age::parse_overrides(&self.age_of_digital_consent)
             .map_err(|e| err("age_of_digital_consent", e))?;
+        self.validate_privacy()?;
         self.validate_abuse_limits()
+    }
+
+    /// Issue #14: privacy requests and retention.
+    fn validate_privacy(&self) -> Result<(), ConfigError> {
+        if self.privacy_deadlines.rule(&self.privacy_default_jurisdiction).is_none() {
+            return Err(err("privacy_default_jurisdiction", "must name a rule of privacy_deadlines"));
+        }
+        for (name, rule) in &self.privacy_deadlines.0 {
+            let sane = (0..=24).contains(&rule.months)
+                && (0..=730).contains(&rule.days)
+                && (0..=24).contains(&rule.extension_months)
+                && (0..=730).contains(&rule.extension_days);
+            if !sane || (rule.months == 0 && rule.days == 0) {
+                return Err(err(
+                    "privacy_deadlines",
+                    format!("{name}: a deadline of 1 day to 2 years, extensions up to 2 years"),
+                ));
+            }
+        }
+        let days = [
+            ("deletion_grace_days", self.deletion_grace_days, 0),
+            ("privacy_due_soon_days", self.privacy_due_soon_days, 0),
+            ("session_retention_days", self.session_retention_days, 0),
+            ("unverified_account_retention_days", self.unverified_account_retention_days, 1),
+        ];
+        for (key, value, least) in days {
+            if !(least..=36_500).contains(&value) {
+                return Err(err(key, format!("must be between {least} and 36500 days")));
+            }
+        }
+        if !(60..=30 * 86_400).contains(&self.export_link_ttl_secs) {
+            return Err(err("export_link_ttl_secs", "must be between 60 seconds and 30 days"));
+        }
+        if !self.privacy_contact.is_empty() && self.privacy_contact.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err("privacy_contact", "must be a mail address"));
+        }
+        Ok(())
     }
 
     fn validate_abuse_limits(&self) -> Result<(), ConfigError> {

@@ -34,6 +34,8 @@ pub enum Space {
     FederatedLink,
     /// A new email address waiting for its link, by the hash of the link token.
     EmailChange,
+    /// A privacy request waiting for its mailed confirmation code, by the hash of the session id.
+    PrivacyConfirmation,
     /// A rate-limit window: `<what>:<who>`.
     RateLimit,
 }
@@ -54,6 +56,7 @@ impl Space {
         Space::FederatedSignIn,
         Space::FederatedLink,
         Space::EmailChange,
+        Space::PrivacyConfirmation,
         Space::RateLimit,
     ];
 
@@ -75,6 +78,7 @@ impl Space {
             Space::FederatedSignIn => "fed",
             Space::FederatedLink => "fed-link",
             Space::EmailChange => "email-change",
+            Space::PrivacyConfirmation => "privacy-code",
             Space::RateLimit => "rl",
         }
     }

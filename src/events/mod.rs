@@ -41,10 +41,13 @@ pub enum EventKind {
     ConsentGranted,
     ConsentWithdrawn,
     PolicyAccepted,
+    PrivacyRequestCreated,
+    PrivacyRequestCompleted,
+    CustomerDeleted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::SessionStarted,
@@ -58,6 +61,9 @@ impl EventKind {
         EventKind::ConsentGranted,
         EventKind::ConsentWithdrawn,
         EventKind::PolicyAccepted,
+        EventKind::PrivacyRequestCreated,
+        EventKind::PrivacyRequestCompleted,
+        EventKind::CustomerDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +81,9 @@ impl EventKind {
             EventKind::ConsentGranted => "consent.granted",
             EventKind::ConsentWithdrawn => "consent.withdrawn",
             EventKind::PolicyAccepted => "policy.accepted",
+            EventKind::PrivacyRequestCreated => "privacy_request.created",
+            EventKind::PrivacyRequestCompleted => "privacy_request.completed",
+            EventKind::CustomerDeleted => "customer.deleted",
         }
     }
 
@@ -204,6 +213,31 @@ impl NewEvent {
         let payload = json!({ "customer_id": customer_id, "client_id": client_id, "item": item,
             "policy": policy.0, "policy_version": policy.1, "channel": channel, "ledger_entry": entry });
         about(kind, customer_id, payload)
+    }
+
+    /// A customer filed a privacy request (`kind`), due by `due_at` (unix ms) under `jurisdiction`.
+    pub fn privacy_request_created(
+        customer_id: &str,
+        request_id: &str,
+        kind: &str,
+        jurisdiction: &str,
+        due_at: i64,
+    ) -> NewEvent {
+        let payload = json!({ "customer_id": customer_id, "request_id": request_id, "kind": kind,
+            "jurisdiction": jurisdiction, "due_at": due_at });
+        about(EventKind::PrivacyRequestCreated, customer_id, payload)
+    }
+
+    /// A privacy request was answered. After an erasure `customer_id` is the pseudonym.
+    pub fn privacy_request_completed(customer_id: &str, request_id: &str, kind: &str) -> NewEvent {
+        let payload = json!({ "customer_id": customer_id, "request_id": request_id, "kind": kind });
+        about(EventKind::PrivacyRequestCompleted, customer_id, payload)
+    }
+
+    /// A customer was erased: downstream systems should erase what they hold about them too.
+    pub fn customer_deleted(customer_id: &str, request_id: &str) -> NewEvent {
+        let payload = json!({ "customer_id": customer_id, "request_id": request_id });
+        about(EventKind::CustomerDeleted, customer_id, payload)
     }
 
     /// A connector to an upstream provider was created, changed, enabled, disabled or deleted.

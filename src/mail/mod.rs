@@ -6,6 +6,9 @@
 //! kept far longer than a link lives, and whoever reads them must not be able to sign in.
 
 pub mod account;
+mod privacy;
+
+pub use privacy::privacy_mail;
 
 use askama::Template;
 use lettre::message::{Mailbox, MultiPart};

@@ -29,6 +29,7 @@ mod pairwise;
 mod passkeys;
 mod privacy_centre;
 mod privacy_page;
+mod privacy_requests;
 mod profile;
 mod prompts;
 mod protocol;

@@ -12,7 +12,9 @@ fn load(path: &str) -> anyhow::Result<Value> {
 }
 
 /// One side's numbers for a scenario: (ops/s, p99 ms, ops per server CPU-second), or why not.
-fn side(report: &Value, scenario: &str) -> Result<(f64, f64, Option<f64>), String> {
+type Side = Result<(f64, f64, Option<f64>), String>;
+
+fn side(report: &Value, scenario: &str) -> Side {
     let row = &report["scenarios"][scenario];
     if row.is_null() {
         return Err("not run".into());
@@ -61,10 +63,10 @@ pub fn run(a_path: &str, b_path: &str) -> anyhow::Result<String> {
     let num = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
     for s in &scenarios {
         let (sa, sb) = (side(&a, s), side(&b, s));
-        let rate = |x: &Result<(f64, f64, Option<f64>), String>| x.as_ref().ok().map(|x| x.0);
-        let p99 = |x: &Result<(f64, f64, Option<f64>), String>| x.as_ref().ok().map(|x| x.1);
-        let cpu = |x: &Result<(f64, f64, Option<f64>), String>| x.as_ref().ok().and_then(|x| x.2);
-        let or_why = |v: Option<f64>, x: &Result<(f64, f64, Option<f64>), String>, d: usize| match x {
+        let rate = |x: &Side| x.as_ref().ok().map(|x| x.0);
+        let p99 = |x: &Side| x.as_ref().ok().map(|x| x.1);
+        let cpu = |x: &Side| x.as_ref().ok().and_then(|x| x.2);
+        let or_why = |v: Option<f64>, x: &Side, d: usize| match x {
             Err(why) => why.clone(),
             Ok(_) => num(v, d),
         };

@@ -40,6 +40,8 @@ pub struct Options {
     /// Send this many anonymous /authorize requests, each from its own network, and report
     /// the server's resident memory before and after.
     pub anonymous_authorize: Option<u64>,
+    /// Exit non-zero when any scenario failed (CI's smoke run), not only when none ran.
+    pub strict: bool,
 }
 
 fn usage() -> ! {
@@ -47,7 +49,7 @@ fn usage() -> ! {
         "usage: cargo bench --bench load -- [--duration SECS] [--warmup SECS] [--concurrency N] [--out FILE]\n\
          \x20      [--scope 'openid email'] [--label NAME]\n\
          \x20      [--database-url postgres://…] [--only flow,refresh,client_credentials,introspection,userinfo,passkey]\n\
-         \x20      [--server-cpus LIST] [--driver-cpus LIST]\n\
+         \x20      [--server-cpus LIST] [--driver-cpus LIST] [--strict]\n\
          \x20      [--anonymous-authorize N]   (N anonymous /authorize requests, one network each; RSS before/after)\n\
          \x20      [--issuer URL --client-id ID --client-secret S --redirect-uri URI [--cookie 'name=value; …'] [--server-pid PID]]\n\
          \x20  or: cargo bench --bench load -- --compare A.json B.json\n\
@@ -61,6 +63,8 @@ fn usage() -> ! {
          \x20                      pinned before any thread starts, so every runtime thread stays there\n\
          \x20 --server-pid PID     with --issuer: the provider's process, for its CPU time and RSS per scenario\n\
          \x20                      (from /proc; the started Tessera is measured so without it)\n\
+         \x20 --strict             exit 1 when any scenario failed (by default only when none could run;\n\
+         \x20                      either way every result is printed and written first)\n\
          \x20 --compare A B        print two JSON reports side by side: rate, p99 and the ratio A/B"
     );
     std::process::exit(2)
@@ -80,6 +84,7 @@ fn parse() -> Options {
         server_cpus: None,
         driver_cpus: None,
         anonymous_authorize: None,
+        strict: false,
     };
     let mut ext = provider::External::default();
     let mut args = std::env::args().skip(1);
@@ -95,6 +100,7 @@ fn parse() -> Options {
             "--only" => o.only = Some(value().split(',').map(String::from).collect()),
             "--scope" => o.scope = value(),
             "--label" => o.label = Some(value()),
+            "--strict" => o.strict = true,
             "--server-cpus" => o.server_cpus = Some(value()),
             "--driver-cpus" => o.driver_cpus = Some(value()),
             "--issuer" => ext.issuer = value(),
@@ -176,6 +182,10 @@ fn main() {
             // measured is a failed run.
             if !report.any_ran() {
                 eprintln!("benchmark failed: no scenario could run");
+                std::process::exit(1);
+            }
+            if options.strict && report.any_failed() {
+                eprintln!("benchmark failed: a scenario could not run (--strict)");
                 std::process::exit(1);
             }
         }

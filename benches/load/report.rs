@@ -123,6 +123,10 @@ impl Report {
         self.rows.iter().any(|(_, o)| matches!(o, Outcome::Ran(m) if m.ops > 0))
     }
 
+    pub fn any_failed(&self) -> bool {
+        self.rows.iter().any(|(_, o)| matches!(o, Outcome::Failed(_)))
+    }
+
     pub fn finish(&mut self, target: &Target) {
         self.after_rss_kib = target.server_pid.and_then(super::procfs::rss_kib);
     }

@@ -36,8 +36,12 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 
 pub fn run(a_path: &str, b_path: &str) -> anyhow::Result<String> {
     let (a, b) = (load(a_path)?, load(b_path)?);
-    let name = |r: &Value| format!("{} ({})", r["provider"].as_str().unwrap_or("?"), r["backend"].as_str().unwrap_or("?"));
-    let mut scenarios: Vec<String> = Vec::new();
+    let name =
+        |r: &Value| format!("{} ({})", r["provider"].as_str().unwrap_or("?"), r["backend"].as_str().unwrap_or("?"));
+    // The driver's order first, then any other name either report holds.
+    let mut scenarios: Vec<String> =
+        ["flow", "refresh", "client_credentials", "introspection", "userinfo", "passkey"].map(String::from).to_vec();
+    scenarios.retain(|s| !a["scenarios"][s].is_null() || !b["scenarios"][s].is_null());
     for r in [&a, &b] {
         for k in r["scenarios"].as_object().into_iter().flat_map(|m| m.keys()) {
             if !scenarios.contains(k) {

@@ -88,7 +88,8 @@ fn parse() -> Options {
     };
     let mut ext = provider::External::default();
     let mut args = std::env::args().skip(1);
-    let secs = |v: String| Duration::from_secs_f64(v.parse().ok().filter(|s: &f64| *s >= 0.0).unwrap_or_else(|| usage()));
+    let secs =
+        |v: String| Duration::from_secs_f64(v.parse().ok().filter(|s: &f64| *s >= 0.0).unwrap_or_else(|| usage()));
     while let Some(a) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| usage());
         match a.as_str() {

@@ -101,12 +101,8 @@ impl Target {
             }
             None => Command::new(&bin),
         };
-        let mut child = command
-            .arg("serve")
-            .envs(env.iter().cloned())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("start tessera")?;
+        let mut child =
+            command.arg("serve").envs(env.iter().cloned()).stdout(Stdio::null()).spawn().context("start tessera")?;
         let discovery = format!("{base}/.well-known/openid-configuration");
         loop {
             if let Ok(r) = http.get(&discovery).send().await

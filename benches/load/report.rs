@@ -92,9 +92,10 @@ pub struct Report {
 impl Report {
     pub fn new(target: &Target, o: &Options) -> Report {
         Report {
-            provider: o.label.clone().unwrap_or_else(|| {
-                if target.server.is_some() { "tessera".into() } else { target.issuer.clone() }
-            }),
+            provider: o
+                .label
+                .clone()
+                .unwrap_or_else(|| if target.server.is_some() { "tessera".into() } else { target.issuer.clone() }),
             backend: target.server.as_ref().map_or("unknown", |s| s.backend).into(),
             concurrency: o.concurrency,
             duration_secs: o.duration.as_secs_f64(),
@@ -141,7 +142,7 @@ impl Report {
             ),
         };
         let mut t = format!(
-            "\n{} ({}), concurrency {}, {:.0} s per scenario after {:.0} s warm-up, scope {:?}{pinned}\n\n\
+            "\n{} ({}), concurrency {}, {} s per scenario after {} s warm-up, scope {:?}{pinned}\n\n\
              {:<20} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>11} {:>8}\n",
             self.provider,
             self.backend,

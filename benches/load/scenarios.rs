@@ -139,6 +139,11 @@ impl World {
             .send()
             .await?;
         let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).context("a redirect")?.to_string();
+        if !location.starts_with(&self.t.redirect_uri) {
+            bail!(
+                "/authorize sent the browser to {location:?}, not back with a code (is the session signed in and consented?)"
+            );
+        }
         let url = url::Url::parse(&location)?;
         let code = url.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
         let code = code.with_context(|| format!("no code in {location}"))?;

@@ -24,7 +24,10 @@ fn decoded(header: &str) -> String {
 fn each_part_is_form_urlencoded_before_base64() {
     // RFC 6749 §2.3.1 / Appendix B: `:` `%` `+` and space are escaped, so the one `:` left
     // separates the identifier from the secret.
-    assert_eq!(decoded(&basic_authorization("bench", "s3cret:with%odd+chars x")), "bench:s3cret%3Awith%25odd%2Bchars+x");
+    assert_eq!(
+        decoded(&basic_authorization("bench", "s3cret:with%odd+chars x")),
+        "bench:s3cret%3Awith%25odd%2Bchars+x"
+    );
     assert_eq!(decoded(&basic_authorization("a:b", "é")), "a%3Ab:%C3%A9");
     // Plain values are unchanged: the header is then the usual Basic one.
     assert_eq!(basic_authorization("client", "secret"), "Basic Y2xpZW50OnNlY3JldA==");

@@ -15,6 +15,8 @@ pub struct External {
     pub redirect_uri: String,
     /// The Cookie header of a signed-in browser session (needed for the code flow).
     pub cookie: Option<String>,
+    /// The provider's process, for its CPU time and memory (`/proc`).
+    pub server_pid: Option<u32>,
 }
 
 pub struct Server {
@@ -26,9 +28,7 @@ pub struct Server {
 impl Server {
     /// Resident set size of the server process, in KiB (Linux `/proc`).
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        super::procfs::rss_kib(self.child.id())
     }
 
     pub fn stop(mut self) {
@@ -52,6 +52,8 @@ pub struct Target {
     /// Cookie header of a signed-in browser session, when one is available.
     pub session_cookie: Option<String>,
     pub server: Option<Server>,
+    /// The server's process (the started Tessera's, or `--server-pid`).
+    pub server_pid: Option<u32>,
     pub startup_ms: Option<f64>,
     pub idle_rss_kib: Option<u64>,
 }
@@ -61,7 +63,14 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Target {
-    pub async fn start_tessera(database_url: Option<&str>) -> anyhow::Result<Target> {
+    /// Start Tessera (under `taskset -c server_cpus` when given: taskset execs the server, so
+    /// the child's pid is the server's) and sign a browser in; with `offline_access` in
+    /// `scope`, that browser also consents once (OpenID Connect Core §11 asks for it).
+    pub async fn start_tessera(
+        database_url: Option<&str>,
+        server_cpus: Option<&str>,
+        scope: &str,
+    ) -> anyhow::Result<Target> {
         let port = free_port()?;
         let data = tempfile::tempdir()?;
         let issuer = format!("http://localhost:{port}");
@@ -84,12 +93,16 @@ impl Target {
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let started = Instant::now();
-        let mut child = Command::new(&bin)
-            .arg("serve")
-            .envs(env.iter().cloned())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("start tessera")?;
+        let mut command = match server_cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let mut child =
+            command.arg("serve").envs(env.iter().cloned()).stdout(Stdio::null()).spawn().context("start tessera")?;
         let discovery = format!("{base}/.well-known/openid-configuration");
         loop {
             if let Ok(r) = http.get(&discovery).send().await
@@ -122,7 +135,12 @@ impl Target {
         }
         let client: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         let outbox = std::path::PathBuf::from(&env[2].1).join("outbox");
-        let session_cookie = Some(sign_in(&base, &outbox, "bench@example.com").await?);
+        let mut session_cookie = sign_in(&base, &outbox, "bench@example.com").await?;
+        let client_id = client["client_id"].as_str().context("client_id")?.to_string();
+        if scope.split(' ').any(|s| s == "offline_access") {
+            session_cookie = consent_once(&base, &session_cookie, &client_id, &redirect_uri, scope).await?;
+        }
+        let server_pid = Some(server.child.id());
         Ok(Target {
             token_endpoint: format!("{base}/token"),
             authorization_endpoint: format!("{base}/authorize"),
@@ -130,11 +148,12 @@ impl Target {
             introspection_endpoint: Some(format!("{base}/introspect")),
             base,
             issuer,
-            client_id: client["client_id"].as_str().context("client_id")?.to_string(),
+            client_id,
             client_secret: client["client_secret"].as_str().context("client_secret")?.to_string(),
             redirect_uri,
-            session_cookie,
+            session_cookie: Some(session_cookie),
             server: Some(server),
+            server_pid,
             startup_ms: Some(startup_ms),
             idle_rss_kib,
         })
@@ -156,8 +175,9 @@ impl Target {
             redirect_uri: ext.redirect_uri.clone(),
             session_cookie: ext.cookie.clone(),
             server: None,
+            server_pid: ext.server_pid,
             startup_ms: None,
-            idle_rss_kib: None,
+            idle_rss_kib: ext.server_pid.and_then(super::procfs::rss_kib),
         })
     }
 }
@@ -219,5 +239,61 @@ async fn sign_in(base: &str, outbox: &std::path::Path, email: &str) -> anyhow::R
     if !jar.0.contains_key("tessera_session") {
         bail!("the email sign-in did not open a session (status {})", done.status());
     }
+    Ok(jar.header())
+}
+
+/// Answer Tessera's consent page once for `scope` (it asks whenever offline_access is new),
+/// so the measured code flows find the grant and get a code at once. Returns the browser's
+/// cookies afterwards.
+async fn consent_once(
+    base: &str,
+    cookie: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    scope: &str,
+) -> anyhow::Result<String> {
+    use reqwest::header::{COOKIE, LOCATION};
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let mut jar = Jar::default();
+    for pair in cookie.split(';') {
+        if let Some((k, v)) = pair.trim().split_once('=') {
+            jar.0.insert(k.to_string(), v.to_string());
+        }
+    }
+    let location = |res: &reqwest::Response| {
+        res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(String::from).unwrap_or_default()
+    };
+    let res = http
+        .get(format!("{base}/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("scope", scope),
+            ("state", "consent"),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            ("code_challenge_method", "S256"),
+        ])
+        .header(COOKIE, jar.header())
+        .send()
+        .await?;
+    jar.absorb(&res);
+    let to = location(&res);
+    if to.starts_with(redirect_uri) {
+        return Ok(jar.header());
+    }
+    let authz = to.strip_prefix("/consent?authz=").with_context(|| format!("expected the consent page, got {to:?}"))?;
+    let page = http.get(format!("{base}{to}")).header(COOKIE, jar.header()).send().await?;
+    jar.absorb(&page);
+    let csrf = hidden(&page.text().await?, "csrf").context("csrf field on the consent page")?;
+    let done = http
+        .post(format!("{base}/consent"))
+        .header(COOKIE, jar.header())
+        .form(&[("csrf", csrf.as_str()), ("authz", authz), ("decision", "allow")])
+        .send()
+        .await?;
+    jar.absorb(&done);
+    let to = location(&done);
+    anyhow::ensure!(to.starts_with(redirect_uri), "consent did not end in a code ({} {to})", done.status());
     Ok(jar.header())
 }

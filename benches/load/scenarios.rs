@@ -1,6 +1,7 @@
-//! The measured operations, and the loop that runs one of them on N workers for a fixed
-//! time, recording each operation's latency.
+//! The measured operations, and the loop that runs one of them on N workers: an unmeasured
+//! warm-up, then a fixed time recording each operation's latency and the server's CPU time.
 
+use super::procfs;
 use super::provider::{Jar, Target};
 use super::report::{Measured, Scenario};
 use anyhow::{Context, bail};
@@ -25,8 +26,16 @@ struct Worker {
 pub struct World {
     http: reqwest::Client,
     t: TargetView,
-    access_token: Option<String>,
+    /// From a code flow at the start of the introspection and userinfo scenarios.
+    access_token: std::sync::RwLock<Option<String>>,
     workers: Vec<Mutex<Worker>>,
+}
+
+/// How long a scenario runs, and whose CPU time it reports.
+pub struct Timing {
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub server_pid: Option<u32>,
 }
 
 /// The parts of the target the scenarios read.
@@ -40,6 +49,7 @@ struct TargetView {
     basic: String,
     client_id: String,
     redirect_uri: String,
+    scope: String,
     cookie: Option<String>,
 }
 
@@ -51,14 +61,11 @@ fn pkce() -> (String, String) {
 }
 
 impl World {
-    pub async fn prepare(target: &Target, workers: usize, passkeys: bool) -> anyhow::Result<World> {
-        use base64::Engine;
+    pub async fn prepare(target: &Target, workers: usize, scope: &str, passkeys: bool) -> anyhow::Result<World> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(workers * 2)
             .build()?;
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", target.client_id, target.client_secret));
         let t = TargetView {
             base: target.base.clone(),
             issuer: target.issuer.clone(),
@@ -66,12 +73,13 @@ impl World {
             authorize: target.authorization_endpoint.clone(),
             userinfo: target.userinfo_endpoint.clone(),
             introspect: target.introspection_endpoint.clone(),
-            basic: format!("Basic {basic}"),
+            basic: super::basic::basic_authorization(&target.client_id, &target.client_secret),
             client_id: target.client_id.clone(),
             redirect_uri: target.redirect_uri.clone(),
+            scope: scope.to_string(),
             cookie: target.session_cookie.clone(),
         };
-        let mut world = World { http, t, access_token: None, workers: Vec::new() };
+        let mut world = World { http, t, access_token: Default::default(), workers: Vec::new() };
         let mut csrf_jar = Jar::default();
         if target.server.is_some() {
             let login = world.http.get(format!("{}/login", world.t.base)).send().await?;
@@ -87,11 +95,6 @@ impl World {
         }
         for _ in 0..workers {
             let mut w = Worker { refresh_token: None, passkey: None, jar: csrf_jar.clone() };
-            if world.t.cookie.is_some() {
-                let tokens = world.code_flow().await?;
-                world.access_token = tokens["access_token"].as_str().map(String::from);
-                w.refresh_token = tokens["refresh_token"].as_str().map(String::from);
-            }
             if passkeys {
                 if let Some(previous) = world.workers.last() {
                     let mut previous = previous.lock().await;
@@ -111,7 +114,7 @@ impl World {
         match s {
             Scenario::Flow | Scenario::Refresh | Scenario::Userinfo => self.t.cookie.is_some(),
             Scenario::ClientCredentials => true,
-            Scenario::Introspection => self.t.introspect.is_some() && self.access_token.is_some(),
+            Scenario::Introspection => self.t.introspect.is_some() && self.t.cookie.is_some(),
             Scenario::Passkey => self.workers.first().is_some_and(|w| w.try_lock().is_ok_and(|w| w.passkey.is_some())),
         }
     }
@@ -126,7 +129,7 @@ impl World {
                 ("response_type", "code"),
                 ("client_id", &self.t.client_id),
                 ("redirect_uri", &self.t.redirect_uri),
-                ("scope", "openid email"),
+                ("scope", &self.t.scope),
                 ("state", "bench"),
                 ("nonce", "bench"),
                 ("code_challenge", &challenge),
@@ -136,6 +139,11 @@ impl World {
             .send()
             .await?;
         let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).context("a redirect")?.to_string();
+        if !location.starts_with(&self.t.redirect_uri) {
+            bail!(
+                "/authorize sent the browser to {location:?}, not back with a code (is the session signed in and consented?)"
+            );
+        }
         let url = url::Url::parse(&location)?;
         let code = url.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
         let code = code.with_context(|| format!("no code in {location}"))?;
@@ -232,6 +240,36 @@ impl World {
         Ok(())
     }
 
+    fn access_token(&self) -> anyhow::Result<String> {
+        let token = self.access_token.read().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
+        token.clone().context("no access token")
+    }
+
+    /// An access token from a code flow made now (as for refresh tokens below).
+    async fn prepare_access_token(&self) -> anyhow::Result<()> {
+        let tokens = self.code_flow().await?;
+        let at = tokens["access_token"].as_str().context("no access_token in the token response")?;
+        *self.access_token.write().map_err(|_| anyhow::anyhow!("a worker panicked"))? = Some(at.to_string());
+        Ok(())
+    }
+
+    /// Each worker's own refresh token, from a code flow made now: other providers may evict
+    /// tokens issued long before (during earlier scenarios).
+    async fn prepare_refresh_tokens(&self) -> anyhow::Result<()> {
+        for w in &self.workers {
+            let tokens = self.code_flow().await?;
+            let rt = tokens["refresh_token"].as_str().with_context(|| {
+                format!(
+                    "no refresh_token for scope {:?} (a provider following OpenID Connect Core §11 issues one \
+                     only with offline_access: --scope 'openid email offline_access')",
+                    self.t.scope
+                )
+            })?;
+            w.lock().await.refresh_token = Some(rt.to_string());
+        }
+        Ok(())
+    }
+
     async fn once(&self, scenario: Scenario, worker: usize) -> anyhow::Result<()> {
         match scenario {
             Scenario::Flow => {
@@ -246,8 +284,8 @@ impl World {
                 Ok(())
             }
             Scenario::ClientCredentials => self.token(&[("grant_type", "client_credentials")]).await.map(|_| ()),
-            Scenario::Introspection => self.introspect(self.access_token.as_deref().context("no access token")?).await,
-            Scenario::Userinfo => self.userinfo(self.access_token.as_deref().context("no access token")?).await,
+            Scenario::Introspection => self.introspect(&self.access_token()?).await,
+            Scenario::Userinfo => self.userinfo(&self.access_token()?).await,
             Scenario::Passkey => {
                 let mut w = self.workers[worker].lock().await;
                 self.passkey_sign_in(&mut w).await
@@ -256,17 +294,26 @@ impl World {
     }
 }
 
-/// Run `scenario` on `concurrency` workers for `duration`; every operation's latency counts.
+/// Run `scenario` on `concurrency` workers: `timing.warmup` unmeasured, then
+/// `timing.duration` in which every operation's latency counts, with the server's CPU time
+/// and memory read from `/proc` at both ends of the measured part.
 pub async fn measure(
     world: &Arc<World>,
     scenario: Scenario,
     concurrency: usize,
-    duration: Duration,
+    timing: Timing,
 ) -> anyhow::Result<Measured> {
+    match scenario {
+        Scenario::Refresh => world.prepare_refresh_tokens().await.context("preparing refresh tokens")?,
+        Scenario::Introspection | Scenario::Userinfo => {
+            world.prepare_access_token().await.context("preparing an access token")?
+        }
+        _ => {}
+    }
     // One operation first: a scenario that cannot run at all fails loudly, not as a zero.
     world.once(scenario, 0).await.with_context(|| format!("{scenario:?}"))?;
-    let started = Instant::now();
-    let deadline = started + duration;
+    let measure_from = Instant::now() + timing.warmup;
+    let deadline = measure_from + timing.duration;
     let handles: Vec<_> = (0..concurrency)
         .map(|worker| {
             let world = world.clone();
@@ -274,9 +321,16 @@ pub async fn measure(
                 let mut latencies = Vec::new();
                 let mut errors = 0u64;
                 let mut first_error = None;
-                while Instant::now() < deadline {
+                loop {
                     let t = Instant::now();
-                    match world.once(scenario, worker).await {
+                    if t >= deadline {
+                        break;
+                    }
+                    let result = world.once(scenario, worker).await;
+                    if t < measure_from {
+                        continue;
+                    }
+                    match result {
                         Ok(()) => latencies.push(t.elapsed().as_micros() as u32),
                         Err(e) => {
                             errors += 1;
@@ -288,6 +342,8 @@ pub async fn measure(
             })
         })
         .collect();
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_before = timing.server_pid.and_then(procfs::cpu_secs);
     let mut all = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
@@ -297,5 +353,10 @@ pub async fn measure(
         errors += e;
         first_error = first_error.or(f);
     }
-    Ok(Measured::from_latencies(all, errors, first_error, started.elapsed()))
+    let elapsed = measure_from.elapsed();
+    let mut m = Measured::from_latencies(all, errors, first_error, elapsed);
+    let cpu_after = timing.server_pid.and_then(procfs::cpu_secs);
+    m.server_cpu_secs = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
+    m.server_rss_kib = timing.server_pid.and_then(procfs::rss_kib);
+    Ok(m)
 }

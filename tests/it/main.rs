@@ -8,6 +8,7 @@ mod admin;
 mod audience;
 mod audit;
 mod authorize;
+mod bench_driver;
 mod claims;
 mod cli;
 mod client_grants;

@@ -41,7 +41,7 @@ pub enum Space {
 }
 
 impl Space {
-    pub const ALL: [Space; 15] = [
+    pub const ALL: [Space; 16] = [
         Space::Authorization,
         Space::AuthorizationCode,
         Space::RedeemedCode,

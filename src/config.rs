@@ -109,6 +109,13 @@ pub struct Config {
     // Issue #12: the background worker (event outbox, back-channel logout).
     /// How often the worker runs its jobs, in milliseconds; 0: no worker in this process.
     pub worker_interval_ms: u64,
+    // Issue #15: several nodes.
+    /// `redis://host:port/db` (or `rediss://…`): the ephemeral store shared by every node,
+    /// and the channel that tells them configuration changed. Empty: in-process (one node).
+    pub redis_url: String,
+    /// This node is one of several behind a load balancer: `serve` refuses to start without
+    /// `redis_url`, since pending sign-ins and codes must be seen by every node.
+    pub cluster: bool,
 }
 
 impl Default for Config {
@@ -160,6 +167,8 @@ impl Default for Config {
             federation_acr_ceiling: crate::session::ACR_EMAIL.into(),
             audit_retention_days: 400,
             worker_interval_ms: 500,
+            redis_url: String::new(),
+            cluster: false,
         }
     }
 }
@@ -345,6 +354,7 @@ mod tests {
             ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "0"),
             ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "36501"),
             ("TESSERA_EPHEMERAL_PREFIX", "ephemeral_prefix", "has spaces"),
+            ("TESSERA_REDIS_URL", "redis_url", "http://127.0.0.1:6379"),
         ] {
             let e = Config::load(None, env(&[(var, value)])).unwrap_err();
             assert_eq!(e.key, key, "{e}");

@@ -94,17 +94,18 @@ impl TestServer {
         adjust(&mut config);
         config.validate().unwrap();
         let clock = Arc::new(ManualClock::starting_now());
-        Self::launch(listener, config, clock, smtp, dir).await
+        let base = config.issuer.clone();
+        Self::launch(listener, base, config, clock, smtp, dir).await
     }
 
     async fn launch(
         listener: tokio::net::TcpListener,
+        base: String,
         config: Config,
         clock: Arc<ManualClock>,
         smtp: SmtpSink,
         dir: tempfile::TempDir,
     ) -> TestServer {
-        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
         let state = AppState::build(config, clock.clone()).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(tessera::serve(listener, state.clone(), async move {
@@ -120,7 +121,8 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut config = self.state.config.clone();
         config.listen = listener.local_addr().unwrap().to_string();
-        Self::launch(listener, config, self.clock.clone(), self.smtp.clone(), tempfile::tempdir().unwrap()).await
+        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        Self::launch(listener, base, config, self.clock.clone(), self.smtp.clone(), tempfile::tempdir().unwrap()).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,6 +6,7 @@
 
 mod audit;
 mod backchannel;
+mod centre;
 mod clients;
 mod connectors;
 mod consents;
@@ -23,6 +24,7 @@ mod webhooks;
 
 pub use audit::{AuditFilter, AuditRecord};
 pub use backchannel::BackchannelDeliveryRecord;
+pub use centre::{ConnectedAppRecord, ProfileSourceRecord};
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;

@@ -2,7 +2,7 @@
 //! around them, and `serve`.
 
 use crate::state::SharedState;
-use crate::{accounts, admin, consent, login, oidc, privacy, web};
+use crate::{accounts, admin, consent, health, login, oidc, privacy, web};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -57,6 +57,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(privacy::admin_routes::api())
         .merge(pages)
         .merge(web::assets::routes())
+        .merge(health::routes::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.config.secure_cookies() && !state.config.loopback_issuer(),
             web::security_headers::layer,
@@ -71,8 +72,9 @@ pub fn app(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves, with the background worker beside the server. On
-/// shutdown the server drains its requests, then the worker finishes its tick and stops.
+/// Serve until `shutdown` resolves, with the background worker and the listener for other
+/// nodes' configuration changes beside the server. On shutdown the server drains its
+/// requests, then the worker finishes its tick and stops.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
@@ -80,11 +82,15 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let metrics = metrics_listener(&state).await?;
     let worker = crate::worker::spawn(state.clone());
+    let changes = crate::state::listen_for_changes(state.clone());
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     if let Some(w) = worker {
         w.stop().await;
+    }
+    if let Some(c) = changes {
+        c.abort();
     }
     if let Some(m) = metrics {
         m.abort();

@@ -6,6 +6,7 @@ use tessera::Config;
 use tessera::clock::SystemClock;
 use tessera::consent::purposes::{self as consent_purposes, ClientPurpose};
 use tessera::crypto::keys::Alg;
+use tessera::ephemeral::changes::{self, ConfigChange};
 use tessera::events::audit::{self, Actor, Entry};
 use tessera::oidc::clients::{self, Client, NewClient};
 use tessera::oidc::grants::GrantType;
@@ -121,6 +122,9 @@ pub async fn run(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     let store = Store::connect(&config.database_url(), 2).await?;
     store.migrate().await?;
     let now = tessera::clock::Clock::now_ms(&SystemClock);
+    // Running servers forget their cached clients at once (with Redis; else within
+    // client_cache_secs).
+    let announce = !matches!(command, ClientCommand::List { .. });
     match command {
         ClientCommand::Create {
             name,
@@ -253,6 +257,9 @@ pub async fn run(command: ClientCommand, config: Config) -> anyhow::Result<()> {
         }
     }
     store.close().await;
+    if announce {
+        changes::announce_from(&config, ConfigChange::Clients).await;
+    }
     Ok(())
 }
 

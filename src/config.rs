@@ -138,6 +138,13 @@ pub struct Config {
     pub session_retention_days: i64,
     /// Accounts that never finished a first sign-in are deleted after this many days.
     pub unverified_account_retention_days: i64,
+    // Issue #15: several nodes.
+    /// `redis://host:port/db` (or `rediss://…`): the ephemeral store shared by every node,
+    /// and the channel that tells them configuration changed. Empty: in-process (one node).
+    pub redis_url: String,
+    /// This node is one of several behind a load balancer: `serve` refuses to start without
+    /// `redis_url`, since pending sign-ins and codes must be seen by every node.
+    pub cluster: bool,
 }
 
 impl Default for Config {
@@ -202,6 +209,8 @@ impl Default for Config {
             export_link_ttl_secs: 24 * 3600,
             session_retention_days: 30,
             unverified_account_retention_days: 30,
+            redis_url: String::new(),
+            cluster: false,
         }
     }
 }

@@ -61,8 +61,29 @@ pub enum Error {
     StepUpRequired,
     #[error("not found")]
     NotFound,
+    /// A shared service the request needs (the Redis ephemeral store) cannot be reached:
+    /// 503 with `temporarily_unavailable` (RFC 6749 §4.1.2.1, used for §5.2 responses too).
+    /// The cause is logged, never shown. Nothing was half-written: it fails before the change.
+    #[error("unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Marks an `anyhow::Error` as "a shared service is down", so that it becomes
+/// [`Error::Unavailable`] (503) rather than [`Error::Internal`] (500) wherever it meets `?`.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is unreachable: {cause}")]
+pub struct ServiceDown {
+    pub what: &'static str,
+    pub cause: String,
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        let down = e.downcast_ref::<ServiceDown>().is_some() || e.chain().any(|c| c.is::<ServiceDown>());
+        if down { Error::Unavailable(e) } else { Error::Internal(e) }
+    }
 }
 
 impl Error {
@@ -96,6 +117,7 @@ impl Error {
             Error::RateLimited { .. } => "temporarily_unavailable",
             Error::NotFound => "invalid_request",
             Error::StepUpRequired => "interaction_required",
+            Error::Unavailable(_) => "temporarily_unavailable",
             Error::Internal(_) => "server_error",
         }
     }
@@ -123,6 +145,7 @@ impl Error {
             Error::NotFound => "not found".into(),
             Error::MissingToken => "an access token is required".into(),
             Error::StepUpRequired => "confirm it is you before changing how you sign in".into(),
+            Error::Unavailable(_) => "the service is briefly unavailable; try again in a moment".into(),
             Error::Internal(_) => "the server could not complete the request".into(),
         }
     }

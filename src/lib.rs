@@ -18,6 +18,7 @@ pub mod admin;
 pub mod consent;
 pub mod customers;
 pub mod events;
+pub mod health;
 pub mod login;
 pub mod oidc;
 pub mod privacy;

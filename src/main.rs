@@ -140,12 +140,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_cluster()?;
     let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (configuration key `listen`): {e}", config.listen))?;
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
-    tracing::info!(issuer = %state.config.issuer, listen = %state.config.listen, "Tessera is ready");
+    let ephemeral = if state.ephemeral.is_shared() { "redis" } else { "in-process" };
+    tracing::info!(issuer = %state.config.issuer, listen = %state.config.listen, ephemeral, "Tessera is ready");
     if state.config.smtp_url.is_empty() && state.config.loopback_issuer() {
         tracing::info!(outbox = %state.config.outbox_dir().display(), "no smtp_url: sign-in mails are written to the outbox");
     } else if state.config.smtp_url.is_empty() {

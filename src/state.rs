@@ -6,7 +6,8 @@ use crate::config::Config;
 use crate::crypto::keys::{Alg, KeyRing, SigningKey};
 use crate::crypto::private_files;
 use crate::crypto::sealed::MasterKey;
-use crate::ephemeral::{Backend as EphemeralBackend, Bounds, Ephemeral, MemoryEphemeral};
+use crate::ephemeral::Ephemeral;
+use crate::ephemeral::changes::{ConfigChange, Heard};
 use crate::mail::Mailer;
 use crate::oidc::clients::ClientRegistry;
 use crate::store::{SigningKeyRecord, Store};
@@ -35,6 +36,9 @@ pub struct AppState {
     /// Requests to upstream identity providers: guarded against private networks, with the
     /// cache of their discovery documents and keys.
     pub outbound: crate::login::federation::outbound::Outbound,
+    /// How many configuration-change messages this node has heard (and acted on) from the
+    /// shared channel, subscriptions included: tests wait on it instead of sleeping.
+    pub changes_heard: tokio::sync::watch::Sender<u64>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -53,13 +57,8 @@ impl AppState {
         let webauthn = crate::login::passkey::relying_party(&config)?;
         let outbound = crate::login::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
         let state = Arc::new(AppState {
-            ephemeral: Ephemeral::new(
-                EphemeralBackend::Memory(MemoryEphemeral::new(
-                    clock.clone(),
-                    Bounds { max_entries: config.ephemeral_max_entries, max_bytes: config.ephemeral_max_bytes },
-                )),
-                &config.ephemeral_prefix,
-            ),
+            ephemeral: Ephemeral::from_config(&config, clock.clone()).await?,
+            changes_heard: tokio::sync::watch::Sender::new(0),
             clients: ClientRegistry::new(config.client_cache_secs),
             config,
             store,
@@ -91,6 +90,53 @@ impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.issuer)
     }
+
+    /// This node changed configuration of kind `change` (already committed): forget the
+    /// cached copies here at once, and tell every other node to do the same.
+    pub async fn config_changed(&self, change: ConfigChange) {
+        self.forget_cached(change);
+        self.ephemeral.announce(change).await;
+    }
+
+    /// Drop what a change of `change`'s kind makes stale. Each cache keeps its TTL as the
+    /// fallback for a message that never arrives.
+    fn forget_cached(&self, change: ConfigChange) {
+        match change {
+            // A client's purposes are loaded with it, so a purpose change reaches it too.
+            ConfigChange::Clients | ConfigChange::Purposes => {
+                self.clients.forget_all();
+                self.cors_origins.forget();
+            }
+            // Connectors are read from the store per sign-in; what a provider publishes is
+            // cached per issuer, and a changed connector may point elsewhere.
+            ConfigChange::Connectors => self.outbound.cache.forget_all(),
+            // Policy versions are read from the store where they are used: nothing cached.
+            ConfigChange::Policies => {}
+            // The key ring is loaded at start and changes only with a restart today; key
+            // rotation reloads it here.
+            ConfigChange::Keys => {}
+        }
+    }
+
+    /// Act on something heard on the shared channel.
+    fn heard(&self, heard: Heard) {
+        match heard {
+            Heard::Changed(change) => self.forget_cached(change),
+            Heard::Subscribed => ConfigChange::ALL.into_iter().for_each(|c| self.forget_cached(c)),
+        }
+        self.changes_heard.send_modify(|n| *n += 1);
+    }
+}
+
+/// Listen for other nodes' configuration changes (with Redis) until the returned task is
+/// aborted; `serve` runs it beside the server.
+pub fn listen_for_changes(state: SharedState) -> Option<tokio::task::JoinHandle<()>> {
+    let mut heard = state.ephemeral.subscribe()?;
+    Some(tokio::spawn(async move {
+        while let Some(h) = heard.recv().await {
+            state.heard(h);
+        }
+    }))
 }
 
 /// The master key from config, or from `<data_dir>/master.key`, generated on first start.

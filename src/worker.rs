@@ -92,9 +92,14 @@ pub async fn tick(state: &SharedState, owner: &str) {
 /// The levels the metrics show as gauges, read once per tick (only when metrics are on).
 async fn levels(state: &SharedState) {
     use crate::telemetry::{self, EPHEMERAL_BYTES, EPHEMERAL_ENTRIES, OUTBOX_BACKLOG};
-    let usage = state.ephemeral.usage();
-    telemetry::gauge(EPHEMERAL_ENTRIES, usage.entries as f64);
-    telemetry::gauge(EPHEMERAL_BYTES, usage.bytes as f64);
+    // On Redis: the whole database, so approximate (see ephemeral/redis_store.rs).
+    match state.ephemeral.usage().await {
+        Ok(usage) => {
+            telemetry::gauge(EPHEMERAL_ENTRIES, usage.entries as f64);
+            telemetry::gauge(EPHEMERAL_BYTES, usage.bytes as f64);
+        }
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "ephemeral store size unknown"),
+    }
     match state.store.backlogs().await {
         Ok(b) => {
             telemetry::gauge(OUTBOX_BACKLOG, b.outbox as f64);

@@ -48,6 +48,7 @@ fn bad_values_name_the_key() {
         ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "0"),
         ("TESSERA_AUDIT_RETENTION_DAYS", "audit_retention_days", "36501"),
         ("TESSERA_EPHEMERAL_PREFIX", "ephemeral_prefix", "has spaces"),
+        ("TESSERA_REDIS_URL", "redis_url", "http://127.0.0.1:6379"),
     ] {
         let e = Config::load(None, env(&[(var, value)])).unwrap_err();
         assert_eq!(e.key, key, "{e}");

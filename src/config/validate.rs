@@ -159,6 +159,21 @@ impl Config {
         Ok(())
     }
 
+    /// What `serve` checks beyond `validate`: several nodes need one shared ephemeral store.
+    pub fn check_cluster(&self) -> Result<(), ConfigError> {
+        if self.cluster && self.redis_url.is_empty() {
+            let db = if self.database_url().starts_with("sqlite:") { "" } else { " on PostgreSQL" };
+            return Err(err(
+                "redis_url",
+                format!(
+                    "is empty but cluster = true{db}: every node must share pending sign-ins, codes and rate \
+                     limits, so set redis_url (TESSERA_REDIS_URL), or set cluster = false to run one node"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_abuse_limits(&self) -> Result<(), ConfigError> {
         if ForwardedHeader::parse(&self.forwarded_header).is_none() {
             return Err(err("forwarded_header", "must be x-forwarded-for or forwarded"));
@@ -168,6 +183,12 @@ impl Config {
         }
         if self.ephemeral_max_bytes < 1024 * 1024 {
             return Err(err("ephemeral_max_bytes", "must be at least 1048576 (1 MiB)"));
+        }
+        if !self.redis_url.is_empty() {
+            let u = url::Url::parse(&self.redis_url).map_err(|e| err("redis_url", format!("not a URL: {e}")))?;
+            if !matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
+                return Err(err("redis_url", "must start with redis:// or rediss://"));
+            }
         }
         let prefix_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.');
         if self.ephemeral_prefix.len() > 64 || !self.ephemeral_prefix.chars().all(prefix_ok) {

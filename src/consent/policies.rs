@@ -5,6 +5,7 @@
 
 use super::valid_id;
 use crate::crypto::secrets;
+use crate::ephemeral::changes::ConfigChange;
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Caller};
 use crate::state::AppState;
@@ -85,6 +86,7 @@ pub async fn publish(state: &AppState, new: NewVersion, caller: Caller<'_>, now:
         serde_json::json!({ "version": record.version, "material": new.material, "text_hash": record.text_hash });
     audit::record(state, audit::Entry { detail, ..caller.entry("admin.policy.published", Some(&record.id)) }, now)
         .await?;
+    state.config_changed(ConfigChange::Policies).await;
     tracing::info!(policy = %record.id, version = record.version, material = new.material, "policy published");
     Ok(PolicyVersion::from(&record))
 }

@@ -5,6 +5,7 @@
 //! reason the customer is shown) or `optional`.
 
 use super::valid_id;
+use crate::ephemeral::changes::ConfigChange;
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Caller};
 use crate::state::AppState;
@@ -116,6 +117,7 @@ pub async fn create(state: &AppState, input: PurposeInput, caller: Caller<'_>, n
         return Err(Error::bad_input(format!("a purpose with id {:?} exists already", r.id)));
     }
     audit::record(state, caller.entry("admin.purpose.created", Some(&r.id)), now).await?;
+    state.config_changed(ConfigChange::Purposes).await;
     tracing::info!(purpose = %r.id, "purpose created");
     with_age_check(state, &r, age_check).await
 }
@@ -133,6 +135,7 @@ pub async fn update(state: &AppState, id: &str, input: PurposeInput, caller: Cal
     r.updated_at = now;
     state.store.update_purpose(&r).await?;
     audit::record(state, caller.entry("admin.purpose.updated", Some(id)), now).await?;
+    state.config_changed(ConfigChange::Purposes).await;
     with_age_check(state, &r, age_check).await
 }
 
@@ -144,6 +147,7 @@ pub async fn retire(state: &AppState, id: &str, caller: Caller<'_>, now: i64) ->
         r.updated_at = now;
         state.store.update_purpose(&r).await?;
         audit::record(state, caller.entry("admin.purpose.retired", Some(id)), now).await?;
+        state.config_changed(ConfigChange::Purposes).await;
         tracing::info!(purpose = %r.id, "purpose retired");
     }
     with_age_check(state, &r, None).await

@@ -64,10 +64,15 @@ fn json_error(e: Error) -> Response {
             tracing::error!(error = %format!("{cause:#}"), "passkey request failed");
             "Something went wrong on our side. Please try again in a moment.".into()
         }
+        Error::Unavailable(cause) => {
+            tracing::warn!(error = %format!("{cause:#}"), "passkey request failed: a service is down");
+            "We cannot do this right now. Please try again in a moment.".into()
+        }
         other => other.description().to_string(),
     };
     let status = match e {
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     };

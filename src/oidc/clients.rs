@@ -1,11 +1,13 @@
 //! Registered clients (relying parties): validation on registration, and an in-memory cache
-//! so the token path never waits on the database for them. Changes made by this process
-//! invalidate at once; changes made elsewhere (the CLI) are seen within `client_cache_secs`.
+//! so the token path never waits on the database for them. Changes made by any node or the
+//! CLI are announced (`ephemeral::changes`, with Redis) and every node forgets its copies at
+//! once; without that channel, changes made elsewhere are seen within `client_cache_secs`.
 
 pub use super::client_checks::check_redirect_uri;
 use super::client_checks::{check_backchannel_uri, check_grant_types, check_origin};
 use crate::crypto::keys::Alg;
 use crate::crypto::secrets;
+use crate::ephemeral::changes::ConfigChange;
 use crate::error::{Error, Result};
 use crate::events::{Change, NewEvent, outbox};
 use crate::oidc::grants::GrantType;
@@ -147,6 +149,11 @@ impl ClientRegistry {
     pub fn invalidate(&self, id: &str) {
         self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
+
+    /// Forget every cached client (another node or the CLI changed clients or purposes).
+    pub fn forget_all(&self) {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 /// What to register. `NewClient { name, redirect_uris, ..NewClient::default() }` keeps
@@ -271,6 +278,7 @@ const PUBLIC_NEEDS_PKCE: &str =
 pub async fn delete(state: &AppState, id: &str) -> Result<bool> {
     let deleted = delete_stored(&state.store, id, state.now()).await?;
     state.clients.invalidate(id);
+    state.config_changed(ConfigChange::Clients).await;
     Ok(deleted)
 }
 

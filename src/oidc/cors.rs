@@ -18,6 +18,13 @@ pub struct Origins {
 
 pub use crate::config::origin_of;
 
+impl Origins {
+    /// Rebuild from the store at the next request (clients changed).
+    pub fn forget(&self) {
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
 /// Paths whose answers any origin may read: public, unauthenticated documents.
 pub fn is_public_document(path: &str) -> bool {
     matches!(path, "/.well-known/openid-configuration" | "/jwks.json")

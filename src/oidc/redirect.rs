@@ -66,8 +66,12 @@ pub fn error_response(
     st: Option<&str>,
     e: &Error,
 ) -> AuthorizationResponse {
-    if let Error::Internal(cause) = e {
-        tracing::error!(error = %format!("{cause:#}"), "authorization failed");
+    match e {
+        Error::Internal(cause) => tracing::error!(error = %format!("{cause:#}"), "authorization failed"),
+        Error::Unavailable(cause) => {
+            tracing::warn!(error = %format!("{cause:#}"), "authorization failed: a service is down")
+        }
+        _ => {}
     }
     let mut params = vec![("error", e.oauth_code().to_string()), ("error_description", e.description().into_owned())];
     if let Some(s) = st {

@@ -136,6 +136,22 @@ impl Store {
         Ok(Tx(self.write.begin().await?))
     }
 
+    /// Migrations this binary knows that the database has not applied (`/readyz`); an
+    /// error when the database cannot be reached.
+    pub async fn pending_migrations(&self) -> anyhow::Result<usize> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE,
+            Backend::Postgres => &POSTGRES,
+        };
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.read)
+            .await
+            .unwrap_or_default();
+        // A database without the table has applied nothing; one that cannot answer is down.
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(migrator.iter().filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version)).count())
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;

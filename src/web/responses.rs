@@ -10,10 +10,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 fn log_internal(e: &Error) {
-    if let Error::Internal(cause) = e {
-        tracing::error!(error = %format!("{cause:#}"), "request failed");
+    match e {
+        Error::Internal(cause) => tracing::error!(error = %format!("{cause:#}"), "request failed"),
+        Error::Unavailable(cause) => tracing::warn!(error = %format!("{cause:#}"), "request failed: a service is down"),
+        _ => {}
     }
 }
+
+/// How long a client should wait before trying again after a 503 (RFC 9110 §10.2.3).
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 fn status(e: &Error) -> StatusCode {
     match e {
@@ -22,7 +27,16 @@ fn status(e: &Error) -> StatusCode {
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn retry_after(e: &Error) -> Option<u64> {
+    match e {
+        Error::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+        Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+        _ => None,
     }
 }
 
@@ -31,6 +45,9 @@ pub fn oauth_json(e: Error) -> Response {
     log_internal(&e);
     let body = json!({ "error": e.oauth_code(), "error_description": e.description() });
     let mut res = (status(&e), Json(body)).into_response();
+    if let Some(secs) = retry_after(&e) {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     if matches!(e, Error::InvalidClient(_)) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tessera\""));
     }
@@ -68,14 +85,18 @@ pub fn page(e: Error) -> Response {
         Error::Internal(_) => {
             ("Something went wrong", "Something went wrong on our side. Please try again in a moment.".into())
         }
+        Error::Unavailable(_) => (
+            "Briefly unavailable",
+            "We cannot complete this right now. Nothing was changed: please try again in a moment.".into(),
+        ),
         Error::RateLimited { message, .. } => ("Please wait", (*message).into()),
         Error::NotFound => ("Not found", "There is nothing at this address.".into()),
         Error::BadInput(m) => ("That did not work", m.clone()),
         other => ("That did not work", other.description()),
     };
     let mut res = pages::render(status(&e), &ErrorPage { title, message: &message });
-    if let Error::RateLimited { retry_after_secs, .. } = e {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    if let Some(secs) = retry_after(&e) {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     res
 }

@@ -191,8 +191,11 @@ async fn oversized_parameters_are_invalid_requests() {
 const MAX_ENTRIES: usize = 1000;
 const MAX_BYTES: usize = 1024 * 1024;
 
+/// The in-process store with small bounds (its eviction is what these tests measure; Redis
+/// evicts by its own maxmemory-policy), even when the suite runs on Redis.
 fn small_store(c: &mut tessera::Config) {
     behind_loopback_proxy(c);
+    c.redis_url = String::new();
     c.ephemeral_max_entries = MAX_ENTRIES;
     c.ephemeral_max_bytes = MAX_BYTES;
 }
@@ -225,11 +228,11 @@ async fn a_hundred_thousand_anonymous_authorize_requests_stay_within_the_store_b
             Ok(Next::SignIn(r)) => last = r.id,
             _ => panic!("request {i} was not parked for sign-in"),
         }
-        let usage = state.ephemeral.usage();
+        let usage = state.ephemeral.usage().await.unwrap();
         peak = (peak.0.max(usage.entries), peak.1.max(usage.bytes));
     }
     assert!(peak.0 <= MAX_ENTRIES && peak.1 <= MAX_BYTES, "peak {peak:?}");
-    assert!(state.ephemeral.usage().evicted > 90_000);
+    assert!(state.ephemeral.usage().await.unwrap().evicted > 90_000);
     assert!(authorize::load(state, &last, now).await.is_ok(), "the newest request is kept");
     assert_eq!(
         state.ephemeral.hit(&tessera::ephemeral::Space::RateLimit.key("before-the-flood"), 3600).await.unwrap(),
@@ -244,7 +247,7 @@ async fn a_hundred_thousand_anonymous_authorize_requests_stay_within_the_store_b
         let sent = http.get(&url).header("x-forwarded-for", ip).send().await.unwrap();
         assert_eq!(sent.status(), StatusCode::SEE_OTHER);
     }
-    let usage = state.ephemeral.usage();
+    let usage = state.ephemeral.usage().await.unwrap();
     assert!(usage.entries <= MAX_ENTRIES && usage.bytes <= MAX_BYTES, "{usage:?}");
     let browser = Browser::new(&server.base);
     let login = browser.follow(browser.get(&url).await).await;

@@ -1,5 +1,7 @@
 //! The one integration-test binary: the real server over HTTP, on SQLite by default or on
-//! PostgreSQL when TESSERA_TEST_POSTGRES_URL is set.
+//! PostgreSQL when TESSERA_TEST_POSTGRES_URL is set; with the ephemeral store on Redis when
+//! TESSERA_TEST_EPHEMERAL=redis. The ephemeral-store contract, Redis-down and two-node tests
+//! always need Redis: TESSERA_TEST_REDIS_URL, default redis://127.0.0.1:6379.
 
 mod support;
 
@@ -18,6 +20,7 @@ mod cors;
 mod cross_device;
 mod discovery;
 mod email_login;
+mod ephemeral;
 mod factors;
 mod federation;
 mod guardian;
@@ -34,6 +37,7 @@ mod privacy_requests;
 mod profile;
 mod prompts;
 mod protocol;
+mod redis_down;
 mod relying_party;
 mod secrets;
 mod sessions;
@@ -41,4 +45,5 @@ mod sign_in_limits;
 mod takeover;
 mod tidy;
 mod tokens;
+mod two_nodes;
 mod webhooks;

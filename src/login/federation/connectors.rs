@@ -8,6 +8,7 @@ pub use super::buttons::{Button, buttons};
 pub use super::kind::ConnectorKind;
 use super::outbound::Policy;
 use super::presets;
+use crate::ephemeral::changes::ConfigChange;
 use crate::error::{Error, Result};
 use crate::events::{Change, NewEvent, outbox};
 use crate::session::{ACR_EMAIL, acr_level};
@@ -360,7 +361,8 @@ async fn save(state: &AppState, r: &ConnectorRecord, change: Change, now: i64) -
     let mut tx = state.store.begin().await?;
     Store::save_connector_in(&mut tx, r).await?;
     outbox::emit_in(&mut tx, NewEvent::connector_changed(&r.id, change), now).await?;
-    Ok(tx.commit().await?)
+    tx.commit().await?;
+    Ok(state.config_changed(ConfigChange::Connectors).await)
 }
 
 pub async fn delete(state: &AppState, id: &str, now: i64) -> Result<()> {
@@ -370,6 +372,7 @@ pub async fn delete(state: &AppState, id: &str, now: i64) -> Result<()> {
     }
     outbox::emit_in(&mut tx, NewEvent::connector_changed(id, Change::Deleted), now).await?;
     tx.commit().await?;
+    state.config_changed(ConfigChange::Connectors).await;
     tracing::info!(connector = %id, "connector deleted");
     Ok(())
 }

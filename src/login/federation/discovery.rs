@@ -50,6 +50,16 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// Forget every provider's metadata, keys and recent failure (a connector changed).
+    pub fn forget_all(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.failures.lock() {
+            map.clear();
+        }
+    }
+
     fn get(&self, issuer: &str) -> Option<Entry> {
         self.entries.lock().ok()?.get(issuer).cloned()
     }

@@ -70,6 +70,12 @@ impl Browser {
         Browser { http, base: base.to_string() }
     }
 
+    /// The same browser (one cookie jar) talking to another node of the deployment at
+    /// `base`, as a load balancer would send it there.
+    pub fn at(&self, base: &str) -> Browser {
+        Browser { http: self.http.clone(), base: base.to_string() }
+    }
+
     pub fn abs(&self, url: &str) -> String {
         if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
     }

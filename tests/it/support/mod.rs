@@ -1,11 +1,14 @@
 //! The test harness: the real application on an ephemeral loopback port, with a temporary
 //! SQLite database (or a fresh PostgreSQL database when TESSERA_TEST_POSTGRES_URL is set), a
-//! manual clock, and a real SMTP listener.
+//! manual clock, and a real SMTP listener. With TESSERA_TEST_EPHEMERAL=redis, the ephemeral
+//! store is the Redis at TESSERA_TEST_REDIS_URL (each server under its own random prefix), so
+//! the whole suite runs on the store several nodes share.
 
 pub mod browser;
 pub mod passkey;
 pub mod provider;
 pub mod receiver;
+pub mod redis_server;
 pub mod smtp;
 
 use reqwest::StatusCode;
@@ -36,6 +39,16 @@ pub struct TestClient {
 
 pub const REDIRECT_URI: &str = "https://app.example/cb";
 pub const LOGOUT_URI: &str = "https://app.example/bye";
+
+/// The Redis of the ephemeral-store tests: TESSERA_TEST_REDIS_URL, default the local one.
+pub fn test_redis_url() -> String {
+    std::env::var("TESSERA_TEST_REDIS_URL").ok().filter(|u| !u.is_empty()).unwrap_or("redis://127.0.0.1:6379".into())
+}
+
+/// A prefix no other test uses, so tests sharing one Redis never see each other's values.
+pub fn random_prefix() -> String {
+    format!("it-{}:", tessera::crypto::secrets::random_id().to_lowercase().replace(['-', '_'], "x"))
+}
 
 /// A fresh PostgreSQL database for one test, when the suite runs against PostgreSQL.
 pub async fn postgres_database() -> Option<String> {
@@ -74,16 +87,42 @@ impl TestServer {
         if let Some(url) = postgres_database().await {
             config.database_url = url;
         }
+        if std::env::var("TESSERA_TEST_EPHEMERAL").as_deref() == Ok("redis") {
+            config.redis_url = test_redis_url();
+            config.ephemeral_prefix = random_prefix();
+        }
         adjust(&mut config);
         config.validate().unwrap();
         let clock = Arc::new(ManualClock::starting_now());
+        let base = config.issuer.clone();
+        Self::launch(listener, base, config, clock, smtp, dir).await
+    }
+
+    async fn launch(
+        listener: tokio::net::TcpListener,
+        base: String,
+        config: Config,
+        clock: Arc<ManualClock>,
+        smtp: SmtpSink,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
         let state = AppState::build(config, clock.clone()).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(tessera::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        let base = state.config.issuer.clone();
         TestServer { base, state, clock, smtp, shutdown: Some(tx), _dir: dir }
+    }
+
+    /// A second node of the same deployment: same issuer, database, data folder, master key,
+    /// ephemeral store, mail sink and clock, on a port of its own (`base`), as behind a load
+    /// balancer. Both nodes run their worker.
+    pub async fn another_node(&self) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = self.state.config.clone();
+        config.listen = listener.local_addr().unwrap().to_string();
+        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        Self::launch(listener, base, config, self.clock.clone(), self.smtp.clone(), tempfile::tempdir().unwrap()).await
     }
 
     pub fn url(&self, path: &str) -> String {

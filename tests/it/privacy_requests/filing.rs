@@ -77,7 +77,9 @@ async fn a_fresh_session_without_the_mailed_code_cannot_export_or_delete() {
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "single use");
     let filed = requests_of(&server, &customer).await;
     assert_eq!(filed.len(), 1);
-    assert_eq!((filed[0].kind.as_str(), filed[0].status.as_str()), ("access_export", "verified"));
+    // Filed as verified; the worker (ticking beside the test) may already have built it.
+    assert_eq!(filed[0].kind, "access_export");
+    assert!(["verified", "in_progress", "completed"].contains(&filed[0].status.as_str()), "{}", filed[0].status);
 }
 
 #[tokio::test]

@@ -14,9 +14,11 @@ pub mod worker;
 
 pub mod accounts;
 pub mod admin;
+pub mod breach;
 pub mod consent;
 pub mod customers;
 pub mod events;
+pub mod keys;
 pub mod login;
 pub mod oidc;
 pub mod session;

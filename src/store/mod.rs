@@ -6,6 +6,7 @@
 
 mod audit;
 mod backchannel;
+mod breach;
 mod clients;
 mod connectors;
 mod consents;
@@ -18,11 +19,13 @@ mod ledger;
 mod outbox;
 mod passkeys;
 mod purposes;
+mod sealed;
 mod sessions;
 mod webhooks;
 
 pub use audit::{AuditFilter, AuditRecord};
 pub use backchannel::BackchannelDeliveryRecord;
+pub use breach::BreachCounts;
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;
@@ -33,6 +36,7 @@ pub use ledger::LedgerRecord;
 pub use outbox::OutboxRecord;
 pub use passkeys::PasskeyRecord;
 pub use purposes::{ClientPurposeRecord, PolicyRecord, PurposeDecisionRecord, PurposeRecord};
+pub use sealed::SealedColumn;
 pub use sessions::SessionRecord;
 pub use webhooks::{WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookReplay};
 

@@ -48,6 +48,9 @@ pub fn app(state: SharedState) -> Router {
         .merge(accounts::routes::pages())
         .merge(accounts::security_routes::pages())
         .merge(accounts::privacy_routes::pages())
+        .merge(accounts::apps_routes::pages())
+        .merge(accounts::profile_routes::pages())
+        .merge(accounts::holdings_routes::pages())
         .merge(login::factor_routes::pages())
         .merge(login::review_routes::pages())
         .merge(login::federation::routes::pages())
@@ -71,9 +74,10 @@ pub fn app(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), fresh_keys))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(bound_request_target))
+        .layer(axum::middleware::from_fn(web::request_log::metrics))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(web::request_log::span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
@@ -85,6 +89,7 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let metrics = metrics_listener(&state).await?;
     let worker = crate::worker::spawn(state.clone());
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
@@ -92,5 +97,35 @@ pub async fn serve(
     if let Some(w) = worker {
         w.stop().await;
     }
+    if let Some(m) = metrics {
+        m.abort();
+    }
     served
+}
+
+/// Prometheus metrics on their own address (`metrics_listen`), so that the public listener
+/// never exposes them; nothing when it is empty.
+async fn metrics_listener(state: &SharedState) -> std::io::Result<Option<tokio::task::JoinHandle<()>>> {
+    if state.config.metrics_listen.is_empty() {
+        return Ok(None);
+    }
+    crate::telemetry::install().map_err(std::io::Error::other)?;
+    let listener = tokio::net::TcpListener::bind(&state.config.metrics_listen).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on {} (configuration key `metrics_listen`): {e}", state.config.metrics_listen),
+        )
+    })?;
+    tracing::info!(listen = %state.config.metrics_listen, "metrics served at /metrics");
+    let router = Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render())
+        }),
+    );
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    })))
 }

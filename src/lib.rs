@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod state;
+pub mod telemetry;
 pub mod worker;
 
 pub mod accounts;

@@ -32,6 +32,8 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Ask the running server on `listen` whether it is up (its /healthz); exit 0 if so.
+    Healthcheck,
     /// Manage social sign-in connectors (upstream identity providers).
     #[command(subcommand)]
     Connector(Box<connector_cli::ConnectorCommand>),
@@ -65,13 +67,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(c) => c,
@@ -80,6 +75,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_logs(&config);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -96,9 +92,44 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr, as text or (`log_format = json`) one JSON object per line whose
+/// `span` holds the request id. `TESSERA_LOG` filters them (tracing's env-filter syntax).
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        logs.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        logs.init();
+    }
+}
+
+/// `tessera healthcheck`: ask this node's `/healthz` (for container health checks, where
+/// there is no shell or curl). Exit 0 when it answers 200.
+async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut addr: std::net::SocketAddr = config.listen.parse()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let ask = async {
+        let mut conn = tokio::net::TcpStream::connect(addr).await?;
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
+        let mut head = [0u8; 12];
+        conn.read_exact(&mut head).await?;
+        anyhow::Ok(head)
+    };
+    let head = tokio::time::timeout(std::time::Duration::from_secs(3), ask).await??;
+    anyhow::ensure!(head.starts_with(b"HTTP/1.1 200"), "{addr}/healthz answered {}", String::from_utf8_lossy(&head));
+    println!("healthy");
+    Ok(())
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
+        Command::Healthcheck => healthcheck(&config).await,
         Command::Migrate => {
             let store = Store::connect(&config.database_url(), 1).await?;
             store.migrate().await?;

@@ -84,9 +84,27 @@ pub async fn tick(state: &SharedState, owner: &str) {
         Ok(n) => tracing::info!(keys = n, "signing keys rotated on schedule"),
         Err(e) => tracing::error!(error = ?e, "scheduled key rotation failed"),
     }
+    if crate::telemetry::enabled() {
+        levels(state).await;
+    }
     match crate::oidc::backchannel::deliver_due(state, owner, now).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(attempts = n, "back-channel logout attempts"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "back-channel logout delivery failed"),
+    }
+}
+
+/// The levels the metrics show as gauges, read once per tick (only when metrics are on).
+async fn levels(state: &SharedState) {
+    use crate::telemetry::{self, EPHEMERAL_BYTES, EPHEMERAL_ENTRIES, OUTBOX_BACKLOG};
+    let usage = state.ephemeral.usage();
+    telemetry::gauge(EPHEMERAL_ENTRIES, usage.entries as f64);
+    telemetry::gauge(EPHEMERAL_BYTES, usage.bytes as f64);
+    match state.store.backlogs().await {
+        Ok(b) => {
+            telemetry::gauge(OUTBOX_BACKLOG, b.outbox as f64);
+            telemetry::webhook_failures(b.webhooks_retrying, b.webhooks_abandoned);
+        }
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "reading the backlogs failed"),
     }
 }

@@ -62,19 +62,3 @@ pub struct SessionsPage<'a> {
     pub csrf: &'a str,
     pub sessions: &'a [SessionRow],
 }
-
-/// One app on the privacy page, written out: (scope, words) and (purpose id, name, since).
-pub struct AppRow {
-    pub client_id: String,
-    pub client_name: String,
-    pub scopes: Vec<(String, &'static str)>,
-    pub purposes: Vec<(String, String, String)>,
-}
-
-#[derive(Template)]
-#[template(path = "account/privacy.html")]
-pub struct PrivacyPage<'a> {
-    pub csrf: &'a str,
-    pub apps: &'a [AppRow],
-    pub notice: Option<&'a str>,
-}

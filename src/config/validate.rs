@@ -23,6 +23,12 @@ impl Config {
         self.listen
             .parse::<std::net::SocketAddr>()
             .map_err(|_| err("listen", "must be an address like 127.0.0.1:8080"))?;
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(err("log_format", "must be text or json"));
+        }
+        if !self.metrics_listen.is_empty() && self.metrics_listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(err("metrics_listen", "must be empty (no metrics) or an address like 127.0.0.1:9464"));
+        }
         let db = self.database_url();
         if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return Err(err("database_url", "must start with sqlite: or postgres://"));

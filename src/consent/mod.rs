@@ -2,12 +2,15 @@
 //! the versioned policies they belong to, the purposes each client may ask for, and the
 //! ledger that records every grant and withdrawal as proof.
 
+pub mod centre;
+pub mod channels;
 pub mod ledger;
 pub mod notices;
 pub mod pages;
 pub mod policies;
 pub mod purposes;
 pub mod receipts;
+pub mod removal;
 pub mod routes;
 pub mod withdrawal;
 
@@ -16,13 +19,17 @@ use serde::{Deserialize, Serialize};
 
 /// One purpose granted to a client, as tokens, UserInfo and introspection carry it in their
 /// `consents` claim: `{"purpose": "marketing.email", "policy": "privacy", "version": 2,
-/// "granted_at": 1764547200}` (seconds since the epoch).
+/// "granted_at": 1764547200, "channels": ["email"]}` (seconds since the epoch; the channels
+/// the customer lets the purpose reach them by, see `channels`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ConsentClaim {
     pub purpose: String,
     pub policy: String,
     pub version: i64,
     pub granted_at: i64,
+    /// Codes issued before channels existed carry none.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 /// The purposes a customer has granted to a client and not withdrawn, now.
@@ -37,6 +44,7 @@ pub async fn in_force(store: &Store, customer_id: &str, client_id: &str) -> anyh
             policy: d.policy_id,
             version: d.policy_version,
             granted_at: d.decided_at / 1000,
+            channels: d.channels.split_whitespace().map(String::from).collect(),
         })
         .collect())
 }

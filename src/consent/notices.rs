@@ -4,8 +4,15 @@
 //! `send_due` every tick; a notice is claimed in the store before its mail goes out, so no
 //! customer gets two for one change, even with several nodes; a refused send gives the claim
 //! back (a crash between claim and send loses that one mail: at most once).
+//!
+//! Channel preferences: this notice is not marketing but the information a customer needs for
+//! their consent to stay informed (GDPR Art. 7, Art. 13(3)), so it goes to the account's
+//! address even when no purpose may reach them by email; what it respects is their choices:
+//! it names each purpose granted under the policy with exactly the channels they allow, so the
+//! notice never suggests contact they turned off.
 
 use crate::error::Result;
+use crate::mail::PolicyChange;
 use crate::state::AppState;
 
 /// Mails sent per tick at most, so one large change does not hold the worker.
@@ -26,7 +33,15 @@ pub async fn send_due(state: &AppState, now: i64) -> Result<usize> {
             }
             let when = crate::web::pages::utc_minute(version.effective_at);
             let url = state.url(&format!("/policies/{}/{}", version.id, version.version));
-            let mail = crate::mail::policy_changed_mail(&email, &version.title, &when, &version.summary, &url)?;
+            let choices = choices(state, &customer_id, &version.id).await?;
+            let change = PolicyChange {
+                title: &version.title,
+                when: &when,
+                summary: &version.summary,
+                url: &url,
+                choices: &choices,
+            };
+            let mail = crate::mail::policy_changed_mail(&email, change)?;
             if let Err(e) = state.mailer.send(&state.mail_from, mail).await {
                 // Not sent: give the claim back so a later tick tries again, and stop this
                 // batch (the mail server is likely down for the others too).
@@ -41,4 +56,22 @@ pub async fn send_due(state: &AppState, now: i64) -> Result<usize> {
         }
     }
     Ok(sent)
+}
+
+/// The customer's grants under `policy_id` in words: "News by email, for Shop: by email".
+async fn choices(state: &AppState, customer_id: &str, policy_id: &str) -> Result<Vec<String>> {
+    Ok(state
+        .store
+        .grants_under_policy(customer_id, policy_id)
+        .await?
+        .into_iter()
+        .map(|(purpose, app, channels)| {
+            let by: Vec<&str> = channels.split_whitespace().map(super::channels::in_words).collect();
+            if by.is_empty() {
+                format!("{purpose}, for {app}")
+            } else {
+                format!("{purpose}, for {app}: by {}", by.join(", "))
+            }
+        })
+        .collect())
 }

@@ -47,7 +47,7 @@ pub async fn withdraw(
         text_hash: policy.map(|p| p.text_hash).unwrap_or_default(),
         action: Action::Withdrawn,
     };
-    let standing = PurposeDecisionRecord { granted: 0, decided_at: now, ..current };
+    let standing = PurposeDecisionRecord { granted: 0, decided_at: now, channels: String::new(), ..current };
     let once = || async {
         let mut tx = state.store.begin().await?;
         let entries = ledger::record_in(
@@ -185,6 +185,8 @@ pub struct Standing {
     pub version: Option<i64>,
     /// Seconds since the epoch.
     pub decided_at: Option<i64>,
+    /// The channels the customer lets the purpose reach them by (granted purposes only).
+    pub channels: Vec<String>,
 }
 
 pub async fn standing(state: &AppState, customer_id: &str, client_id: &str) -> Result<Vec<Standing>> {
@@ -205,6 +207,7 @@ pub async fn standing(state: &AppState, customer_id: &str, client_id: &str) -> R
                 policy: d.map(|d| d.policy_id.clone()),
                 version: d.map(|d| d.policy_version),
                 decided_at: d.map(|d| d.decided_at / 1000),
+                channels: d.map(|d| d.channels.split_whitespace().map(String::from).collect()).unwrap_or_default(),
                 purpose: p.purpose_id,
                 required: p.required != 0,
             }

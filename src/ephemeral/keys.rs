@@ -32,12 +32,14 @@ pub enum Space {
     FederatedSignIn,
     /// A provider identity waiting to be linked after proof, by the hash of its cookie.
     FederatedLink,
+    /// A new email address waiting for its link, by the hash of the link token.
+    EmailChange,
     /// A rate-limit window: `<what>:<who>`.
     RateLimit,
 }
 
 impl Space {
-    pub const ALL: [Space; 14] = [
+    pub const ALL: [Space; 15] = [
         Space::Authorization,
         Space::AuthorizationCode,
         Space::RedeemedCode,
@@ -51,6 +53,7 @@ impl Space {
         Space::SecondStep,
         Space::FederatedSignIn,
         Space::FederatedLink,
+        Space::EmailChange,
         Space::RateLimit,
     ];
 
@@ -71,6 +74,7 @@ impl Space {
             Space::SecondStep => "second-step",
             Space::FederatedSignIn => "fed",
             Space::FederatedLink => "fed-link",
+            Space::EmailChange => "email-change",
             Space::RateLimit => "rl",
         }
     }

@@ -29,6 +29,7 @@ pub fn client_network(ip: &str) -> String {
 pub async fn per_network(ephemeral: &Ephemeral, what: &str, network: &str, per_minute: u64) -> Result<()> {
     let n = ephemeral.hit(&super::Space::RateLimit.key(&format!("{what}:{network}")), WINDOW_SECS).await?;
     if n > per_minute {
+        crate::telemetry::rate_limited("per_network");
         if n == per_minute + 1 {
             tracing::warn!(what, network, "requests from one client network rate limited");
         }

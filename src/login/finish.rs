@@ -91,6 +91,7 @@ pub async fn establish(
     signed_in_in(&mut tx, &new.record, a, now).await?;
     tx.commit().await?;
     tracing::info!(session = %new.record.id, customer = %customer_id, acr, "signed in");
+    crate::telemetry::sign_in(sign_in_method(amr), "ok");
     Ok(new)
 }
 
@@ -140,6 +141,7 @@ pub async fn failed(
     browser: &Browser<'_>,
     now: i64,
 ) -> Result<()> {
+    crate::telemetry::sign_in(sign_in_method(method), "failed");
     let entry = Entry::new(Actor::Anonymous, "signin.failed", customer)
         .from(browser)
         .outcome(audit::Outcome::Failure(why))
@@ -151,6 +153,19 @@ pub async fn failed(
 /// by id, not by address).
 pub async fn customer_by_email(state: &AppState, email: &str) -> Result<Option<String>> {
     Ok(state.store.customer_by_email(email).await?.map(|c| c.id))
+}
+
+/// The method label of a sign-in for the metrics (a closed set), by the first factor its
+/// `amr` (or a failed attempt's method name) names.
+fn sign_in_method(amr_or_method: &str) -> &'static str {
+    let has = |m: &str| amr_or_method.split(' ').any(|x| x == m || x.starts_with(m));
+    if has(session::AMR_FED) || has("federated") {
+        "federated"
+    } else if has(session::AMR_HWK) || has(session::AMR_SWK) || has("passkey") {
+        "passkey"
+    } else {
+        "email"
+    }
 }
 
 /// The audit action of a sign-in, by the first factor its `amr` names.
@@ -173,6 +188,7 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
         Store::prove_mailbox_in(&mut tx, email, &secrets::random_id(), now).await?;
     if created {
         outbox::emit_in(&mut tx, NewEvent::customer_created(&customer_id, "email"), now).await?;
+        Store::set_profile_sources_in(&mut tx, &customer_id, &["email"], "typed", "", now).await?;
     }
     tx.commit().await?;
     if first_proof {

@@ -39,6 +39,7 @@ impl MailLimits {
             || e.hits(&self.network, WINDOW_SECS).await? >= c.sign_in_mails_per_ip
         {
             tracing::warn!("sign-in mails rate limited");
+            crate::telemetry::rate_limited("sign_in_mails");
             return Err(Error::RateLimited {
                 message: "Too many sign-in mails were asked for. Wait a few minutes, then try again.",
                 retry_after_secs: WINDOW_SECS as u64,
@@ -49,6 +50,7 @@ impl MailLimits {
             let wait_ms = last + c.sign_in_mails_slowed_interval_secs * 1000 - now;
             if wait_ms > 0 {
                 tracing::warn!("sign-in mails to one address slowed down");
+                crate::telemetry::rate_limited("sign_in_mails_slowed");
                 return Err(Error::RateLimited {
                     message: "Many sign-in mails went to this address just now. Wait a minute, then try again.",
                     retry_after_secs: ((wait_ms + 999) / 1000) as u64,

@@ -5,6 +5,8 @@
 //! mail's `outbox_note` (the link) is logged only for a loopback issuer: logs are shipped and
 //! kept far longer than a link lives, and whoever reads them must not be able to sign in.
 
+pub mod account;
+
 use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -147,6 +149,7 @@ struct PolicyChangedText<'a> {
     when: &'a str,
     summary: &'a str,
     url: &'a str,
+    choices: &'a [String],
 }
 
 #[derive(Template)]
@@ -156,21 +159,27 @@ struct PolicyChangedHtml<'a> {
     when: &'a str,
     summary: &'a str,
     url: &'a str,
+    choices: &'a [String],
+}
+
+/// What a policy-change notice says: the policy, when the change takes effect, its summary,
+/// the link to the new text, and the customer's choices under it in words.
+pub struct PolicyChange<'a> {
+    pub title: &'a str,
+    pub when: &'a str,
+    pub summary: &'a str,
+    pub url: &'a str,
+    pub choices: &'a [String],
 }
 
 /// "Our privacy policy changes on …": the summary of a material change, before it takes effect.
-pub fn policy_changed_mail(
-    to: &str,
-    title: &str,
-    when: &str,
-    summary: &str,
-    url: &str,
-) -> anyhow::Result<OutgoingMail> {
+pub fn policy_changed_mail(to: &str, c: PolicyChange<'_>) -> anyhow::Result<OutgoingMail> {
+    let PolicyChange { title, when, summary, url, choices } = c;
     Ok(OutgoingMail {
         to: to.to_string(),
         subject: format!("Our {title} is changing"),
-        text: PolicyChangedText { title, when, summary, url }.render()?,
-        html: PolicyChangedHtml { title, when, summary, url }.render()?,
+        text: PolicyChangedText { title, when, summary, url, choices }.render()?,
+        html: PolicyChangedHtml { title, when, summary, url, choices }.render()?,
         outbox_note: None,
     })
 }

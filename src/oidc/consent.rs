@@ -28,6 +28,9 @@ pub struct PurposeItem {
     pub policy_title: String,
     pub policy_version: i64,
     pub text_hash: String,
+    /// The channels it reaches the customer by; a grant here allows them all (the page says
+    /// which), and the privacy centre narrows them.
+    pub channels: Vec<String>,
     /// Asked again because its policy changed materially since the customer decided: the
     /// short summary of what changed.
     pub changed: Option<String>,
@@ -87,6 +90,7 @@ async fn purposes_to_ask(
         let changed = decided_on.filter(|v| *v < material).map(|_| policy.summary.clone());
         out.push(PurposeItem {
             id,
+            channels: purpose.channels.split_whitespace().map(String::from).collect(),
             name: purpose.name,
             notice: purpose.notice,
             required: registered.required,
@@ -190,7 +194,16 @@ pub async fn approve(
         {
             accepted_policies.push((p.policy_id.clone(), p.policy_version, p.text_hash.clone()));
         }
+        // The channels shown beside the purpose (GDPR Art. 7(2), Recital 32: the tick is a
+        // clear affirmative act for what the page said); a customer who had narrowed them
+        // keeps that choice when asked again.
+        let channels = match earlier.iter().find(|d| d.purpose_id == p.id && d.granted != 0) {
+            Some(d) if granted => crate::consent::channels::kept(&d.channels, &p.channels),
+            _ if granted => p.channels.join(" "),
+            _ => String::new(),
+        };
         standing.push(PurposeDecisionRecord {
+            channels,
             customer_id: customer.clone(),
             client_id: request.client_id.clone(),
             purpose_id: p.id.clone(),
@@ -224,6 +237,7 @@ pub async fn approve(
             Store::set_profile_in(&mut tx, customer, phone.as_deref(), birthdate.as_deref(), address.as_deref(), now)
                 .await?;
             let fields: Vec<&str> = asked.iter().map(|a| a.claim).collect();
+            Store::set_profile_sources_in(&mut tx, customer, &fields, "app", &request.client_id, now).await?;
             outbox::emit_in(&mut tx, NewEvent::customer_updated(customer, &fields), now).await?;
         }
         ledger::record_in(&mut tx, customer, &standing, &decisions, ctx, now).await?;

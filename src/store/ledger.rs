@@ -51,8 +51,9 @@ impl Store {
         for d in decisions {
             sqlx::query(
                 "INSERT INTO purpose_decisions (customer_id, client_id, purpose_id, granted, policy_id, policy_version, \
-                 decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, client_id, purpose_id) \
-                 DO UPDATE SET granted = $4, policy_id = $5, policy_version = $6, decided_at = $7",
+                 decided_at, channels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (customer_id, client_id, purpose_id) \
+                 DO UPDATE SET granted = $4, policy_id = $5, policy_version = $6, decided_at = $7, channels = $8",
             )
             .bind(&d.customer_id)
             .bind(&d.client_id)
@@ -61,6 +62,7 @@ impl Store {
             .bind(&d.policy_id)
             .bind(d.policy_version)
             .bind(d.decided_at)
+            .bind(&d.channels)
             .execute(&mut *tx.0)
             .await?;
         }

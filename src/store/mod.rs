@@ -7,6 +7,7 @@
 mod audit;
 mod backchannel;
 mod breach;
+mod centre;
 mod clients;
 mod connectors;
 mod consents;
@@ -26,6 +27,7 @@ mod webhooks;
 pub use audit::{AuditFilter, AuditRecord};
 pub use backchannel::BackchannelDeliveryRecord;
 pub use breach::BreachCounts;
+pub use centre::{ConnectedAppRecord, ProfileSourceRecord};
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
 pub use customers::CustomerRecord;

@@ -94,4 +94,27 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Levels an operator watches: events not yet dispatched, and webhook deliveries that
+    /// failed at least once and are still retried, or were given up.
+    pub async fn backlogs(&self) -> anyhow::Result<Backlogs> {
+        let (outbox,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE dispatched_at IS NULL")
+            .fetch_one(&self.read)
+            .await?;
+        let (retrying, abandoned): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 'abandoned' THEN 1 ELSE 0 END), 0) FROM webhook_deliveries",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(Backlogs { outbox, webhooks_retrying: retrying, webhooks_abandoned: abandoned })
+    }
+}
+
+/// See [`Store::backlogs`].
+#[derive(Debug, Clone, Copy)]
+pub struct Backlogs {
+    pub outbox: i64,
+    pub webhooks_retrying: i64,
+    pub webhooks_abandoned: i64,
 }

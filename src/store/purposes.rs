@@ -51,6 +51,8 @@ pub struct PurposeDecisionRecord {
     pub policy_id: String,
     pub policy_version: i64,
     pub decided_at: i64,
+    /// The channels the customer lets the purpose reach them by (space-separated words).
+    pub channels: String,
 }
 
 macro_rules! purpose_columns {
@@ -213,8 +215,8 @@ impl Store {
         client_id: &str,
     ) -> anyhow::Result<Vec<PurposeDecisionRecord>> {
         Ok(sqlx::query_as(
-            "SELECT customer_id, client_id, purpose_id, granted, policy_id, policy_version, decided_at \
-             FROM purpose_decisions WHERE customer_id = $1 AND client_id = $2 ORDER BY purpose_id",
+            "SELECT customer_id, client_id, purpose_id, granted, policy_id, policy_version, decided_at, \
+             channels FROM purpose_decisions WHERE customer_id = $1 AND client_id = $2 ORDER BY purpose_id",
         )
         .bind(customer_id)
         .bind(client_id)

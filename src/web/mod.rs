@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod extract;
 pub mod pages;
 pub mod request;
+pub mod request_log;
 pub mod responses;
 pub mod security_headers;
 pub mod signed_in;

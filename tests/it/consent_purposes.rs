@@ -29,7 +29,7 @@ pub(crate) async fn setup(server: &TestServer) -> TestClient {
     setup_for(server, client).await
 }
 
-async fn setup_for(server: &TestServer, client: TestClient) -> TestClient {
+pub(crate) async fn setup_for(server: &TestServer, client: TestClient) -> TestClient {
     publish(server, "First version", false).await;
     for (id, name) in
         [("marketing.email", "News by email"), ("analytics", "Statistics"), ("personalisation", "Your feed")]
@@ -247,7 +247,7 @@ async fn refusing_denies_decisions_are_remembered_and_only_new_or_materially_cha
 }
 
 /// An app that signs customers in and calls the consent API with its own client_credentials.
-async fn app_with_consent_api(server: &TestServer) -> TestClient {
+pub(crate) async fn app_with_consent_api(server: &TestServer) -> TestClient {
     use tessera::oidc::clients::NewClient;
     use tessera::oidc::grants::GrantType;
     let new = NewClient {
@@ -260,7 +260,7 @@ async fn app_with_consent_api(server: &TestServer) -> TestClient {
     server.register_new(new).await
 }
 
-async fn api_token(server: &TestServer, client: &TestClient) -> String {
+pub(crate) async fn api_token(server: &TestServer, client: &TestClient) -> String {
     let (status, body) =
         server.token(client, &[("grant_type", "client_credentials"), ("scope", "tessera:consents")]).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");

@@ -41,5 +41,11 @@ async fn customers_see_what_each_app_may_do_and_withdraw_it_after_a_fresh_proof(
     let last = ledger::export(&server.state, &customer).await.unwrap().pop().unwrap();
     assert_eq!((last.item.as_str(), last.channel.as_str()), ("purpose:marketing.email", "privacy_centre"));
     let page = browser.get("/account/privacy?withdrawn=1").await;
-    assert!(!page.body.contains("News by email") && page.body.contains("took effect"), "{}", page.body);
+    // Still listed, now as not granted, one click to grant again.
+    assert!(
+        page.body.contains("took effect") && page.body.contains("Not granted (withdrawn or refused"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("action=\"/account/privacy/grant\""), "{}", page.body);
 }

@@ -90,6 +90,12 @@ async fn a_needed_field_is_asked_once_with_the_reason_checked_and_released_by_it
     let events = crate::outbox::stored(&server.state.config.database_url()).await;
     let updated = events.iter().find(|e| e.kind == "customer.updated").expect("customer.updated");
     assert_eq!(updated.payload["fields"], serde_json::json!(["phone_number", "birthdate"]));
+    // The privacy centre's profile names the app that asked, and when.
+    let sources = server.state.store.profile_sources(&customer().await.id).await.unwrap();
+    let phone = sources.iter().find(|s| s.attribute == "phone_number").unwrap();
+    assert_eq!((phone.source.as_str(), phone.detail.as_str()), ("app", shop.id.as_str()));
+    let page = browser.get("/account/profile").await;
+    assert!(page.body.contains("asked by "), "{}", page.body);
 }
 
 #[tokio::test]

@@ -170,6 +170,8 @@ pub async fn resolve(
         return Err(Error::bad_input("Please try again."));
     }
     outbox::emit_in(&mut tx, NewEvent::customer_created(customer, "federation"), now).await?;
+    let given: &[&str] = if user.name.is_some() { &["email", "name"] } else { &["email"] };
+    Store::set_profile_sources_in(&mut tx, customer, given, "connector", &c.id, now).await?;
     link_in(&mut tx, &id, now).await?;
     finish::store_session_in(state, &mut tx, a.previous.as_ref(), &new.record, now).await?;
     let detail = serde_json::json!({ "session": new.record.id, "method": "federated", "connector": c.id,

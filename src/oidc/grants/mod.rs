@@ -50,9 +50,11 @@ pub async fn token(
     let grant = GrantType::parse(params.require("grant_type")?).ok_or(Error::UnsupportedGrantType)?;
     // RFC 6749 §5.2 unauthorized_client: a known grant type this client is not registered for.
     client.may_use(grant)?;
-    match grant {
+    let issued = match grant {
         GrantType::AuthorizationCode => authorization_code::exchange(state, &client, &params, now).await,
         GrantType::RefreshToken => refresh_token::exchange(state, &client, &params, now).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, &params, now),
-    }
+    }?;
+    crate::telemetry::token_issued(grant.as_str());
+    Ok(issued)
 }

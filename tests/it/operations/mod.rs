@@ -1,0 +1,5 @@
+//! Operations (issue #15): metrics on their own listener, logs that carry request ids and
+//! never a secret, and the files a container deployment starts from.
+
+mod logs;
+mod metrics;

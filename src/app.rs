@@ -28,6 +28,17 @@ async fn bound_request_target(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Signing keys changed elsewhere (the CLI, another node) are picked up within the cache TTL
+/// (`keys::ring::reload_if_stale`: one reload at a time, the others serve on).
+async fn fresh_keys(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    crate::keys::ring::reload_if_stale(&state, state.now()).await;
+    next.run(req).await
+}
+
 /// The whole HTTP application.
 pub fn app(state: SharedState) -> Router {
     let pages = Router::new()
@@ -55,6 +66,8 @@ pub fn app(state: SharedState) -> Router {
         .merge(oidc::consent_api_routes::api())
         .merge(admin::webhook_routes::api())
         .merge(privacy::admin_routes::api())
+        .merge(admin::key_routes::api())
+        .merge(admin::breach_routes::api())
         .merge(pages)
         .merge(web::assets::routes())
         .merge(health::routes::routes())
@@ -62,6 +75,7 @@ pub fn app(state: SharedState) -> Router {
             state.config.secure_cookies() && !state.config.loopback_issuer(),
             web::security_headers::layer,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), fresh_keys))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(bound_request_target))
         .layer(axum::middleware::from_fn(web::request_log::metrics))

@@ -39,6 +39,10 @@ pub struct Config {
     /// Base64 of 32 random bytes that encrypts secrets at rest. Empty means a key file is
     /// generated in `data_dir` on first start (with a warning).
     pub master_key: String,
+    /// Earlier master keys, space-separated, during a master-key rotation: values sealed
+    /// under them still open; everything new is sealed with `master_key`. Empty once
+    /// `tessera master-key rotate` has re-sealed everything.
+    pub master_key_previous: String,
     pub code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
@@ -145,6 +149,12 @@ pub struct Config {
     /// This node is one of several behind a load balancer: `serve` refuses to start without
     /// `redis_url`, since pending sign-ins and codes must be seen by every node.
     pub cluster: bool,
+    // Issue #15: key rotation.
+    /// Rotate signing keys every this many days (the worker does it); 0: only by hand.
+    pub key_rotation_days: i64,
+    /// A new signing key is published this long before it signs (OIDC Core §10.1.1: relying
+    /// parties' JWKS caches see it first). `tessera keys rotate --lead-time` overrides it.
+    pub key_rotation_lead_secs: i64,
 }
 
 impl Default for Config {
@@ -162,6 +172,7 @@ impl Default for Config {
             mail_from: "Tessera <no-reply@localhost>".into(),
             signing_alg: "ES256".into(),
             master_key: String::new(),
+            master_key_previous: String::new(),
             code_ttl_secs: 60,
             access_token_ttl_secs: 600,
             id_token_ttl_secs: 3600,
@@ -211,6 +222,8 @@ impl Default for Config {
             unverified_account_retention_days: 30,
             redis_url: String::new(),
             cluster: false,
+            key_rotation_days: 0,
+            key_rotation_lead_secs: 86400,
         }
     }
 }

@@ -15,10 +15,12 @@ pub mod worker;
 
 pub mod accounts;
 pub mod admin;
+pub mod breach;
 pub mod consent;
 pub mod customers;
 pub mod events;
 pub mod health;
+pub mod keys;
 pub mod login;
 pub mod oidc;
 pub mod privacy;

@@ -1,10 +1,12 @@
 //! The `tessera` command: serve, migrate, and manage clients, connectors and webhooks.
 
 mod audit_cli;
+mod breach_cli;
 mod client_cli;
 mod connector_cli;
 mod consent_cli;
 mod privacy_cli;
+mod keys_cli;
 mod webhook_cli;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +58,16 @@ enum Command {
     /// Privacy requests: list by status and due date, show, note, extend, complete, reject.
     #[command(subcommand)]
     PrivacyRequests(Box<privacy_cli::PrivacyRequestCommand>),
+    /// Signing keys: list their states, rotate, revoke.
+    #[command(subcommand)]
+    Keys(Box<keys_cli::KeysCommand>),
+    /// The master key that seals secrets at rest: generate one, re-seal under a new one.
+    #[command(subcommand)]
+    MasterKey(Box<keys_cli::MasterKeyCommand>),
+    /// Incident response: revoke sessions and tokens, withdraw keys, force re-verification,
+    /// mail customers (each with --dry-run).
+    #[command(subcommand)]
+    Breach(Box<breach_cli::BreachCommand>),
 }
 
 fn main() -> ExitCode {
@@ -136,6 +148,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Webhook(c) => webhook_cli::run(*c, config).await,
         Command::Audit(a) => audit_cli::run(a, config).await,
         Command::PrivacyRequests(c) => privacy_cli::run(*c, config).await,
+        Command::Keys(c) => keys_cli::keys(*c, config).await,
+        Command::MasterKey(c) => keys_cli::master_key(*c, config).await,
+        Command::Breach(c) => breach_cli::run(*c, config).await,
     }
 }
 

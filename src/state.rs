@@ -3,14 +3,14 @@
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::crypto::keys::{Alg, KeyRing, SigningKey};
+use crate::crypto::keys::Keys;
 use crate::crypto::private_files;
 use crate::crypto::sealed::MasterKey;
 use crate::ephemeral::Ephemeral;
 use crate::ephemeral::changes::{ConfigChange, Heard};
 use crate::mail::Mailer;
 use crate::oidc::clients::ClientRegistry;
-use crate::store::{SigningKeyRecord, Store};
+use crate::store::Store;
 use std::sync::Arc;
 
 pub struct AppState {
@@ -19,7 +19,8 @@ pub struct AppState {
     pub ephemeral: Ephemeral,
     pub mailer: Mailer,
     pub mail_from: lettre::message::Mailbox,
-    pub keys: KeyRing,
+    /// The signing keys; `keys.at(now)` is the ring as it stands (see `keys::ring`).
+    pub keys: Keys,
     pub master_key: MasterKey,
     pub clients: ClientRegistry,
     pub clock: SharedClock,
@@ -43,16 +44,13 @@ pub struct AppState {
 
 pub type SharedState = Arc<AppState>;
 
-const SIGNING_KEY_PURPOSE: &str = "signing-key";
-
 impl AppState {
     /// Connect, migrate, load (or on first start generate) keys, and wire the services.
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<SharedState> {
         let store = Store::connect(&config.database_url(), config.db_max_connections).await?;
         store.migrate().await?;
-        let master_key = load_master_key(&config)?;
-        let default_alg = Alg::parse(&config.signing_alg).ok_or_else(|| anyhow::anyhow!("signing_alg"))?;
-        let keys = load_key_ring(&store, &master_key, default_alg, clock.now_ms()).await?;
+        let master_key = crate::keys::master::load(&config, &store, clock.now_ms()).await?;
+        let keys = crate::keys::ring::load(&store, &master_key, &config, clock.now_ms()).await?;
         let (mailer, mail_from) = Mailer::from_config(&config)?;
         let webauthn = crate::login::passkey::relying_party(&config)?;
         let outbound = crate::login::federation::outbound::Outbound::new(config.federation_allow_private_networks)?;
@@ -162,31 +160,4 @@ pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     }
     let text = std::fs::read_to_string(&path)?;
     MasterKey::from_base64(&text).ok_or_else(|| anyhow::anyhow!("{} does not hold a valid master key", path.display()))
-}
-
-async fn load_key_ring(store: &Store, master: &MasterKey, default_alg: Alg, now: i64) -> anyhow::Result<KeyRing> {
-    let mut keys = Vec::new();
-    for record in store.signing_keys().await? {
-        let Some(alg) = Alg::parse(&record.alg) else {
-            continue;
-        };
-        let der = master.open(SIGNING_KEY_PURPOSE, &record.sealed_pkcs8)?;
-        keys.push(SigningKey::from_pkcs8(record.kid, alg, &der)?);
-    }
-    for alg in Alg::ALL {
-        if !keys.iter().any(|k| k.alg == alg) {
-            let (key, der) = SigningKey::generate(alg)?;
-            store
-                .insert_signing_key(&SigningKeyRecord {
-                    kid: key.kid.clone(),
-                    alg: alg.as_str().into(),
-                    sealed_pkcs8: master.seal(SIGNING_KEY_PURPOSE, &der),
-                    created_at: now,
-                })
-                .await?;
-            tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated a signing key");
-            keys.push(key);
-        }
-    }
-    KeyRing::new(keys, default_alg)
 }

@@ -78,6 +78,12 @@ pub async fn tick(state: &SharedState, owner: &str) {
         Ok(n) => tracing::info!(mails = n, "policy change notices sent"),
         Err(e) => tracing::error!(error = %format!("{e:#}"), "policy change notices failed"),
     }
+    crate::keys::ring::reload_if_stale(state, now).await;
+    match crate::keys::rotation::rotate_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(keys = n, "signing keys rotated on schedule"),
+        Err(e) => tracing::error!(error = ?e, "scheduled key rotation failed"),
+    }
     if crate::telemetry::enabled() {
         levels(state).await;
     }

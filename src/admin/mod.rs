@@ -1,8 +1,10 @@
 //! The admin API: who may call it. A caller presents a bearer access token that Tessera
 //! itself issued (client_credentials) to a client holding the `tessera:admin` scope.
 
+pub mod breach_routes;
 pub mod connectors;
 pub mod consent_routes;
+pub mod key_routes;
 pub mod routes;
 pub mod webhook_routes;
 

@@ -9,7 +9,7 @@ use std::fmt;
 const REDACTED: &str = "[redacted]";
 
 fn is_secret_name(key: &str) -> bool {
-    key == "master_key" || key.contains("secret") || key.contains("password")
+    key.starts_with("master_key") || key.contains("secret") || key.contains("password")
 }
 
 fn redact(key: &str, value: &toml::Value) -> String {

@@ -57,6 +57,16 @@ impl Config {
         if !self.master_key.is_empty() && crate::crypto::sealed::MasterKey::from_base64(&self.master_key).is_none() {
             return Err(err("master_key", "must be the base64 of exactly 32 bytes"));
         }
+        if self
+            .master_key_previous
+            .split_whitespace()
+            .any(|k| crate::crypto::sealed::MasterKey::from_base64(k).is_none())
+        {
+            return Err(err("master_key_previous", "must be base64 keys of exactly 32 bytes, separated by spaces"));
+        }
+        if self.key_rotation_days < 0 || self.key_rotation_lead_secs < 0 {
+            return Err(err("key_rotation_days", "key_rotation_days and key_rotation_lead_secs cannot be negative"));
+        }
         for (key, v) in [
             ("code_ttl_secs", self.code_ttl_secs),
             ("access_token_ttl_secs", self.access_token_ttl_secs),

@@ -1,5 +1,5 @@
 //! The signing key ring: parsed key pairs held for the life of the process (re-parsing PKCS#8
-//! per signature costs ~40 %), one current key per algorithm, and the JWKS built once.
+//! per signature costs ~40 %). Which key signs and which are published: `crypto::ring`.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -13,6 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::json;
 use std::sync::Arc;
+
+pub use super::ring::{KeyRing, Keys};
 
 /// JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,35 +172,6 @@ impl SigningKey {
         }
     }
 }
-/// Every key Tessera signs with; the first key of each algorithm is the current one.
-pub struct KeyRing {
-    keys: Vec<SigningKey>,
-    pub default_alg: Alg,
-    jwks: String,
-}
-
-impl KeyRing {
-    pub fn new(keys: Vec<SigningKey>, default_alg: Alg) -> anyhow::Result<KeyRing> {
-        for alg in Alg::ALL {
-            anyhow::ensure!(keys.iter().any(|k| k.alg == alg), "no {} signing key", alg.as_str());
-        }
-        let jwks = json!({ "keys": keys.iter().map(SigningKey::public_jwk).collect::<Vec<_>>() }).to_string();
-        Ok(KeyRing { keys, default_alg, jwks })
-    }
-
-    pub fn current(&self, alg: Alg) -> &SigningKey {
-        self.keys.iter().find(|k| k.alg == alg).expect("KeyRing::new checked every algorithm")
-    }
-
-    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
-    }
-
-    pub fn jwks_json(&self) -> &str {
-        &self.jwks
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

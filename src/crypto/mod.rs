@@ -4,5 +4,6 @@ pub mod jwt;
 pub mod keys;
 pub mod pairwise;
 pub mod private_files;
+pub mod ring;
 pub mod sealed;
 pub mod secrets;

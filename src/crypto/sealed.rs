@@ -10,9 +10,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 pub struct MasterKey {
+    /// Seals, and opens first.
     aead: LessSafeKey,
-    /// The root of derived keys: HMAC-SHA256 keyed with the master key bytes.
+    /// Earlier master keys during a master-key rotation: they only open.
+    previous: Vec<LessSafeKey>,
+    /// The root of derived keys: HMAC-SHA256 keyed with the root bytes (the master key's own
+    /// bytes until a rotation; then the first key's, kept sealed, so derived values stay).
     derive: hmac::Key,
+    root: Vec<u8>,
 }
 
 /// Never prints key material.
@@ -25,8 +30,35 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
-        (bytes.len() == 32)
-            .then(|| Self { aead: LessSafeKey::new(key), derive: hmac::Key::new(hmac::HMAC_SHA256, bytes) })
+        (bytes.len() == 32).then(|| Self {
+            aead: LessSafeKey::new(key),
+            previous: Vec::new(),
+            derive: hmac::Key::new(hmac::HMAC_SHA256, bytes),
+            root: bytes.to_vec(),
+        })
+    }
+
+    /// Also open values sealed under `earlier` keys (a master-key rotation under way).
+    pub fn with_previous(mut self, earlier: Vec<MasterKey>) -> Self {
+        self.previous.extend(earlier.into_iter().map(|k| k.aead));
+        self
+    }
+
+    /// Derive keys from `root` (kept from before a master-key rotation) instead of this key.
+    pub fn with_derivation_root(mut self, root: &[u8]) -> Self {
+        self.derive = hmac::Key::new(hmac::HMAC_SHA256, root);
+        self.root = root.to_vec();
+        self
+    }
+
+    /// The bytes keys are derived from (to be kept, sealed, across a master-key rotation).
+    pub fn derivation_root(&self) -> &[u8] {
+        &self.root
+    }
+
+    /// Whether `sealed` opens with the sealing key itself (not only with an earlier one).
+    pub fn opens_with_current(&self, purpose: &str, sealed: &[u8]) -> bool {
+        open_with(&self.aead, purpose, sealed).is_ok()
     }
 
     /// HMAC-SHA256 of `value` under a key derived for `purpose` (K = HMAC(master, "tessera
@@ -81,17 +113,25 @@ impl MasterKey {
         out
     }
 
+    /// Open with the master key, else with an earlier one (during a rotation: try new, then
+    /// old, so no node needs both at once to keep serving).
     pub fn open(&self, purpose: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
-        anyhow::ensure!(sealed.len() > NONCE_LEN, "sealed value is too short");
-        let (nonce, rest) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
-        let mut buf = rest.to_vec();
-        let plain = self
-            .aead
-            .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut buf)
-            .map_err(|_| anyhow::anyhow!("a sealed value does not open with the master key (wrong key?)"))?;
-        Ok(plain.to_vec())
+        std::iter::once(&self.aead)
+            .chain(&self.previous)
+            .find_map(|k| open_with(k, purpose, sealed).ok())
+            .ok_or_else(|| anyhow::anyhow!("a sealed value does not open with the master key (wrong key?)"))
     }
+}
+
+fn open_with(key: &LessSafeKey, purpose: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(sealed.len() > NONCE_LEN, "sealed value is too short");
+    let (nonce, rest) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
+    let mut buf = rest.to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut buf)
+        .map_err(|_| anyhow::anyhow!("a sealed value does not open with this key"))?;
+    Ok(plain.to_vec())
 }
 
 #[cfg(test)]
@@ -107,6 +147,21 @@ mod tests {
         let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         assert!(other.open("signing-key", &sealed).is_err());
         assert!(MasterKey::from_base64("c2hvcnQ=").is_none());
+    }
+
+    #[test]
+    fn during_a_rotation_both_keys_open_and_the_new_one_seals() {
+        let old = || MasterKey::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+        let new = || MasterKey::from_base64("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").unwrap();
+        let under_old = old().seal("totp", b"s");
+        let both = new().with_previous(vec![old()]).with_derivation_root(old().derivation_root());
+        assert_eq!(both.open("totp", &under_old).unwrap(), b"s");
+        assert!(!both.opens_with_current("totp", &under_old));
+        let under_new = both.seal("totp", b"s");
+        assert!(new().opens_with_current("totp", &under_new));
+        assert!(old().open("totp", &under_new).is_err());
+        // Derived values do not change with the sealing key.
+        assert_eq!(both.keyed_hash("p", b"v"), old().keyed_hash("p", b"v"));
     }
 
     #[test]

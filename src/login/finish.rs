@@ -11,7 +11,7 @@
 use super::review;
 use super::totp::{self, SecondStep};
 use crate::crypto::secrets;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::audit::{self, Actor, Entry};
 use crate::events::{NewEvent, outbox};
 use crate::session::{self, ACR_EMAIL, AMR_EMAIL, Browser, NewSession};
@@ -115,6 +115,17 @@ pub async fn store_session_in(
     new: &SessionRecord,
     now: i64,
 ) -> Result<()> {
+    // After a breach (issue #15) a customer may be asked to prove the mailbox afresh: until a
+    // sign-in that includes a mail proof (and, through `open_session`, the account's
+    // authenticator app), no other method opens a session. That sign-in clears the flag.
+    if state.store.reverification_required(&new.customer_id).await? {
+        if !new.amr.split(' ').any(|m| m == session::AMR_EMAIL) {
+            return Err(Error::bad_input(
+                "For your security, sign in this time with the link or code we send to your email address.",
+            ));
+        }
+        Store::reverified_in(tx, &new.customer_id).await?;
+    }
     Store::insert_session_in(tx, new).await?;
     outbox::emit_in(tx, NewEvent::session_started(&new.customer_id, &new.id, &new.acr, &new.amr), now).await?;
     crate::oidc::logout::retire_previous_in(state, tx, previous, new, now).await

@@ -18,7 +18,7 @@ use crate::store::{SessionRecord, Store, TotpRecord};
 use serde::{Deserialize, Serialize};
 use totp_rs::{Builder, Secret, Totp};
 
-const SEAL_PURPOSE: &str = "totp-secret";
+pub const SEAL_PURPOSE: &str = "totp-secret";
 /// Recovery codes are stored as keyed hashes under this purpose (see `recovery_code_hash`).
 const RECOVERY_HASH_PURPOSE: &str = "recovery-code";
 const MAX_WRONG: i64 = 5;

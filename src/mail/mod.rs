@@ -229,3 +229,15 @@ pub fn guardian_mail(m: GuardianMail<'_>) -> anyhow::Result<OutgoingMail> {
         outbox_note: Some(format!("guardian link for {}: {}", m.to, m.link)),
     })
 }
+
+/// An operator's notice (incident mail): the text as written, and the same text as HTML,
+/// escaped, paragraph by paragraph.
+pub fn notice_mail(to: &str, subject: &str, text: &str) -> OutgoingMail {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p.trim()).replace('\n', "<br>")))
+        .collect::<String>();
+    OutgoingMail { to: to.to_string(), subject: subject.to_string(), text: text.to_string(), html, outbox_note: None }
+}

@@ -42,7 +42,7 @@ pub fn logout_token(state: &AppState, client_id: &str, alg: Alg, sub: &str, sid:
         "sid": sid,
         "events": { LOGOUT_EVENT: {} },
     });
-    jwt::encode(state.keys.current(alg), TYP_LOGOUT, &claims)
+    jwt::encode(state.keys.at(now).current(alg), TYP_LOGOUT, &claims)
 }
 
 /// Inside the unit of work that ends `session`: one pending delivery per client of the

@@ -32,7 +32,7 @@ pub struct Hint {
 
 /// `Ok(Err(why))` for a hint that is not this OP's ID token; `Err` only for store failures.
 pub async fn check(state: &AppState, hint: &str, now: i64) -> Result<std::result::Result<Hint, &'static str>> {
-    let Ok((header, c)) = jwt::decode::<HintClaims>(&state.keys, hint) else {
+    let Ok((header, c)) = jwt::decode::<HintClaims>(&state.keys.at(now), hint) else {
         return Ok(Err("the id_token_hint is not an ID token issued here"));
     };
     if header.typ != TYP_JWT {

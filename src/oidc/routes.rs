@@ -52,7 +52,8 @@ async fn openid_configuration(State(state): State<SharedState>) -> Response {
 
 async fn jwks(State(state): State<SharedState>) -> Response {
     let mut res =
-        ([(header::CONTENT_TYPE, "application/jwk-set+json")], state.keys.jwks_json().to_string()).into_response();
+        ([(header::CONTENT_TYPE, "application/jwk-set+json")], state.keys.at(state.now()).jwks_json().to_string())
+            .into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     res
 }

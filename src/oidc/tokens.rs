@@ -92,8 +92,8 @@ pub fn access_token(
         gid: holder.grant_id.to_string(),
         consents: authn.map(|a| a.consents.to_vec()).unwrap_or_default(),
     };
-    let key = state.keys.current(state.keys.default_alg);
-    IssuedAccessToken { token: jwt::encode(key, TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
+    let ring = state.keys.at(now);
+    IssuedAccessToken { token: jwt::encode(ring.current(ring.default_alg), TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
 }
 
 /// Claims about the customer that `scope` releases (OIDC Core §5.4), under the `sub` the
@@ -161,8 +161,8 @@ pub fn id_token(
     if let Some(n) = nonce {
         c.insert("nonce".into(), json!(n));
     }
-    let key = state.keys.current(client.id_token_alg.unwrap_or(state.keys.default_alg));
-    jwt::encode(key, TYP_JWT, &Value::Object(c))
+    let ring = state.keys.at(now);
+    jwt::encode(ring.current(client.id_token_alg.unwrap_or(ring.default_alg)), TYP_JWT, &Value::Object(c))
 }
 
 /// A token is only as good as its client (issue: deleting a client must end its tokens at
@@ -194,7 +194,8 @@ pub async fn verify_access_token_any_audience(state: &AppState, token: &str, now
 }
 
 async fn check_standing(state: &AppState, claims: AccessTokenClaims) -> Result<AccessTokenClaims> {
-    let standing = state.store.access_token_standing(&claims.jti, &claims.gid, &claims.client_id).await?;
+    let standing =
+        state.store.access_token_standing(&claims.jti, &claims.gid, &claims.client_id, claims.iat * 1000).await?;
     if standing.revoked {
         return Err(Error::InvalidToken("the access token was revoked"));
     }
@@ -215,18 +216,24 @@ pub fn check_access_token(state: &AppState, token: &str, now: i64) -> Result<Acc
 
 /// Signature, type, issuer and expiry; the audience is the caller's to check.
 fn check_signed_access_token(state: &AppState, token: &str, now: i64) -> Result<AccessTokenClaims> {
-    if let Some(claims) = state.verified_tokens.get(token, now / 1000) {
-        return Ok(claims);
+    let ring = state.keys.at(now);
+    // A remembered token counts only while the key that signed it is still published: a
+    // revoked key's tokens are refused at once (issue #15).
+    if let Some((claims, kid)) = state.verified_tokens.get(token, now / 1000) {
+        if ring.find(&kid).is_some() {
+            return Ok(claims);
+        }
+        return Err(Error::InvalidToken("the access token is not valid"));
     }
     let (header, claims): (_, AccessTokenClaims) =
-        jwt::decode(&state.keys, token).map_err(|_| Error::InvalidToken("the access token is not valid"))?;
+        jwt::decode(&ring, token).map_err(|_| Error::InvalidToken("the access token is not valid"))?;
     if header.typ != TYP_ACCESS_TOKEN || claims.iss != state.config.issuer {
         return Err(Error::InvalidToken("the access token is not valid"));
     }
     if claims.exp <= now / 1000 {
         return Err(Error::InvalidToken("the access token has expired"));
     }
-    state.verified_tokens.put(token, &claims, now / 1000);
+    state.verified_tokens.put(token, &claims, &header.kid, now / 1000);
     Ok(claims)
 }
 

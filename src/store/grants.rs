@@ -177,22 +177,26 @@ impl Store {
         Ok(())
     }
 
-    /// What access token `jti` of family `grant_id`, issued to `client_id`, still stands on:
-    /// revocation of the token or its family, and its client (gone or not, and its scopes).
+    /// What access token `jti` of family `grant_id`, issued to `client_id` at `issued_at_ms`,
+    /// still stands on: revocation of the token, its family or every token of its client up to
+    /// a cutoff (a breach), and its client (gone or not, and its scopes).
     pub async fn access_token_standing(
         &self,
         jti: &str,
         grant_id: &str,
         client_id: &str,
+        issued_at_ms: i64,
     ) -> anyhow::Result<TokenStanding> {
         let (n, client_scopes): (i64, Option<String>) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) \
-                  + (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NOT NULL), \
+                  + (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NOT NULL) \
+                  + (SELECT COUNT(*) FROM access_token_cutoffs WHERE client_id IN ($3, '*') AND not_before >= $4), \
                     (SELECT allowed_scopes FROM clients WHERE id = $3)",
         )
         .bind(jti)
         .bind(grant_id)
         .bind(client_id)
+        .bind(issued_at_ms)
         .fetch_one(&self.read)
         .await?;
         Ok(TokenStanding { revoked: n > 0, client_scopes })

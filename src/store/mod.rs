@@ -6,6 +6,7 @@
 
 mod audit;
 mod backchannel;
+mod breach;
 mod centre;
 mod clients;
 mod connectors;
@@ -22,11 +23,13 @@ mod outbox;
 mod passkeys;
 mod privacy;
 mod purposes;
+mod sealed;
 mod sessions;
 mod webhooks;
 
 pub use audit::{AuditFilter, AuditRecord};
 pub use backchannel::BackchannelDeliveryRecord;
+pub use breach::BreachCounts;
 pub use centre::{ConnectedAppRecord, ProfileSourceRecord};
 pub use clients::{ClientRecord, TokenStanding};
 pub use connectors::{ConnectorRecord, FederatedIdentityRecord};
@@ -40,6 +43,7 @@ pub use outbox::OutboxRecord;
 pub use passkeys::PasskeyRecord;
 pub use privacy::{PrivacyRequestFilter, PrivacyRequestRecord};
 pub use purposes::{ClientPurposeRecord, PolicyRecord, PurposeDecisionRecord, PurposeRecord};
+pub use sealed::SealedColumn;
 pub use sessions::SessionRecord;
 pub use webhooks::{WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord, WebhookReplay};
 

@@ -226,8 +226,11 @@ async fn logout_accepts_only_this_ops_id_tokens_as_hint() {
     let mut stranger = id.clone();
     stranger["aud"] = "no-such-client".into();
     stranger["azp"] = "no-such-client".into();
-    let stranger =
-        tessera::crypto::jwt::encode(server.state.keys.current(Alg::Es256), tessera::crypto::jwt::TYP_JWT, &stranger);
+    let stranger = tessera::crypto::jwt::encode(
+        server.state.keys.at(server.state.now()).current(Alg::Es256),
+        tessera::crypto::jwt::TYP_JWT,
+        &stranger,
+    );
     let mut outcomes = Vec::new();
     for (what, hint) in [
         ("access token", tokens["access_token"].as_str().unwrap()),

@@ -219,7 +219,7 @@ async fn client_credentials_tokens_are_rfc9068_jwts() {
     assert!(body.get("refresh_token").is_none());
     let token = body["access_token"].as_str().unwrap();
     let (header, claims): (tessera::crypto::jwt::Header, Value) =
-        tessera::crypto::jwt::decode(&server.state.keys, token).unwrap();
+        tessera::crypto::jwt::decode(&server.state.keys.at(server.state.now()), token).unwrap();
     assert_eq!(header.typ, "at+jwt");
     assert!(!header.kid.is_empty());
     assert_eq!(claims["sub"], client.id);

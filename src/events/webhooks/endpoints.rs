@@ -11,7 +11,7 @@ use crate::store::WebhookEndpointRecord;
 use serde::{Deserialize, Serialize};
 
 /// The master key seals secrets per purpose: a webhook secret opens only as one.
-pub(super) const SEAL_PURPOSE: &str = "webhook-secret";
+pub const SEAL_PURPOSE: &str = "webhook-secret";
 const MAX_DESCRIPTION: usize = 200;
 const MAX_TYPES: usize = 64;
 

@@ -15,7 +15,7 @@ pub mod signature;
 pub use super::Event;
 
 pub use delivery::{deliver_due, fan_out};
-pub use endpoints::{Created, EndpointInput, EndpointView, create, delete, enable, get, list};
+pub use endpoints::{Created, EndpointInput, EndpointView, SEAL_PURPOSE, create, delete, enable, get, list};
 pub use replay::{AttemptView, DeliveryView, Replay, ReplayInput, deliveries, replay, send_test};
 
 /// Who asked for a change, and from where, for the audit log.

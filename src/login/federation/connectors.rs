@@ -22,7 +22,7 @@ pub const AMR_VALUES: &[&str] = &[
     "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pop", "pwd", "rba", "retina", "sc", "sms",
     "swk", "tel", "user", "vbm", "wia",
 ];
-const SEAL_PURPOSE: &str = "connector-secret";
+pub const SEAL_PURPOSE: &str = "connector-secret";
 
 /// Which upstream claim carries what (for OAuth 2.0 userinfo responses and odd providers).
 /// `email_verified` empty: the provider's addresses are never taken as verified.

@@ -5,8 +5,8 @@ mod breach_cli;
 mod client_cli;
 mod connector_cli;
 mod consent_cli;
-mod privacy_cli;
 mod keys_cli;
+mod privacy_cli;
 mod webhook_cli;
 
 use clap::{Parser, Subcommand};

@@ -110,9 +110,8 @@ impl AppState {
             ConfigChange::Connectors => self.outbound.cache.forget_all(),
             // Policy versions are read from the store where they are used: nothing cached.
             ConfigChange::Policies => {}
-            // The key ring is loaded at start and changes only with a restart today; key
-            // rotation reloads it here.
-            ConfigChange::Keys => {}
+            // Rotated or revoked elsewhere: the next request reloads the key ring.
+            ConfigChange::Keys => self.keys.mark_stale(),
         }
     }
 

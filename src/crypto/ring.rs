@@ -233,6 +233,11 @@ impl Keys {
         self.held.read().unwrap_or_else(|p| p.into_inner()).loaded_at
     }
 
+    /// Another node changed the keys: the next request reloads them (`reload_if_stale`).
+    pub fn mark_stale(&self) {
+        self.held.write().unwrap_or_else(|p| p.into_inner()).loaded_at = 0;
+    }
+
     /// Start a reload unless one is under way.
     pub fn begin_reload(&self) -> Option<Reloading<'_>> {
         (!self.reloading.swap(true, Ordering::AcqRel)).then_some(Reloading(&self.reloading))

@@ -101,7 +101,7 @@ pub async fn reload(state: &AppState) -> anyhow::Result<()> {
 /// Reload when the keys in memory are older than the cache TTL (one reload at a time; the
 /// others keep serving the keys they have).
 pub async fn reload_if_stale(state: &AppState, now: i64) {
-    if now - state.keys.loaded_at() < state.config.client_cache_secs * 1000 {
+    if now.saturating_sub(state.keys.loaded_at()) < state.config.client_cache_secs * 1000 {
         return;
     }
     let Some(_reloading) = state.keys.begin_reload() else {

@@ -9,6 +9,7 @@
 use super::ring::{self, new_key, times};
 use crate::crypto::keys::Alg;
 use crate::crypto::ring::{KeyState, KeyTimes, standings};
+use crate::ephemeral::changes::ConfigChange;
 use crate::error::{Error, Result};
 use crate::events::audit::{self, Caller};
 use crate::state::AppState;
@@ -78,6 +79,7 @@ pub async fn rotate(
     }
     tx.commit().await?;
     ring::reload(state).await?;
+    state.ephemeral.announce(ConfigChange::Keys).await;
     tracing::info!(keys = added.len(), lead_ms = lead, "signing keys rotated");
     Ok(views(&added, ring::retain_ms(&state.config), now))
 }
@@ -120,6 +122,7 @@ pub async fn revoke(state: &AppState, by: Caller<'_>, kid: &str, now: i64) -> Re
     audit::record_in(&mut tx, by.entry("keys.revoked", Some(kid)).detail(detail), now).await?;
     tx.commit().await?;
     ring::reload(state).await?;
+    state.ephemeral.announce(ConfigChange::Keys).await;
     tracing::warn!(kid, "signing key revoked");
     let records = state.store.signing_keys().await?;
     let all = views(&records, ring::retain_ms(&state.config), now);

@@ -362,7 +362,8 @@ async fn save(state: &AppState, r: &ConnectorRecord, change: Change, now: i64) -
     Store::save_connector_in(&mut tx, r).await?;
     outbox::emit_in(&mut tx, NewEvent::connector_changed(&r.id, change), now).await?;
     tx.commit().await?;
-    Ok(state.config_changed(ConfigChange::Connectors).await)
+    state.config_changed(ConfigChange::Connectors).await;
+    Ok(())
 }
 
 pub async fn delete(state: &AppState, id: &str, now: i64) -> Result<()> {

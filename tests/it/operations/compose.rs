@@ -71,6 +71,7 @@ fn the_image_runs_as_non_root_with_a_health_check() {
     assert!(dockerfile.lines().any(|l| l.starts_with("USER nonroot")), "a non-root runtime user");
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("\"healthcheck\""));
     // The health check's command exists in the binary.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera")).args(["healthcheck", "--help"]).output().unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera")).args(["healthcheck", "--help"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -6,7 +6,7 @@
 use super::{customer_id, eventually, every_value, file, file_confirmed, requests_of, signed_in};
 use crate::consent_purposes::{ALL, setup, tokens_with};
 use crate::outbox::stored;
-use crate::support::TestServer;
+use crate::support::{TestServer, jwt_claims, signed_in_code};
 use reqwest::StatusCode;
 use serde_json::json;
 use tessera::store::Store;
@@ -128,4 +128,38 @@ async fn after_deletion_and_the_grace_period_nothing_personal_remains_in_any_tab
         .filter(|(_, _, v)| needles.iter().any(|n| v.contains(n.as_str())))
         .collect();
     assert!(found.is_empty(), "personal data left: {found:?}");
+}
+
+#[tokio::test]
+async fn the_erasure_ends_live_sessions_with_back_channel_logout_to_the_apps() {
+    let server = TestServer::start().await;
+    let (uri, mut logouts) = crate::sessions::logout_receiver().await;
+    let client = server.backchannel_client(&uri).await;
+    let email = "leaving@example.com";
+    let browser = server.browser();
+    let done = {
+        let (code, verifier) = signed_in_code(&server, &browser, &client, email).await;
+        server.exchange(&client, &code, &verifier).await;
+        file_confirmed(&server, &browser, email, "deletion").await
+    };
+    assert_eq!(done.location.as_deref(), Some("/account/privacy/requests?done=filed"), "{}", done.body);
+    // Near the end of the grace period the customer is signed in to the app again, so a
+    // session is live when the erasure comes.
+    server.clock.advance_secs(7 * 86_400 - 3600);
+    let again = server.browser();
+    let (code, verifier) = signed_in_code(&server, &again, &client, email).await;
+    let tokens = server.exchange(&client, &code, &verifier).await;
+    let id_token = jwt_claims(tokens["id_token"].as_str().unwrap());
+    server.clock.advance_secs(2 * 3600);
+    // The worker erases the account, and the app hears that the session ended (BCL 1.0 §2.4).
+    let token = tokio::time::timeout(std::time::Duration::from_secs(10), logouts.recv())
+        .await
+        .expect("a logout token after the erasure")
+        .unwrap();
+    let (_, claims) = crate::sessions::verified(&server, &token).await;
+    assert_eq!(claims["aud"], client.id);
+    assert_eq!(claims["sid"], id_token["sid"]);
+    assert_eq!(claims["sub"], id_token["sub"]);
+    let customer = id_token["sub"].as_str().unwrap();
+    assert!(server.state.store.customer(customer).await.unwrap().is_none(), "the account is gone");
 }

@@ -8,6 +8,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -86,20 +87,43 @@ pub fn app(state: SharedState) -> Router {
         .with_state(state)
 }
 
+/// The public listener: plain TCP (behind a proxy) or built-in TLS.
+enum Bound {
+    Plain(tokio::net::TcpListener),
+    Tls(web::tls::TlsListener),
+}
+
 /// Serve until `shutdown` resolves, with the background worker and the listener for other
 /// nodes' configuration changes beside the server. On shutdown the server drains its
-/// requests, then the worker finishes its tick and stops.
+/// requests, then the worker finishes its tick and stops. With `tls_cert_file` and
+/// `tls_key_file` the listener speaks TLS (`web::tls`), reloading the pair when it changes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The pair is read and checked before anything starts: a bad one stops the start here,
+    // naming the key.
+    let listener = match state.config.tls_files() {
+        Some(files) => Bound::Tls(web::tls::TlsListener::new(listener, files)?),
+        None => Bound::Plain(listener),
+    };
     let metrics = metrics_listener(&state).await?;
     let worker = crate::worker::spawn(state.clone());
     let changes = crate::state::listen_for_changes(state.clone());
-    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = match listener {
+        Bound::Plain(plain) => axum::serve(plain, service).with_graceful_shutdown(shutdown).await,
+        // `tap_io` turns Nagle off for the small TLS records, and is also how handlers get
+        // the peer's address (axum's `ConnectInfo` for a listener of another type goes
+        // through `TapIo`).
+        Bound::Tls(tls) => {
+            let tls = tls.tap_io(|io| {
+                let _ = io.get_ref().0.set_nodelay(true);
+            });
+            axum::serve(tls, service).with_graceful_shutdown(shutdown).await
+        }
+    };
     if let Some(w) = worker {
         w.stop().await;
     }

@@ -17,6 +17,14 @@ pub struct Config {
     pub issuer: String,
     /// Socket address to listen on.
     pub listen: String,
+    /// Built-in TLS on `listen` (issue #15, for a deployment without a reverse proxy): the
+    /// PEM certificate chain, leaf first. Set with `tls_key_file`, or neither (plain HTTP).
+    pub tls_cert_file: String,
+    /// The PEM private key of `tls_cert_file` (PKCS#8, SEC1 or PKCS#1).
+    pub tls_key_file: String,
+    /// How often the two files are read again; a new valid pair is served from the next
+    /// connection on, an invalid one is logged and the previous pair kept.
+    pub tls_reload_secs: u64,
     /// `text` (readable, the default) or `json` (one object per line, with the request id).
     pub log_format: String,
     /// Where Prometheus metrics are served (`/metrics`), apart from the public listener;
@@ -162,6 +170,9 @@ impl Default for Config {
         Self {
             issuer: "http://localhost:8080".into(),
             listen: "127.0.0.1:8080".into(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_reload_secs: 10,
             log_format: "text".into(),
             metrics_listen: String::new(),
             data_dir: PathBuf::from("./data"),
@@ -341,6 +352,15 @@ impl Config {
     /// and writing mail to the outbox folder are conveniences rather than leaks.
     pub fn loopback_issuer(&self) -> bool {
         url::Url::parse(&self.issuer).is_ok_and(|u| is_loopback(u.host_str().unwrap_or("")))
+    }
+
+    /// Built-in TLS: the certificate and key files, when both are set (validated together).
+    pub fn tls_files(&self) -> Option<crate::web::tls::TlsFiles> {
+        (!self.tls_cert_file.is_empty() && !self.tls_key_file.is_empty()).then(|| crate::web::tls::TlsFiles {
+            cert: PathBuf::from(&self.tls_cert_file),
+            key: PathBuf::from(&self.tls_key_file),
+            reload_every: std::time::Duration::from_secs(self.tls_reload_secs),
+        })
     }
 
     /// Cookies get the `__Host-` prefix and `Secure` when the issuer is https.

@@ -110,24 +110,39 @@ fn init_logs(config: &Config) {
 }
 
 /// `tessera healthcheck`: ask this node's `/healthz` (for container health checks, where
-/// there is no shell or curl). Exit 0 when it answers 200.
+/// there is no shell or curl), over TLS when the node serves it (`tls_cert_file`). Exit 0
+/// when it answers 200.
 async fn healthcheck(config: &Config) -> anyhow::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut addr: std::net::SocketAddr = config.listen.parse()?;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     let ask = async {
-        let mut conn = tokio::net::TcpStream::connect(addr).await?;
-        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
-        let mut head = [0u8; 12];
-        conn.read_exact(&mut head).await?;
-        anyhow::Ok(head)
+        let conn = tokio::net::TcpStream::connect(addr).await?;
+        match config.tls_files() {
+            None => ask_healthz(conn, "localhost").await,
+            Some(files) => {
+                let host = url::Url::parse(&config.issuer)?.host_str().unwrap_or("localhost").to_string();
+                ask_healthz(tessera::web::tls::connect_to_self(&files, &host, conn).await?, &host).await
+            }
+        }
     };
     let head = tokio::time::timeout(std::time::Duration::from_secs(3), ask).await??;
     anyhow::ensure!(head.starts_with(b"HTTP/1.1 200"), "{addr}/healthz answered {}", String::from_utf8_lossy(&head));
     println!("healthy");
     Ok(())
+}
+
+/// GET /healthz on `conn`; the status line's first 12 bytes.
+async fn ask_healthz(
+    mut conn: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    host: &str,
+) -> anyhow::Result<[u8; 12]> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).await?;
+    Ok(head)
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -162,7 +177,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (configuration key `listen`): {e}", config.listen))?;
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
     let ephemeral = if state.ephemeral.is_shared() { "redis" } else { "in-process" };
-    tracing::info!(issuer = %state.config.issuer, listen = %state.config.listen, ephemeral, "Tessera is ready");
+    let tls = state.config.tls_files().is_some();
+    tracing::info!(issuer = %state.config.issuer, listen = %state.config.listen, ephemeral, tls, "Tessera is ready");
     if state.config.smtp_url.is_empty() && state.config.loopback_issuer() {
         tracing::info!(outbox = %state.config.outbox_dir().display(), "no smtp_url: sign-in mails are written to the outbox");
     } else if state.config.smtp_url.is_empty() {

@@ -84,3 +84,30 @@ fn federation_settings_default_to_the_safe_side_and_are_checked() {
     let e = Config::load(None, env(&[("TESSERA_FEDERATION_ACR_CEILING", "urn:nope")])).unwrap_err();
     assert_eq!(e.key, "federation_acr_ceiling");
 }
+
+// Issue #15: built-in TLS.
+#[test]
+fn tls_needs_both_files_and_an_https_issuer() {
+    let https = [("TESSERA_ISSUER", "https://id.example"), ("TESSERA_SMTP_URL", "smtp://mail.example:25")];
+    let only_cert = [&https[..], &[("TESSERA_TLS_CERT_FILE", "/etc/tessera/cert.pem")]].concat();
+    let e = Config::load(None, env(&only_cert)).unwrap_err();
+    assert_eq!(e.key, "tls_key_file", "{e}");
+    let shown = e.to_string();
+    assert!(shown.contains("TESSERA_TLS_KEY_FILE") && shown.contains("tls_cert_file is set"), "{shown}");
+    let only_key = [&https[..], &[("TESSERA_TLS_KEY_FILE", "/etc/tessera/key.pem")]].concat();
+    let e = Config::load(None, env(&only_key)).unwrap_err();
+    assert_eq!(e.key, "tls_cert_file", "{e}");
+    assert!(e.to_string().contains("tls_key_file is set"), "{e}");
+
+    let both = [&only_cert[..], &[("TESSERA_TLS_KEY_FILE", "/etc/tessera/key.pem")]].concat();
+    let c = Config::load(None, env(&both)).unwrap();
+    let files = c.tls_files().expect("TLS on");
+    assert_eq!(files.key, std::path::PathBuf::from("/etc/tessera/key.pem"));
+    assert_eq!(files.reload_every, std::time::Duration::from_secs(10));
+    assert!(Config::load(None, env(&https)).unwrap().tls_files().is_none(), "neither: plain HTTP");
+
+    let plain_issuer = [("TESSERA_TLS_CERT_FILE", "c.pem"), ("TESSERA_TLS_KEY_FILE", "k.pem")];
+    assert_eq!(Config::load(None, env(&plain_issuer)).unwrap_err().key, "issuer");
+    let never = [&both[..], &[("TESSERA_TLS_RELOAD_SECS", "0")]].concat();
+    assert_eq!(Config::load(None, env(&never)).unwrap_err().key, "tls_reload_secs");
+}

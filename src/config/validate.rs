@@ -23,6 +23,7 @@ impl Config {
         self.listen
             .parse::<std::net::SocketAddr>()
             .map_err(|_| err("listen", "must be an address like 127.0.0.1:8080"))?;
+        self.validate_tls()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(err("log_format", "must be text or json"));
         }
@@ -165,6 +166,38 @@ impl Config {
         }
         if !self.privacy_contact.is_empty() && self.privacy_contact.parse::<lettre::message::Mailbox>().is_err() {
             return Err(err("privacy_contact", "must be a mail address"));
+        }
+        Ok(())
+    }
+
+    /// Built-in TLS: both files or neither; the files themselves are read (and checked) when
+    /// `serve` starts, so that other commands run where the key is not readable.
+    fn validate_tls(&self) -> Result<(), ConfigError> {
+        match (self.tls_cert_file.is_empty(), self.tls_key_file.is_empty()) {
+            (true, true) => return Ok(()),
+            (false, true) => {
+                return Err(err(
+                    "tls_key_file",
+                    "is empty but tls_cert_file is set: built-in TLS needs the certificate and its private key \
+                     (both PEM files), or neither for plain HTTP behind a proxy",
+                ));
+            }
+            (true, false) => {
+                return Err(err(
+                    "tls_cert_file",
+                    "is empty but tls_key_file is set: built-in TLS needs the certificate and its private key \
+                     (both PEM files), or neither for plain HTTP behind a proxy",
+                ));
+            }
+            (false, false) => {}
+        }
+        // Clients reach a server that speaks TLS itself at an https address, and the issuer
+        // is that address (OpenID Connect Discovery §4.3: the issuer must match exactly).
+        if !self.issuer.starts_with("https://") {
+            return Err(err("issuer", "must be an https URL when built-in TLS is on (tls_cert_file)"));
+        }
+        if !(1..=3600).contains(&self.tls_reload_secs) {
+            return Err(err("tls_reload_secs", "must be between 1 and 3600 seconds"));
         }
         Ok(())
     }

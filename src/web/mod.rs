@@ -12,3 +12,4 @@ pub mod request_log;
 pub mod responses;
 pub mod security_headers;
 pub mod signed_in;
+pub mod tls;

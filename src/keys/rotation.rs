@@ -129,25 +129,43 @@ pub async fn revoke(state: &AppState, by: Caller<'_>, kid: &str, now: i64) -> Re
     Ok(all.into_iter().filter(|v| changed.contains(&v.kid)).collect())
 }
 
-/// The schedule (`key_rotation_days`, run by the worker): an algorithm whose newest key is
-/// older than that gets a `next` key with the configured lead time. Returns how many.
+/// The schedule (`key_rotation_days`, run by the worker on every node): an algorithm whose
+/// newest key is older than that gets a `next` key with the configured lead time. Returns
+/// how many this call added. Several nodes run it at the same moment: each scheduled key is
+/// inserted as the one successor of the key it replaces, so when two nodes find the same
+/// key due, the store takes one insert and the other adds nothing (and audits nothing).
 pub async fn rotate_due(state: &AppState, now: i64) -> Result<usize> {
     let days = state.config.key_rotation_days;
     if days <= 0 {
         return Ok(0);
     }
     let records = state.store.signing_keys().await?;
-    let mut rotated = 0;
+    let lead = state.config.key_rotation_lead_secs * 1000;
+    let mut added = 0;
     for alg in Alg::ALL {
-        let newest = records
-            .iter()
-            .filter(|r| r.revoked_at.is_none() && Alg::parse(&r.alg) == Some(alg))
-            .map(|r| r.created_at)
-            .max();
-        if newest.is_none_or(|t| t + days * 86_400_000 <= now) {
-            rotated +=
-                rotate(state, Caller { actor: audit::Actor::System, from: None }, Some(alg), None, now).await?.len();
+        // Newest first (`signing_keys` orders by creation).
+        let mut of_alg = records.iter().filter(|r| Alg::parse(&r.alg) == Some(alg));
+        if of_alg.clone().find(|r| r.revoked_at.is_none()).is_some_and(|r| r.created_at + days * 86_400_000 > now) {
+            continue;
         }
+        // The slot every node names alike: the newest key of the algorithm, revoked or not
+        // (a revoked scheduled key does not block the next one).
+        let succeeds = of_alg.next().map_or_else(|| alg.as_str().to_string(), |r| r.kid.clone());
+        let record = new_key(&state.master_key, alg, now, now + lead)?;
+        let mut tx = state.store.begin().await?;
+        if !Store::insert_scheduled_signing_key_in(&mut tx, &record, &succeeds).await? {
+            tracing::debug!(alg = alg.as_str(), "another node rotated this key on schedule");
+            continue;
+        }
+        let detail = json!({ "alg": alg.as_str(), "activates_at": record.activates_at, "succeeds": succeeds });
+        let by = Caller { actor: audit::Actor::System, from: None };
+        audit::record_in(&mut tx, by.entry("keys.rotated", Some(&record.kid)).detail(detail), now).await?;
+        tx.commit().await?;
+        added += 1;
     }
-    Ok(rotated)
+    if added > 0 {
+        ring::reload(state).await?;
+        state.ephemeral.announce(ConfigChange::Keys).await;
+    }
+    Ok(added)
 }

@@ -47,6 +47,31 @@ impl Store {
         Ok(())
     }
 
+    /// Insert a key the rotation schedule made as the one successor of `succeeds` (a kid):
+    /// false, and nothing written, when a successor is already there, added by another node
+    /// at the same moment (the unique index of migration 0025 decides; PostgreSQL makes the
+    /// second insert wait for the first to commit, SQLite has one writer).
+    pub async fn insert_scheduled_signing_key_in(
+        tx: &mut Tx,
+        key: &SigningKeyRecord,
+        succeeds: &str,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_pkcs8, created_at, activates_at, revoked_at, succeeds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.sealed_pkcs8)
+        .bind(key.created_at)
+        .bind(key.activates_at)
+        .bind(key.revoked_at)
+        .bind(succeeds)
+        .execute(&mut *tx.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Withdraw a key; false when there is no such key or it was already revoked.
     pub async fn revoke_signing_key_in(tx: &mut Tx, kid: &str, now: i64) -> anyhow::Result<bool> {
         let done = sqlx::query("UPDATE signing_keys SET revoked_at = $2 WHERE kid = $1 AND revoked_at IS NULL")

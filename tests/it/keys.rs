@@ -251,3 +251,49 @@ fn the_cli_lists_rotates_and_revokes_keys() {
     let out = cli(dir.path(), &["audit", "--action", "keys.revoked"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(kid), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_running_the_schedule_at_the_same_moment_add_one_next_key() {
+    // No worker of its own: the two nodes below run the schedule, side by side, on one database.
+    let server = TestServer::start_with(|c| {
+        c.key_rotation_days = 30;
+        c.worker_interval_ms = 0;
+    })
+    .await;
+    let node = || tessera::AppState::build(server.state.config.clone(), server.clock.clone());
+    let (a, b) = (node().await.unwrap(), node().await.unwrap());
+    for round in 1..=3 {
+        server.clock.advance_secs(30 * 86_400);
+        let now = server.state.now();
+        let (on_a, on_b) = (a.clone(), b.clone());
+        let (from_a, from_b) = tokio::join!(
+            tokio::spawn(async move { rotation::rotate_due(&on_a, now).await }),
+            tokio::spawn(async move { rotation::rotate_due(&on_b, now).await })
+        );
+        let (from_a, from_b) = (from_a.unwrap().unwrap(), from_b.unwrap().unwrap());
+        assert_eq!(from_a + from_b, 3, "round {round}: one key per algorithm between them ({from_a} + {from_b})");
+        let keys = rotation::list(&server.state, now).await.unwrap();
+        for alg in Alg::ALL {
+            let next: Vec<_> = keys.iter().filter(|k| k.alg == alg.as_str() && k.state == KeyState::Next).collect();
+            assert_eq!(next.len(), 1, "round {round}, {}: {keys:?}", alg.as_str());
+            assert_eq!(next[0].created_at, now);
+        }
+        // Each node then finds the schedule done.
+        assert_eq!(rotation::rotate_due(&a, now).await.unwrap() + rotation::rotate_due(&b, now).await.unwrap(), 0);
+    }
+    let query = serde_json::from_value(json!({ "action": "keys.rotated" })).unwrap();
+    let audited = tessera::events::audit_query::search(&server.state, &query).await.unwrap();
+    assert_eq!(audited.entries.len(), 9, "one audit entry per key added");
+
+    // The store's side of it: a second successor of one key is not written.
+    let store = &server.state.store;
+    let kid = &rotation::list(&server.state, server.state.now()).await.unwrap()[0].kid;
+    let now = server.state.now();
+    for expected in [true, false] {
+        let record = tessera::keys::ring::new_key(&server.state.master_key, Alg::Es256, now, now).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let inserted = tessera::store::Store::insert_scheduled_signing_key_in(&mut tx, &record, kid).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(inserted, expected);
+    }
+}

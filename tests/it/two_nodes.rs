@@ -197,3 +197,65 @@ async fn each_outbox_event_is_delivered_once_while_both_workers_run() {
         assert_eq!(count(id), 1, "client {id}'s event delivered exactly once");
     }
 }
+
+#[tokio::test]
+async fn a_connector_changed_through_one_nodes_admin_api_is_used_by_the_other_at_once() {
+    use crate::federation::APP;
+    use crate::support::provider::FakeProvider;
+    let (a, b) = two_nodes(|c| c.federation_allow_private_networks = true).await;
+    heard(&b, 1).await; // B is subscribed.
+    let one = FakeProvider::start("fake-client", a.clock.clone()).await;
+    let two = FakeProvider::start("fake-client", a.clock.clone()).await;
+    two.set(|k| (k.subject, k.email) = ("two-1".into(), "two@example.com".into()));
+    let (token, client) = (admin_token(&a).await, a.confidential_client().await);
+    let on_b = b.browser();
+    let connectors = "/admin/api/v1/connectors";
+    let change = |method: &'static str, path: String, body: Option<serde_json::Value>| {
+        let (a, b, token) = (&a, &b, &token);
+        async move {
+            let before = *b.state.changes_heard.borrow();
+            let (status, _, v) = crate::admin::call(a, method, &path, Some(token), body).await;
+            assert!(status.is_success(), "{method} {path}: {status} {v}");
+            heard(b, before + 1).await;
+        }
+    };
+
+    // Made on A, offered on B; B sends the customer to provider one.
+    let body = serde_json::json!({
+        "id": "social", "kind": "oidc", "display_name": "Provider One", "issuer": one.base,
+        "client_id": "fake-client", "client_secret": "s",
+    });
+    change("POST", connectors.into(), Some(body)).await;
+    let (login, _) = on_b.go(&authorize_url(&b, &client, &[]).0, APP).await;
+    assert!(login.body.contains("Continue with Provider One"), "{}", login.body);
+    let authz = crate::support::browser::hidden(&login.body, "authz").unwrap();
+    let start = on_b.get(&format!("/login/federated/social?authz={authz}")).await;
+    assert!(start.location.as_deref().is_some_and(|l| l.starts_with(&one.url("/authorize"))), "{:?}", start.location);
+
+    // Pointed at provider two and renamed on A: B shows and uses the change without a restart
+    // (it forgot provider one's metadata when it heard of the change).
+    let body = serde_json::json!({ "display_name": "Provider Two", "issuer": two.base });
+    change("PATCH", format!("{connectors}/social"), Some(body)).await;
+    let (url, verifier) = authorize_url(&b, &client, &[]);
+    let (login, _) = on_b.go(&url, APP).await;
+    assert!(login.body.contains("Continue with Provider Two") && !login.body.contains("Provider One"));
+    let authz = crate::support::browser::hidden(&login.body, "authz").unwrap();
+    let start = on_b.get(&format!("/login/federated/social?authz={authz}")).await;
+    let to_two = start.location.expect("to the provider");
+    assert!(to_two.starts_with(&two.url("/authorize")), "{to_two}");
+    // The provider answers at the issuer's callback (behind a load balancer: either node).
+    let (_, back) = on_b.go(&to_two, APP).await;
+    assert!(back.starts_with(APP), "{back}");
+    let tokens = b.exchange(&client, &query_param(&back, "code").unwrap(), &verifier).await;
+    assert_eq!(crate::support::jwt_claims(tokens["id_token"].as_str().unwrap())["email"], "two@example.com");
+    assert_eq!((one.count(|h| &h.token), two.count(|h| &h.token)), (0, 1), "only provider two was asked");
+
+    // Disabled on A: B neither offers nor starts it (to someone not signed in yet).
+    change("POST", format!("{connectors}/social/disable"), None).await;
+    let stranger = b.browser();
+    let (login, _) = stranger.go(&authorize_url(&b, &client, &[]).0, APP).await;
+    assert!(!login.body.contains("Continue with Provider Two"), "{}", login.body);
+    let authz = crate::support::browser::hidden(&login.body, "authz").unwrap();
+    let page = stranger.get(&format!("/login/federated/social?authz={authz}")).await;
+    assert!(page.body.contains("not available"), "{}", page.body);
+}

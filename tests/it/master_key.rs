@@ -95,3 +95,36 @@ async fn a_rotation_to_a_key_file_reseals_under_that_key() {
     let alone = node(&server, &target, "").await.unwrap();
     assert_eq!(alone.master_key.keyed_hash("x", b"y"), server.state.master_key.keyed_hash("x", b"y"));
 }
+
+#[tokio::test]
+async fn pairwise_subjects_come_back_the_same_after_a_rotation_and_a_restart_on_the_new_key() {
+    let server = TestServer::start().await;
+    let shop = crate::pairwise::app(&server, "shop.example", true, None).await;
+    let news = crate::pairwise::app(&server, "news.example", true, None).await;
+    let email = "pairs@example.com";
+    async fn sub(server: &TestServer, client: &crate::support::TestClient, email: &str) -> String {
+        let (code, verifier) = signed_in_code(server, &server.browser(), client, email).await;
+        let tokens = server.exchange(client, &code, &verifier).await;
+        crate::support::jwt_claims(tokens["id_token"].as_str().unwrap())["sub"].as_str().unwrap().to_string()
+    }
+    let (shop_before, news_before) = (sub(&server, &shop, email).await, sub(&server, &news, email).await);
+    let customer = server.state.store.customer_by_email(email).await.unwrap().unwrap().id;
+    assert_ne!(shop_before, news_before, "OIDC Core §8.1: two sectors, two subjects");
+    assert!(shop_before != customer && news_before != customer);
+
+    // `tessera master-key rotate`, then every node restarts with the new key alone.
+    let new = MasterKey::generate_base64();
+    let both = node(&server, &new, &server.state.config.master_key).await.unwrap();
+    master::rotate(&both, None, 100, server.state.now()).await.unwrap();
+    let restarted = server
+        .another_node_with(|c| {
+            c.master_key = new.clone();
+            c.master_key_previous = String::new();
+        })
+        .await;
+    assert_eq!(restarted.state.config.master_key, new);
+    let (shop_after, news_after) = (sub(&restarted, &shop, email).await, sub(&restarted, &news, email).await);
+    assert_eq!(shop_after, shop_before, "the shop knows the customer by the same sub");
+    assert_eq!(news_after, news_before);
+    assert_ne!(shop_after, news_after);
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tessera::oidc::clients::NewClient;
 use tessera::oidc::grants::GrantType;
 
-async fn app(server: &TestServer, host: &str, pairwise: bool, backchannel: Option<&str>) -> TestClient {
+pub(crate) async fn app(server: &TestServer, host: &str, pairwise: bool, backchannel: Option<&str>) -> TestClient {
     server
         .register_new(NewClient {
             name: host.into(),

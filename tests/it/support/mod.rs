@@ -118,8 +118,14 @@ impl TestServer {
     /// ephemeral store, mail sink and clock, on a port of its own (`base`), as behind a load
     /// balancer. Both nodes run their worker.
     pub async fn another_node(&self) -> TestServer {
+        self.another_node_with(|_| {}).await
+    }
+
+    /// `another_node`, with settings of its own (a restart with a new master key, say).
+    pub async fn another_node_with(&self, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut config = self.state.config.clone();
+        adjust(&mut config);
         config.listen = listener.local_addr().unwrap().to_string();
         let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
         Self::launch(listener, base, config, self.clock.clone(), self.smtp.clone(), tempfile::tempdir().unwrap()).await

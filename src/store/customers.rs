@@ -1,5 +1,6 @@
 //! Customers: the people who sign in.
 
+use super::inline::{self, col};
 use super::{Store, TokenStanding, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -27,6 +28,24 @@ macro_rules! columns {
     };
 }
 
+impl CustomerRecord {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerRecord> {
+        Ok(CustomerRecord {
+            id: col(r, "id")?,
+            email: col(r, "email")?,
+            email_verified: col(r, "email_verified")?,
+            name: col(r, "name")?,
+            given_name: col(r, "given_name")?,
+            family_name: col(r, "family_name")?,
+            created_at: col(r, "created_at")?,
+            updated_at: col(r, "updated_at")?,
+            phone_number: col(r, "phone_number")?,
+            birthdate: col(r, "birthdate")?,
+            address: col(r, "address")?,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct CustomerForToken {
     #[sqlx(flatten)]
@@ -45,20 +64,29 @@ impl Store {
         grant_id: &str,
         client_id: &str,
     ) -> anyhow::Result<Option<(CustomerRecord, TokenStanding)>> {
-        let row: Option<CustomerForToken> = sqlx::query_as(concat!(
+        const SQL: &str = concat!(
             "SELECT ",
             columns!(),
             ", (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $2) \
                + (SELECT COUNT(*) FROM grants WHERE id = $3 AND revoked_at IS NOT NULL) AS revoked, \
              (SELECT allowed_scopes FROM clients WHERE id = $4) AS client_scopes \
              FROM customers WHERE id = $1"
-        ))
-        .bind(id)
-        .bind(jti)
-        .bind(grant_id)
-        .bind(client_id)
-        .fetch_optional(&self.read)
-        .await?;
+        );
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(CustomerForToken {
+                customer: CustomerRecord::from_row(r)?,
+                revoked: col(r, "revoked")?,
+                client_scopes: col(r, "client_scopes")?,
+            })
+        };
+        let row: Option<CustomerForToken> = match self
+            .inline_read(|c| inline::optional(c, SQL, &[&id, &jti, &grant_id, &client_id], map))
+        {
+            Some(found) => found,
+            None => {
+                sqlx::query_as(SQL).bind(id).bind(jti).bind(grant_id).bind(client_id).fetch_optional(&self.read).await?
+            }
+        };
         Ok(row.map(|r| (r.customer, TokenStanding { revoked: r.revoked > 0, client_scopes: r.client_scopes })))
     }
 
@@ -70,10 +98,11 @@ impl Store {
     }
 
     pub async fn customer(&self, id: &str) -> anyhow::Result<Option<CustomerRecord>> {
-        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM customers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?)
+        const SQL: &str = concat!("SELECT ", columns!(), " FROM customers WHERE id = $1");
+        if let Some(found) = self.inline_read(|c| inline::optional(c, SQL, &[&id], CustomerRecord::from_row)) {
+            return Ok(found);
+        }
+        Ok(sqlx::query_as(SQL).bind(id).fetch_optional(&self.read).await?)
     }
 
     /// Whether the customer with this address lets a sign-in be approved from another

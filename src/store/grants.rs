@@ -2,6 +2,7 @@
 //! endpoint writes. Each request writes at most one transaction. (Authorization codes live
 //! 60 seconds and are ephemeral state; see `oidc::grants::authorization_code`.)
 
+use super::inline::{self, col};
 use super::{Store, TokenStanding, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -33,6 +34,40 @@ pub struct RefreshTokenRecord {
     #[sqlx(flatten)]
     pub grant: GrantRecord,
 }
+
+impl GrantRecord {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantRecord> {
+        Ok(GrantRecord {
+            id: col(r, "id")?,
+            client_id: col(r, "client_id")?,
+            customer_id: col(r, "customer_id")?,
+            session_id: col(r, "session_id")?,
+            scope: col(r, "scope")?,
+            auth_time: col(r, "auth_time")?,
+            acr: col(r, "acr")?,
+            amr: col(r, "amr")?,
+            created_at: col(r, "created_at")?,
+            revoked_at: col(r, "revoked_at")?,
+            resource: col(r, "resource")?,
+        })
+    }
+}
+
+impl RefreshTokenRecord {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshTokenRecord> {
+        Ok(RefreshTokenRecord {
+            expires_at: col(r, "expires_at")?,
+            rotated_at: col(r, "rotated_at")?,
+            session_expires_at: col(r, "session_expires_at")?,
+            session_last_seen_at: col(r, "session_last_seen_at")?,
+            grant: GrantRecord::from_row(r)?,
+        })
+    }
+}
+
+const INSERT_GRANT: &str = "INSERT INTO grants (id, client_id, customer_id, session_id, scope, auth_time, acr, amr, \
+     created_at, revoked_at, resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)";
+const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, NULL)";
 
 macro_rules! grant_columns {
     () => {
@@ -112,6 +147,27 @@ impl Store {
         refresh_hash: &str,
         refresh_expires_at: i64,
     ) -> anyhow::Result<()> {
+        let g = grant;
+        let inlined = self.inline_write(|c| {
+            let grant_args: [&dyn rusqlite::ToSql; 10] = [
+                &g.id,
+                &g.client_id,
+                &g.customer_id,
+                &g.session_id,
+                &g.scope,
+                &g.auth_time,
+                &g.acr,
+                &g.amr,
+                &g.created_at,
+                &g.resource,
+            ];
+            inline::execute(c, INSERT_GRANT, &grant_args)?;
+            inline::execute(c, INSERT_REFRESH, &[&refresh_hash, &g.id, &g.created_at, &refresh_expires_at])?;
+            Ok(())
+        });
+        if inlined.is_some() {
+            return Ok(());
+        }
         let mut tx = self.write.begin().await?;
         insert_grant(&mut tx, grant).await?;
         insert_refresh(&mut tx, refresh_hash, &grant.id, grant.created_at, refresh_expires_at).await?;
@@ -120,7 +176,7 @@ impl Store {
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> anyhow::Result<Option<RefreshTokenRecord>> {
-        Ok(sqlx::query_as(concat!(
+        const SQL: &str = concat!(
             "SELECT r.expires_at, \
              COALESCE(r.rotated_at, (SELECT c.created_at FROM refresh_tokens c WHERE c.parent_hash = r.token_hash)) \
              AS rotated_at, s.expires_at AS session_expires_at, s.last_seen_at AS session_last_seen_at, ",
@@ -128,10 +184,13 @@ impl Store {
             " FROM refresh_tokens r \
              JOIN grants g ON g.id = r.grant_id LEFT JOIN sessions s ON s.id = g.session_id \
              WHERE r.token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.read)
-        .await?)
+        );
+        if let Some(found) =
+            self.inline_read(|c| inline::optional(c, SQL, &[&token_hash], RefreshTokenRecord::from_row))
+        {
+            return Ok(found);
+        }
+        Ok(sqlx::query_as(SQL).bind(token_hash).fetch_optional(&self.read).await?)
     }
 
     /// Rotate: issue the successor of the presented refresh token, which retires it. One
@@ -145,17 +204,21 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> anyhow::Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, rotated_at, parent_hash) \
-             VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (parent_hash) DO NOTHING",
-        )
-        .bind(new_hash)
-        .bind(grant_id)
-        .bind(now)
-        .bind(expires_at)
-        .bind(old_hash)
-        .execute(&self.write)
-        .await?;
+        const SQL: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, rotated_at, \
+             parent_hash) VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (parent_hash) DO NOTHING";
+        if let Some(n) =
+            self.inline_write(|c| inline::execute(c, SQL, &[&new_hash, &grant_id, &now, &expires_at, &old_hash]))
+        {
+            return Ok(n == 1);
+        }
+        let inserted = sqlx::query(SQL)
+            .bind(new_hash)
+            .bind(grant_id)
+            .bind(now)
+            .bind(expires_at)
+            .bind(old_hash)
+            .execute(&self.write)
+            .await?;
         Ok(inserted.rows_affected() == 1)
     }
 
@@ -187,39 +250,42 @@ impl Store {
         client_id: &str,
         issued_at_ms: i64,
     ) -> anyhow::Result<TokenStanding> {
-        let (n, client_scopes): (i64, Option<String>) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) \
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) \
                   + (SELECT COUNT(*) FROM grants WHERE id = $2 AND revoked_at IS NOT NULL) \
                   + (SELECT COUNT(*) FROM access_token_cutoffs WHERE client_id IN ($3, '*') AND not_before >= $4), \
-                    (SELECT allowed_scopes FROM clients WHERE id = $3)",
-        )
-        .bind(jti)
-        .bind(grant_id)
-        .bind(client_id)
-        .bind(issued_at_ms)
-        .fetch_one(&self.read)
-        .await?;
+                    (SELECT allowed_scopes FROM clients WHERE id = $3)";
+        let inlined = self.inline_read(|c| {
+            let args: [&dyn rusqlite::ToSql; 4] = [&jti, &grant_id, &client_id, &issued_at_ms];
+            inline::optional(c, SQL, &args, |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))
+        });
+        if let Some(Some((n, client_scopes))) = inlined {
+            return Ok(TokenStanding { revoked: n > 0, client_scopes });
+        }
+        let (n, client_scopes): (i64, Option<String>) = sqlx::query_as(SQL)
+            .bind(jti)
+            .bind(grant_id)
+            .bind(client_id)
+            .bind(issued_at_ms)
+            .fetch_one(&self.read)
+            .await?;
         Ok(TokenStanding { revoked: n > 0, client_scopes })
     }
 }
 
 async fn insert_grant(tx: &mut sqlx::Transaction<'_, sqlx::Any>, g: &GrantRecord) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO grants (id, client_id, customer_id, session_id, scope, auth_time, acr, amr, created_at, revoked_at, \
-         resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)",
-    )
-    .bind(&g.id)
-    .bind(&g.client_id)
-    .bind(&g.customer_id)
-    .bind(&g.session_id)
-    .bind(&g.scope)
-    .bind(g.auth_time)
-    .bind(&g.acr)
-    .bind(&g.amr)
-    .bind(g.created_at)
-    .bind(&g.resource)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(INSERT_GRANT)
+        .bind(&g.id)
+        .bind(&g.client_id)
+        .bind(&g.customer_id)
+        .bind(&g.session_id)
+        .bind(&g.scope)
+        .bind(g.auth_time)
+        .bind(&g.acr)
+        .bind(&g.amr)
+        .bind(g.created_at)
+        .bind(&g.resource)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -230,12 +296,6 @@ async fn insert_refresh(
     now: i64,
     expires_at: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, NULL)")
-        .bind(hash)
-        .bind(grant_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(INSERT_REFRESH).bind(hash).bind(grant_id).bind(now).bind(expires_at).execute(&mut **tx).await?;
     Ok(())
 }

@@ -17,6 +17,9 @@ mod erasure;
 mod factors;
 mod grants;
 mod guardians;
+mod inline;
+#[cfg(test)]
+mod inline_tests;
 mod keys;
 mod ledger;
 mod outbox;
@@ -50,6 +53,7 @@ pub use webhooks::{WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointR
 use crate::crypto::private_files;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     pub backend: Backend,
+    /// SQLite on a file: the token path's statements on the calling thread (`inline.rs`).
+    inline: Option<Arc<inline::Inline>>,
 }
 
 /// A unit of work: a transaction on the store's write pool (SQLite's one writer). Dropped
@@ -113,7 +119,19 @@ impl Store {
                 };
                 let write = options().max_connections(1).connect(url).await?;
                 let read = options().max_connections(max_connections).connect(url).await?;
-                Ok(Store { read, write, backend })
+                // One reading connection per thread that may run requests at once.
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let inline = match sqlite_file(url).filter(|_| !url.contains("mode=memory")) {
+                    Some((file, _)) => match inline::Inline::open(file, threads.min(max_connections as usize)) {
+                        Ok(i) => Some(Arc::new(i)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "SQLite: every statement runs on the pool");
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                Ok(Store { read, write, backend, inline })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -121,7 +139,7 @@ impl Store {
                     .max_connections(max_connections)
                     .connect(url)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend })
+                Ok(Store { read: pool.clone(), write: pool, backend, inline: None })
             }
         }
     }
@@ -169,6 +187,20 @@ fn sqlite_file(url: &str) -> Option<(std::path::PathBuf, bool)> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let creates = query.split('&').any(|p| p == "mode=rwc");
     (!path.is_empty() && path != ":memory:").then(|| (std::path::PathBuf::from(path), creates))
+}
+
+impl Store {
+    /// Run a read on the calling thread when the store can (`inline.rs`); `None`: run it on
+    /// the pool.
+    fn inline_read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> inline::Inlined<T>) -> Option<T> {
+        self.inline.as_ref()?.read(f).ok()
+    }
+
+    /// Run a write transaction on the calling thread when the store can; `None`: nothing was
+    /// written, run it on the pool.
+    fn inline_write<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> inline::Inlined<T>) -> Option<T> {
+        self.inline.as_ref()?.write(f).ok()
+    }
 }
 
 /// 0/1 flags are stored as integers on both backends.

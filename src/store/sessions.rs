@@ -1,5 +1,6 @@
 //! Browser sessions (single sign-on). The cookie holds a random token; only its hash is here.
 
+use super::inline::{self, col};
 use super::{Store, Tx};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -19,6 +20,25 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     /// "Keep me signed in": the cookie outlives the browser session.
     pub persistent: i64,
+}
+
+impl SessionRecord {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
+        Ok(SessionRecord {
+            id: col(r, "id")?,
+            token_hash: col(r, "token_hash")?,
+            customer_id: col(r, "customer_id")?,
+            auth_time: col(r, "auth_time")?,
+            acr: col(r, "acr")?,
+            amr: col(r, "amr")?,
+            user_agent: col(r, "user_agent")?,
+            ip: col(r, "ip")?,
+            created_at: col(r, "created_at")?,
+            expires_at: col(r, "expires_at")?,
+            last_seen_at: col(r, "last_seen_at")?,
+            persistent: col(r, "persistent")?,
+        })
+    }
 }
 
 macro_rules! columns {
@@ -113,11 +133,13 @@ impl Store {
 
     /// The live session whose cookie token hashes to `token_hash`.
     pub async fn session_by_token(&self, token_hash: &str, now: i64) -> anyhow::Result<Option<SessionRecord>> {
-        Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_hash = $1 AND expires_at > $2"))
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&self.read)
-            .await?)
+        const SQL: &str = concat!("SELECT ", columns!(), " FROM sessions WHERE token_hash = $1 AND expires_at > $2");
+        if let Some(found) =
+            self.inline_read(|c| inline::optional(c, SQL, &[&token_hash, &now], SessionRecord::from_row))
+        {
+            return Ok(found);
+        }
+        Ok(sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(&self.read).await?)
     }
 
     /// A customer's live sessions, most recently seen first.

@@ -1,0 +1,196 @@
+//! The token path's statements on SQLite, run on the calling thread.
+//!
+//! sqlx runs every SQLite connection on a thread of its own: each statement is sent to that
+//! thread and its rows sent back, two thread hand-offs a statement. A profile of the full code
+//! flow on one pinned core put a third of the server's time in those switches (README,
+//! "Performance"), while SQLite itself answers an indexed lookup in a few microseconds. So the
+//! few statements every sign-in, token and userinfo request runs are also prepared here, on
+//! connections of our own to the same database file, and run where the request is:
+//!
+//! - **Same text, same rules.** Each statement is the one text the pool path runs (`$n`
+//!   placeholders bound by name), with the same pragmas (WAL, `synchronous = NORMAL`,
+//!   `foreign_keys`), so durability and constraints are what they are on the pool.
+//! - **Never waits.** The connections have no busy timeout: when another writer holds the
+//!   database (a long admin transaction on the pool's writer), a statement here fails at once
+//!   with `SQLITE_BUSY` and the caller runs the same statement on the pool, which waits on its
+//!   own thread. Nothing was written by the statement that failed (a write here is one
+//!   statement, or one `BEGIN IMMEDIATE` transaction that takes the lock first or not at all),
+//!   so the fallback never writes twice. Any other error also falls back, so the pool path
+//!   reports it as it always did.
+//! - **Checkpoints off the request.** The writer here does not checkpoint on commit (that
+//!   would run an `fsync` on the request's thread); every `CHECKPOINT_EVERY` commits, a
+//!   passive checkpoint runs on the blocking pool, keeping the WAL short.
+//!
+//! Only `store/` uses it; PostgreSQL has no such threads, and a database in memory is one
+//! connection's alone, so neither has an `Inline`.
+
+use rusqlite::types::{FromSql, ToSql};
+use rusqlite::{Connection, OpenFlags, Row, Statement};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+
+/// Passive checkpoints run after this many commits here (SQLite's own default is 1000 pages).
+const CHECKPOINT_EVERY: u64 = 256;
+
+pub(super) struct Inline {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    commits: AtomicU64,
+    checkpointer: Arc<Mutex<Connection>>,
+}
+
+/// A statement that could not run here; the caller runs it on the pool.
+#[derive(Debug)]
+pub(super) struct Fallback;
+
+impl From<rusqlite::Error> for Fallback {
+    fn from(e: rusqlite::Error) -> Fallback {
+        if !matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ) {
+            tracing::debug!(error = %e, "inline SQLite statement failed; running it on the pool");
+        }
+        Fallback
+    }
+}
+
+pub(super) type Inlined<T> = Result<T, Fallback>;
+
+fn open(file: &Path, readers: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let c = Connection::open_with_flags(file, flags)?;
+    // rusqlite waits 5 s by default; here a busy database means "use the pool" at once.
+    c.busy_timeout(std::time::Duration::ZERO)?;
+    c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")?;
+    if readers {
+        c.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    c.set_prepared_statement_cache_capacity(32);
+    Ok(c)
+}
+
+impl Inline {
+    /// Open `readers` reading connections and one writer on the (migrated, WAL) database file.
+    pub(super) fn open(file: PathBuf, readers: usize) -> anyhow::Result<Inline> {
+        let mut rs = Vec::with_capacity(readers.max(1));
+        for _ in 0..readers.max(1) {
+            rs.push(Mutex::new(open(&file, true)?));
+        }
+        Ok(Inline {
+            writer: Mutex::new(open(&file, false)?),
+            readers: rs,
+            next_reader: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
+            checkpointer: Arc::new(Mutex::new(open(&file, false)?)),
+        })
+    }
+
+    /// Run `f` on a reading connection: a free one if there is one, else wait for the next.
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> Inlined<T>) -> Inlined<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            match self.readers[(start + i) % self.readers.len()].try_lock() {
+                Ok(c) => return f(&c),
+                Err(TryLockError::WouldBlock) => continue,
+                Err(TryLockError::Poisoned(_)) => return Err(Fallback),
+            }
+        }
+        let c = self.readers[start % self.readers.len()].lock().map_err(|_| Fallback)?;
+        f(&c)
+    }
+
+    /// Run `f` on the writer, inside `BEGIN IMMEDIATE … COMMIT` (rolled back when `f` fails).
+    /// Fails at once, having written nothing, when another connection holds the write lock.
+    pub(super) fn write<T>(&self, f: impl FnOnce(&Connection) -> Inlined<T>) -> Inlined<T> {
+        let c = match self.writer.try_lock() {
+            Ok(c) => c,
+            // Another request of this process is writing here: the pool path waits instead.
+            Err(_) => return Err(Fallback),
+        };
+        c.execute_batch("BEGIN IMMEDIATE")?;
+        let done = f(&c).and_then(|v| c.execute_batch("COMMIT").map(|_| v).map_err(Fallback::from));
+        if done.is_err() && !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        drop(c);
+        if done.is_ok() {
+            self.committed();
+        }
+        done
+    }
+
+    /// Each connection's busy timeout in ms: all zero, so a busy database never holds the
+    /// request's thread.
+    #[cfg(test)]
+    pub(super) fn busy_timeouts(&self) -> Vec<i64> {
+        let timeout = |c: &Connection| c.pragma_query_value(None, "busy_timeout", |r| r.get(0)).unwrap_or(-1);
+        let mut all: Vec<i64> = self.readers.iter().map(|r| r.lock().map_or(-1, |c| timeout(&c))).collect();
+        all.push(self.writer.lock().map_or(-1, |c| timeout(&c)));
+        all
+    }
+
+    fn committed(&self) {
+        if !(self.commits.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(CHECKPOINT_EVERY) {
+            return;
+        }
+        let checkpointer = self.checkpointer.clone();
+        let run = move || {
+            // One checkpoint at a time; a passive one never blocks readers or the writer.
+            if let Ok(c) = checkpointer.try_lock()
+                && let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+            {
+                tracing::debug!(error = %e, "passive checkpoint");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(run)),
+            Err(_) => run(),
+        }
+    }
+}
+
+/// Bind `args` to `$1`, `$2`, … by name: SQLite numbers `$n` parameters in the order they first
+/// appear, which is not always `n`.
+fn bind(stmt: &mut Statement<'_>, args: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    const NAMES: [&str; 12] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12"];
+    if args.len() > NAMES.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(args.len(), NAMES.len()));
+    }
+    for (name, a) in NAMES.iter().zip(args) {
+        if let Some(at) = stmt.parameter_index(name)? {
+            stmt.raw_bind_parameter(at, a)?;
+        }
+    }
+    Ok(())
+}
+
+/// One row or none.
+pub(super) fn optional<T>(
+    c: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Inlined<Option<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    Ok(match rows.next()? {
+        Some(row) => Some(map(row)?),
+        None => None,
+    })
+}
+
+/// Run a statement; returns the rows it changed.
+pub(super) fn execute(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Inlined<usize> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    Ok(stmt.raw_execute()?)
+}
+
+/// Column `name` of `row`.
+pub(super) fn col<T: FromSql>(row: &Row<'_>, name: &str) -> rusqlite::Result<T> {
+    row.get(name)
+}

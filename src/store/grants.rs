@@ -148,23 +148,25 @@ impl Store {
         refresh_expires_at: i64,
     ) -> anyhow::Result<()> {
         let g = grant;
-        let inlined = self.inline_write(|c| {
-            let grant_args: [&dyn rusqlite::ToSql; 10] = [
-                &g.id,
-                &g.client_id,
-                &g.customer_id,
-                &g.session_id,
-                &g.scope,
-                &g.auth_time,
-                &g.acr,
-                &g.amr,
-                &g.created_at,
-                &g.resource,
-            ];
-            inline::execute(c, INSERT_GRANT, &grant_args)?;
-            inline::execute(c, INSERT_REFRESH, &[&refresh_hash, &g.id, &g.created_at, &refresh_expires_at])?;
-            Ok(())
-        });
+        let inlined = self
+            .inline_write(|c| {
+                let grant_args: [&dyn rusqlite::ToSql; 10] = [
+                    &g.id,
+                    &g.client_id,
+                    &g.customer_id,
+                    &g.session_id,
+                    &g.scope,
+                    &g.auth_time,
+                    &g.acr,
+                    &g.amr,
+                    &g.created_at,
+                    &g.resource,
+                ];
+                inline::execute(c, INSERT_GRANT, &grant_args)?;
+                inline::execute(c, INSERT_REFRESH, &[&refresh_hash, &g.id, &g.created_at, &refresh_expires_at])?;
+                Ok(())
+            })
+            .await;
         if inlined.is_some() {
             return Ok(());
         }
@@ -207,7 +209,7 @@ impl Store {
         const SQL: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, rotated_at, \
              parent_hash) VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (parent_hash) DO NOTHING";
         if let Some(n) =
-            self.inline_write(|c| inline::execute(c, SQL, &[&new_hash, &grant_id, &now, &expires_at, &old_hash]))
+            self.inline_write(|c| inline::execute(c, SQL, &[&new_hash, &grant_id, &now, &expires_at, &old_hash])).await
         {
             return Ok(n == 1);
         }

@@ -198,8 +198,15 @@ impl Store {
 
     /// Run a write transaction on the calling thread when the store can; `None`: nothing was
     /// written, run it on the pool.
-    fn inline_write<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> inline::Inlined<T>) -> Option<T> {
-        self.inline.as_ref()?.write(f).ok()
+    async fn inline_write<T>(&self, f: impl Fn(&rusqlite::Connection) -> inline::Inlined<T>) -> Option<T> {
+        let inline = self.inline.as_ref()?;
+        loop {
+            match inline.write(&f) {
+                Ok(v) => return Some(v),
+                Err(_) if inline.settled().await => continue,
+                Err(_) => return None,
+            }
+        }
     }
 }
 

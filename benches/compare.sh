@@ -5,12 +5,18 @@
 #
 # usage: benches/compare.sh [--duration SECS] [--warmup SECS] [--concurrency N] [--scope 'openid email']
 #                           [--only flow,refresh,…] [--server-cpus 0] [--driver-cpus 1]
-#                           [--database-url postgres://…] [--out DIR]
+#                           [--database-url postgres://…] [--redis-url redis://…] [--nodes N]
+#                           [--all-setups] [--out DIR]
+#   --all-setups  measure Tessera three ways (SQLite; PostgreSQL + Redis, one node; the same, two
+#                 nodes behind haproxy) and print the three beside the peer, each with its ratio
+#                 to the peer; needs --database-url and --redis-url. Every node and the proxy
+#                 run on --server-cpus: on a 2-core machine the two nodes share the server core.
+#   BENCH_DRIVER=path  run that driver binary instead of `cargo bench --bench load --`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=10 warmup=2 concurrency=16 scope="openid email" server_cpus=0 driver_cpus=1
-only="" database_url="" out=""
+only="" database_url="" redis_url="" nodes=1 all_setups="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -21,13 +27,23 @@ while [ $# -gt 0 ]; do
     --server-cpus) server_cpus="$2"; shift 2 ;;
     --driver-cpus) driver_cpus="$2"; shift 2 ;;
     --database-url) database_url="$2"; shift 2 ;;
+    --redis-url) redis_url="$2"; shift 2 ;;
+    --nodes) nodes="$2"; shift 2 ;;
+    --all-setups) all_setups=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+if [ -n "$all_setups" ] && { [ -z "$database_url" ] || [ -z "$redis_url" ]; }; then
+  echo "--all-setups needs --database-url postgres://… and --redis-url redis://…" >&2; exit 2
+fi
 out="${out:-$(mktemp -d)}"
 mkdir -p "$out"
+
+load() {
+  if [ -n "${BENCH_DRIVER:-}" ]; then "$BENCH_DRIVER" "$@"; else cargo bench --bench load -- "$@"; fi
+}
 
 peer_dir=benches/peers/oidc-provider
 if [ ! -d "$peer_dir/node_modules/oidc-provider" ]; then
@@ -42,7 +58,7 @@ common=(--duration "$duration" --warmup "$warmup" --concurrency "$concurrency" -
 [ -n "$only" ] && common+=(--only "$only")
 
 # Build first, so no compiler runs while anything is measured.
-cargo bench --bench load --no-run
+[ -n "${BENCH_DRIVER:-}" ] || cargo bench --bench load --no-run
 
 echo "== node-oidc-provider on CPUs $server_cpus, driver on CPUs $driver_cpus"
 rm -f "$out/peer-info.json"
@@ -61,7 +77,7 @@ field() {
   "$node" -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1]))[process.argv[2]]))' \
     "$out/peer-info.json" "$1"
 }
-cargo bench --bench load -- "${common[@]}" --label node-oidc-provider \
+load "${common[@]}" --label node-oidc-provider \
   --issuer "$(field issuer)" --client-id "$(field client_id)" --client-secret "$(field client_secret)" \
   --redirect-uri "$(field redirect_uri)" --cookie "$(field cookie)" --server-pid "$peer_pid" \
   --out "$out/peer.json" || true
@@ -69,11 +85,31 @@ kill "$peer_pid" 2>/dev/null || true
 wait "$peer_pid" 2>/dev/null || true
 trap - EXIT
 
-echo "== Tessera on CPUs $server_cpus, driver on CPUs $driver_cpus"
-tessera_args=(--server-cpus "$server_cpus")
-[ -n "$database_url" ] && tessera_args+=(--database-url "$database_url")
-cargo bench --bench load -- "${common[@]}" "${tessera_args[@]}" --out "$out/tessera.json"
+# One Tessera run: its report's name, then the driver's options for the set-up.
+tessera() {
+  local name="$1"; shift
+  echo "== Tessera ($name) on CPUs $server_cpus, driver on CPUs $driver_cpus"
+  load "${common[@]}" --server-cpus "$server_cpus" "$@" --out "$out/$name.json"
+}
 
-[ -s "$out/peer.json" ] || { echo "the peer's run wrote no report (see above)" >&2; exit 1; }
+[ -s "$out/peer.json" ] || peer_failed=1
+if [ -n "$all_setups" ]; then
+  tessera tessera-sqlite
+  tessera tessera-postgres-redis --database-url "$database_url" --redis-url "$redis_url"
+  tessera tessera-postgres-redis-2-nodes --database-url "$database_url" --redis-url "$redis_url" --nodes 2
+  [ -z "${peer_failed:-}" ] || { echo "the peer's run wrote no report (see above)" >&2; exit 1; }
+  echo "== side by side (the last is node-oidc-provider; i/4 = run i's rate over the peer's); reports in $out"
+  load --compare "$out/tessera-sqlite.json" "$out/tessera-postgres-redis.json" \
+    "$out/tessera-postgres-redis-2-nodes.json" "$out/peer.json"
+  exit 0
+fi
+
+tessera_args=()
+[ -n "$database_url" ] && tessera_args+=(--database-url "$database_url")
+[ -n "$redis_url" ] && tessera_args+=(--redis-url "$redis_url")
+[ "$nodes" != 1 ] && tessera_args+=(--nodes "$nodes")
+tessera tessera "${tessera_args[@]}"
+
+[ -z "${peer_failed:-}" ] || { echo "the peer's run wrote no report (see above)" >&2; exit 1; }
 echo "== side by side (A = Tessera, B = node-oidc-provider); reports in $out"
-cargo bench --bench load -- --compare "$out/tessera.json" "$out/peer.json"
+load --compare "$out/tessera.json" "$out/peer.json"

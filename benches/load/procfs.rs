@@ -1,6 +1,7 @@
 //! The server's own cost, read from Linux `/proc/PID`: CPU time (utime + stime from `stat`,
 //! in clock ticks) and resident memory (`VmRSS` from `status`). Sampled around each
 //! scenario, so "ops per server CPU-second" compares providers by work, not by wall time.
+//! Several nodes count together.
 
 use std::sync::OnceLock;
 
@@ -42,4 +43,21 @@ fn clock_ticks_per_sec() -> f64 {
             .filter(|t: &f64| *t > 0.0)
             .unwrap_or(100.0)
     })
+}
+
+/// Resident memory of several processes together (the nodes of one deployment), in KiB;
+/// `None` when there are none or one cannot be read.
+pub fn rss_kib_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| rss_kib(*pid)).sum()
+}
+
+/// CPU seconds several processes have used so far, together.
+pub fn cpu_secs_sum(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| cpu_secs(*pid)).sum()
 }

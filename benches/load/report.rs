@@ -76,6 +76,8 @@ impl Measured {
 pub struct Report {
     provider: String,
     backend: String,
+    /// Started Tessera processes (1, or several behind haproxy); 0 for another provider.
+    nodes: usize,
     concurrency: usize,
     duration_secs: f64,
     warmup_secs: f64,
@@ -96,7 +98,8 @@ impl Report {
                 .label
                 .clone()
                 .unwrap_or_else(|| if target.server.is_some() { "tessera".into() } else { target.issuer.clone() }),
-            backend: target.server.as_ref().map_or("unknown", |s| s.backend).into(),
+            backend: target.server.as_ref().map_or_else(|| "unknown".into(), |s| s.backend.clone()),
+            nodes: target.server.as_ref().map_or(0, |s| s.node_count()),
             concurrency: o.concurrency,
             duration_secs: o.duration.as_secs_f64(),
             warmup_secs: o.warmup.as_secs_f64(),
@@ -129,7 +132,7 @@ impl Report {
     }
 
     pub fn finish(&mut self, target: &Target) {
-        self.after_rss_kib = target.server_pid.and_then(super::procfs::rss_kib);
+        self.after_rss_kib = super::procfs::rss_kib_sum(&target.server_pids);
     }
 
     pub fn table(&self) -> String {
@@ -141,11 +144,14 @@ impl Report {
                 d.as_deref().unwrap_or("any")
             ),
         };
+        let setup = match self.nodes {
+            0 | 1 => self.backend.clone(),
+            n => format!("{}, {n} nodes behind haproxy", self.backend),
+        };
         let mut t = format!(
-            "\n{} ({}), concurrency {}, {} s per scenario after {} s warm-up, scope {:?}{pinned}\n\n\
+            "\n{} ({setup}), concurrency {}, {} s per scenario after {} s warm-up, scope {:?}{pinned}\n\n\
              {:<20} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>11} {:>8}\n",
             self.provider,
-            self.backend,
             self.concurrency,
             self.duration_secs,
             self.warmup_secs,
@@ -177,6 +183,12 @@ impl Report {
                 )),
                 Outcome::Failed(_) => t.push_str(&format!("{name:<20} {:>10}\n", "FAILED")),
             }
+        }
+        if self.nodes > 1 {
+            t.push_str(&format!(
+                "\nsrv CPU s, ops/CPU-s and RSS: the {} nodes summed (haproxy, PostgreSQL and Redis not counted)\n",
+                self.nodes
+            ));
         }
         if let Some(ms) = self.startup_ms {
             t.push_str(&format!("\nstart-up to first answer: {ms:.0} ms\n"));
@@ -227,6 +239,7 @@ impl Report {
             .into();
         let v = json!({
             "provider": self.provider, "backend": self.backend, "concurrency": self.concurrency,
+            "nodes": self.nodes, "proxy": (self.nodes > 1).then_some("haproxy"),
             "duration_secs": self.duration_secs, "warmup_secs": self.warmup_secs, "scope": self.scope,
             "server_cpus": self.server_cpus, "driver_cpus": self.driver_cpus, "startup_ms": self.startup_ms,
             "idle_rss_kib": self.idle_rss_kib, "after_rss_kib": self.after_rss_kib,

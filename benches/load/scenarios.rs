@@ -31,11 +31,11 @@ pub struct World {
     workers: Vec<Mutex<Worker>>,
 }
 
-/// How long a scenario runs, and whose CPU time it reports.
+/// How long a scenario runs, and whose CPU time it reports (summed over the processes).
 pub struct Timing {
     pub warmup: Duration,
     pub duration: Duration,
-    pub server_pid: Option<u32>,
+    pub server_pids: Vec<u32>,
 }
 
 /// The parts of the target the scenarios read.
@@ -343,7 +343,7 @@ pub async fn measure(
         })
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
-    let cpu_before = timing.server_pid.and_then(procfs::cpu_secs);
+    let cpu_before = procfs::cpu_secs_sum(&timing.server_pids);
     let mut all = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
@@ -355,8 +355,8 @@ pub async fn measure(
     }
     let elapsed = measure_from.elapsed();
     let mut m = Measured::from_latencies(all, errors, first_error, elapsed);
-    let cpu_after = timing.server_pid.and_then(procfs::cpu_secs);
+    let cpu_after = procfs::cpu_secs_sum(&timing.server_pids);
     m.server_cpu_secs = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
-    m.server_rss_kib = timing.server_pid.and_then(procfs::rss_kib);
+    m.server_rss_kib = procfs::rss_kib_sum(&timing.server_pids);
     Ok(m)
 }

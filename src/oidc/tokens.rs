@@ -93,7 +93,12 @@ pub fn access_token(
         consents: authn.map(|a| a.consents.to_vec()).unwrap_or_default(),
     };
     let ring = state.keys.at(now);
-    IssuedAccessToken { token: jwt::encode(ring.current(ring.default_alg), TYP_ACCESS_TOKEN, &claims), expires_in: ttl }
+    let key = ring.current(ring.default_alg);
+    let token = jwt::encode(key, TYP_ACCESS_TOKEN, &claims);
+    // Valid by construction: the app's first resource call with it (UserInfo, right after the
+    // code exchange) then costs this node no signature verification.
+    state.verified_tokens.put(&token, &claims, &key.kid, now / 1000);
+    IssuedAccessToken { token, expires_in: ttl }
 }
 
 /// Claims about the customer that `scope` releases (OIDC Core §5.4), under the `sub` the

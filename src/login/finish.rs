@@ -118,7 +118,7 @@ pub async fn store_session_in(
     // After a breach (issue #15) a customer may be asked to prove the mailbox afresh: until a
     // sign-in that includes a mail proof (and, through `open_session`, the account's
     // authenticator app), no other method opens a session. That sign-in clears the flag.
-    if state.store.reverification_required(&new.customer_id).await? {
+    if Store::reverification_required_in(tx, &new.customer_id).await? {
         if !new.amr.split(' ').any(|m| m == session::AMR_EMAIL) {
             return Err(Error::bad_input(
                 "For your security, sign in this time with the link or code we send to your email address.",
@@ -193,11 +193,13 @@ pub async fn after_email(state: &AppState, email: &str, a: &Attempt<'_>, now: i6
     tx.commit().await?;
     if first_proof {
         if review::anything_attached(state, &customer_id).await? {
-            let mut tx = state.store.begin().await?;
             // Whoever set the account up through a provider may not own the mailbox: the
             // factors they attached are not asked for, their sessions end, and the owner
-            // decides what stays.
-            for s in state.store.sessions_of(&customer_id, now).await? {
+            // decides what stays. (Read before the transaction: a pool read inside it could
+            // wait for a connection the transaction holds.)
+            let sessions = state.store.sessions_of(&customer_id, now).await?;
+            let mut tx = state.store.begin().await?;
+            for s in sessions {
                 crate::oidc::logout::end_in(state, &mut tx, &s, false, now).await?;
                 let why = audit::SessionEnd { by: Actor::System, reason: "mailbox_review", from: Some(a.browser) };
                 audit::session_ended_in(&mut tx, &s, why, now).await?;

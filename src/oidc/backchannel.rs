@@ -48,19 +48,19 @@ pub fn logout_token(state: &AppState, client_id: &str, alg: Alg, sub: &str, sid:
 /// Inside the unit of work that ends `session`: one pending delivery per client of the
 /// session that wants back-channel logout. Returns how many.
 pub async fn enqueue_in(state: &AppState, tx: &mut Tx, session: &SessionRecord, now: i64) -> anyhow::Result<usize> {
-    let clients = state.store.backchannel_clients(&session.id).await?;
-    for (client_id, uri) in &clients {
+    // Read in the transaction, not through the pool or the client cache: a pool read while
+    // this transaction holds a connection could wait for one that never comes.
+    let clients = Store::backchannel_clients_in(tx, &session.id).await?;
+    for record in clients.iter().cloned() {
+        let uri = record.backchannel_logout_uri.clone();
+        let c = super::clients::Client::from_record(record)?;
         // Core §8: the `sub` this client knows the customer by.
-        let (sub, sid) = match state.clients.get(&state.store, client_id, now).await? {
-            Some(c) => {
-                (super::subject::of(state, &c, &session.customer_id), super::subject::sid(state, &c, &session.id))
-            }
-            None => continue,
-        };
+        let (sub, sid) =
+            (super::subject::of(state, &c, &session.customer_id), super::subject::sid(state, &c, &session.id));
         let d = BackchannelDeliveryRecord {
             id: secrets::random_id(),
-            client_id: client_id.clone(),
-            uri: uri.clone(),
+            client_id: c.id.clone(),
+            uri,
             sub,
             sid,
             // §2.4: a unique identifier for the token; it names the logout, so every attempt

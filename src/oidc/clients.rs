@@ -52,7 +52,7 @@ pub struct Client {
 }
 
 impl Client {
-    fn from_record(r: ClientRecord) -> anyhow::Result<Client> {
+    pub(crate) fn from_record(r: ClientRecord) -> anyhow::Result<Client> {
         Ok(Client {
             redirect_uris: serde_json::from_str(&r.redirect_uris)?,
             post_logout_redirect_uris: serde_json::from_str(&r.post_logout_redirect_uris)?,

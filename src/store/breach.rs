@@ -138,6 +138,16 @@ impl Store {
         Ok(row.is_some_and(|r| r.0 != 0))
     }
 
+    /// Read inside the sign-in's unit of work: a read on the pool while that transaction holds
+    /// a connection could wait for a connection that never comes (PostgreSQL shares one pool).
+    pub async fn reverification_required_in(tx: &mut Tx, customer_id: &str) -> anyhow::Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT reverify_required FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(&mut *tx.0)
+            .await?;
+        Ok(row.is_some_and(|r| r.0 != 0))
+    }
+
     pub async fn reverified_in(tx: &mut Tx, customer_id: &str) -> anyhow::Result<()> {
         sqlx::query("UPDATE customers SET reverify_required = 0 WHERE id = $1 AND reverify_required <> 0")
             .bind(customer_id)

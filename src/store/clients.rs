@@ -80,6 +80,20 @@ impl Store {
         Ok(())
     }
 
+    /// The clients of a session's token families that want back-channel logout, read inside
+    /// the unit of work that ends the session.
+    pub async fn backchannel_clients_in(tx: &mut Tx, session_id: &str) -> anyhow::Result<Vec<ClientRecord>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM clients WHERE id IN (SELECT g.client_id FROM grants g WHERE g.session_id = $1) \
+             AND backchannel_logout_uri <> ''"
+        ))
+        .bind(session_id)
+        .fetch_all(&mut *tx.0)
+        .await?)
+    }
+
     pub async fn client(&self, id: &str) -> anyhow::Result<Option<ClientRecord>> {
         Ok(sqlx::query_as(concat!("SELECT ", columns!(), " FROM clients WHERE id = $1"))
             .bind(id)

@@ -198,18 +198,6 @@ impl Store {
         Ok(())
     }
 
-    /// Clients that took part in a session and want OIDC Back-Channel Logout:
-    /// (client id, logout URI).
-    pub async fn backchannel_clients(&self, session_id: &str) -> anyhow::Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT DISTINCT c.id, c.backchannel_logout_uri FROM grants g JOIN clients c ON c.id = g.client_id \
-             WHERE g.session_id = $1 AND c.backchannel_logout_uri <> ''",
-        )
-        .bind(session_id)
-        .fetch_all(&self.read)
-        .await?)
-    }
-
     /// Delete a session inside the caller's unit of work; `false` when it was already gone.
     pub async fn delete_session_in(tx: &mut Tx, session_id: &str) -> anyhow::Result<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx.0).await?;

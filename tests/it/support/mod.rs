@@ -86,6 +86,10 @@ impl TestServer {
         };
         if let Some(url) = postgres_database().await {
             config.database_url = url;
+            // One connection: a pool read made while a transaction holds the connection then
+            // times out at once in every test, instead of deadlocking production only when
+            // every connection is held that way at the same moment (seen under load).
+            config.db_max_connections = 1;
         }
         if std::env::var("TESSERA_TEST_EPHEMERAL").as_deref() == Ok("redis") {
             config.redis_url = test_redis_url();

@@ -138,7 +138,7 @@ pub async fn authorize(
             Err(e) => return Ok(fail(e)),
         }
     }
-    Ok(decide(state, &client, request, session, now).await.unwrap_or_else(fail))
+    Ok(decide(state, &client, request, session, now, Stored::No).await.unwrap_or_else(fail))
 }
 
 /// Continue a stored request after the person signed in or consented.
@@ -151,7 +151,7 @@ pub async fn resume(state: &AppState, id: &str, session: Option<&SessionRecord>,
         .map_err(Untrusted)?
         .ok_or(Untrusted(Error::bad_input("This app is no longer registered.")))?;
     let (uri, mode, st) = (request.redirect_uri.clone(), request.response_mode, request.state.clone());
-    Ok(decide(state, &client, request, session, now)
+    Ok(decide(state, &client, request, session, now, Stored::Yes)
         .await
         .unwrap_or_else(|e| Next::Respond(error_response(state, &uri, mode, st.as_deref(), &e))))
 }
@@ -275,12 +275,21 @@ fn check_scope(params: &Params) -> Result<Scopes> {
 }
 
 /// Sign-in, consent, or a code: the decision for a valid request.
+/// Whether the request being decided was stored (it came back after a page), so answering it
+/// must delete it; a request answered at once was never stored, and costs no delete.
+#[derive(PartialEq)]
+enum Stored {
+    Yes,
+    No,
+}
+
 async fn decide(
     state: &AppState,
     client: &Client,
     request: AuthorizationRequest,
     session: Option<&SessionRecord>,
     now: i64,
+    stored: Stored,
 ) -> Result<Next> {
     let fresh = |s: &&SessionRecord| {
         let for_this_request = request.authenticated_session.as_deref() == Some(s.id.as_str());
@@ -329,7 +338,9 @@ async fn decide(
         save(state, &request).await?;
         return Ok(Next::Consent(request));
     }
-    state.ephemeral.delete(&Space::Authorization.key(&request.id)).await?;
+    if stored == Stored::Yes {
+        state.ephemeral.delete(&Space::Authorization.key(&request.id)).await?;
+    }
     let code = issue_code(state, client, &request, session, now).await?;
     let mut params = vec![("code", code)];
     if let Some(s) = &request.state {

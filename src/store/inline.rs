@@ -244,6 +244,23 @@ pub(super) fn optional<T>(
     })
 }
 
+/// Every row.
+pub(super) fn all<T>(
+    c: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+    map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Inlined<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        found.push(map(row)?);
+    }
+    Ok(found)
+}
+
 /// Run a statement; returns the rows it changed.
 pub(super) fn execute(c: &Connection, sql: &str, args: &[&dyn ToSql]) -> Inlined<usize> {
     let mut stmt = c.prepare_cached(sql)?;

@@ -1,6 +1,7 @@
 //! Consent purposes, the versions of the policies they point to, and the purposes each
 //! client is registered for.
 
+use super::inline::{self, col};
 use super::{Store, flag};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -214,14 +215,25 @@ impl Store {
         customer_id: &str,
         client_id: &str,
     ) -> anyhow::Result<Vec<PurposeDecisionRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT customer_id, client_id, purpose_id, granted, policy_id, policy_version, decided_at, \
-             channels FROM purpose_decisions WHERE customer_id = $1 AND client_id = $2 ORDER BY purpose_id",
-        )
-        .bind(customer_id)
-        .bind(client_id)
-        .fetch_all(&self.read)
-        .await?)
+        // Read by every code and refresh of a client with purposes (the `consents` claim).
+        const SQL: &str = "SELECT customer_id, client_id, purpose_id, granted, policy_id, policy_version, \
+             decided_at, channels FROM purpose_decisions WHERE customer_id = $1 AND client_id = $2 ORDER BY purpose_id";
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(PurposeDecisionRecord {
+                customer_id: col(r, "customer_id")?,
+                client_id: col(r, "client_id")?,
+                purpose_id: col(r, "purpose_id")?,
+                granted: col(r, "granted")?,
+                policy_id: col(r, "policy_id")?,
+                policy_version: col(r, "policy_version")?,
+                decided_at: col(r, "decided_at")?,
+                channels: col(r, "channels")?,
+            })
+        };
+        if let Some(found) = self.inline_read(|c| inline::all(c, SQL, &[&customer_id, &client_id], map)) {
+            return Ok(found);
+        }
+        Ok(sqlx::query_as(SQL).bind(customer_id).bind(client_id).fetch_all(&self.read).await?)
     }
 
     /// Replace the claims a client requires (claim, reason), in one transaction.

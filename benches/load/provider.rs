@@ -103,8 +103,15 @@ fn spawn_node(bin: &str, env: &[(&str, String)], cpus: Option<&str>) -> anyhow::
     command.arg("serve").envs(env.iter().cloned()).stdout(Stdio::null()).spawn().context("start tessera")
 }
 
-/// Poll `base`'s discovery document until it answers (30 s at most).
-async fn wait_ready(http: &reqwest::Client, base: &str, child: &mut Child, what: &str) -> anyhow::Result<()> {
+/// Poll `base`'s discovery document until it answers (30 s at most); `detail` says more when
+/// `child` (named `what`) exits or never answers.
+pub async fn wait_ready(
+    http: &reqwest::Client,
+    base: &str,
+    child: &mut Child,
+    what: &str,
+    detail: impl Fn() -> String,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let discovery = format!("{base}/.well-known/openid-configuration");
     loop {
@@ -114,10 +121,10 @@ async fn wait_ready(http: &reqwest::Client, base: &str, child: &mut Child, what:
             return Ok(());
         }
         if let Some(status) = child.try_wait()? {
-            bail!("{what} exited before answering ({status}); its error is printed above");
+            bail!("{what} exited before answering ({status}){}", detail());
         }
         if started.elapsed() > Duration::from_secs(30) {
-            bail!("{what} did not answer within 30 s");
+            bail!("{what} did not answer within 30 s{}", detail());
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -205,7 +212,8 @@ impl Target {
             server.nodes.push(child);
             let what = format!("tessera node {}", server.nodes.len());
             let child = server.nodes.last_mut().context("the node just started")?;
-            wait_ready(&http, &format!("http://127.0.0.1:{node_port}"), child, &what).await?;
+            let printed = || "; its error is printed above".to_string();
+            wait_ready(&http, &format!("http://127.0.0.1:{node_port}"), child, &what, printed).await?;
             startup_ms.get_or_insert(started.elapsed().as_secs_f64() * 1000.0);
         }
         if let Some(haproxy) = haproxy {

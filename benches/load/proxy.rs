@@ -6,7 +6,6 @@
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Proxy {
     child: Child,
@@ -79,25 +78,11 @@ impl Proxy {
         Ok(Proxy { child, log })
     }
 
-    /// Poll the discovery document through the proxy until a node answers (10 s at most).
+    /// Poll the discovery document through the proxy until a node answers.
     pub async fn wait_ready(&mut self, http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let discovery = format!("{base}/.well-known/openid-configuration");
-        loop {
-            if let Ok(r) = http.get(&discovery).send().await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            let log = || std::fs::read_to_string(&self.log).unwrap_or_default();
-            if let Some(status) = self.child.try_wait()? {
-                bail!("haproxy exited before answering ({status}): {}", log());
-            }
-            if started.elapsed() > Duration::from_secs(10) {
-                bail!("haproxy did not answer within 10 s: {}", log());
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let log = &self.log;
+        let detail = || format!(": {}", std::fs::read_to_string(log).unwrap_or_default());
+        super::provider::wait_ready(http, base, &mut self.child, "haproxy", detail).await
     }
 
     pub fn stop(&mut self) {

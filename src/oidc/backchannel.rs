@@ -51,7 +51,8 @@ pub async fn enqueue_in(state: &AppState, tx: &mut Tx, session: &SessionRecord, 
     // Read in the transaction, not through the pool or the client cache: a pool read while
     // this transaction holds a connection could wait for one that never comes.
     let clients = Store::backchannel_clients_in(tx, &session.id).await?;
-    for record in clients.iter().cloned() {
+    let count = clients.len();
+    for record in clients {
         let uri = record.backchannel_logout_uri.clone();
         let c = super::clients::Client::from_record(record)?;
         // Core §8: the `sub` this client knows the customer by.
@@ -72,7 +73,7 @@ pub async fn enqueue_in(state: &AppState, tx: &mut Tx, session: &SessionRecord, 
         };
         Store::insert_backchannel_delivery_in(tx, &d).await?;
     }
-    Ok(clients.len())
+    Ok(count)
 }
 
 /// The wait before attempt `failed + 1`, after `failed` failed attempts (≥ 1).
